@@ -1,0 +1,1 @@
+"""baselines: placeholder package docstring."""

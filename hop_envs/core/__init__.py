@@ -1,0 +1,39 @@
+"""The pure game cores: compact copyable states, step functions and their batched form."""
+
+from hop_envs.core.batched import BatchedGame, BatchedOutcome, BatchedState
+from hop_envs.core.layout import MOVE_DELTAS, NUM_MOVES, STAY, GridLayout, bfs_distances
+from hop_envs.core.rules import GridRules
+from hop_envs.core.snowdrift import DRIFT, REMOVE, SnowdriftConfig, SnowdriftRules
+from hop_envs.core.stag_hunt import (
+    HARE,
+    HUNT_HARE,
+    HUNT_STAG,
+    STAG,
+    StagHuntConfig,
+    StagHuntRules,
+)
+from hop_envs.core.state import GridState, StepOutcome
+
+__all__ = [
+    "DRIFT",
+    "HARE",
+    "HUNT_HARE",
+    "HUNT_STAG",
+    "MOVE_DELTAS",
+    "NUM_MOVES",
+    "REMOVE",
+    "STAG",
+    "STAY",
+    "BatchedGame",
+    "BatchedOutcome",
+    "BatchedState",
+    "GridLayout",
+    "GridRules",
+    "GridState",
+    "SnowdriftConfig",
+    "SnowdriftRules",
+    "StagHuntConfig",
+    "StagHuntRules",
+    "StepOutcome",
+    "bfs_distances",
+]

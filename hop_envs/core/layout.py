@@ -1,0 +1,142 @@
+"""Static grid layouts: walls, the move table and shortest-path distances.
+
+A layout is drawn once per episode and shared, read-only, by every copy of the state, so
+copying a state never copies it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Row and column offsets of the four moves, in action order: up, down, left, right.
+MOVE_DELTAS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
+NUM_MOVES = 4
+STAY = 4
+
+_MAX_WALL_DRAWS = 10_000
+
+
+@dataclass(frozen=True, eq=False)
+class GridLayout:
+    """Walls of one episode and the derived move table.
+
+    ``neighbors[cell, move]`` is the flat index of the cell reached by ``move`` from ``cell``,
+    or -1 when the move leads into a wall or off the grid.
+    """
+
+    walls: np.ndarray
+    neighbors: np.ndarray = field(repr=False)
+
+    @property
+    def height(self) -> int:
+        return int(self.walls.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.walls.shape[1])
+
+    @classmethod
+    def from_walls(cls, walls: np.ndarray) -> GridLayout:
+        walls = np.asarray(walls, dtype=bool)
+        if walls.ndim != 2:
+            raise ValueError(f"walls must be a 2-D boolean grid, got shape {walls.shape}")
+        walls = walls.copy()
+        walls.setflags(write=False)
+        neighbors = move_table(walls)
+        neighbors.setflags(write=False)
+        return cls(walls=walls, neighbors=neighbors)
+
+    def free_cells(self) -> np.ndarray:
+        """Flat indices of the cells that are not walls, in row-major order."""
+        return np.flatnonzero(~self.walls.ravel())
+
+    def distances_from(self, cell: int) -> np.ndarray:
+        """Shortest-path move counts from ``cell`` to every cell (-1 where unreachable)."""
+        return bfs_distances(self.neighbors, cell)
+
+
+def move_table(walls: np.ndarray) -> np.ndarray:
+    """The ``(H*W, 4)`` table of move targets for a wall grid (-1 for illegal moves)."""
+    height, width = walls.shape
+    rows, cols = np.divmod(np.arange(height * width), width)
+    table = np.full((height * width, NUM_MOVES), -1, dtype=np.int64)
+    flat_walls = walls.ravel()
+    for move, (dr, dc) in enumerate(MOVE_DELTAS):
+        r, c = rows + dr, cols + dc
+        inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
+        target = np.where(inside, r * width + c, 0)
+        ok = inside & ~flat_walls[target] & ~flat_walls
+        table[:, move] = np.where(ok, target, -1)
+    return table
+
+
+def bfs_distances(neighbors: np.ndarray, start: int) -> np.ndarray:
+    """Breadth-first move counts from ``start`` over a move table (-1 where unreachable)."""
+    dist = np.full(neighbors.shape[0], -1, dtype=np.int64)
+    dist[start] = 0
+    queue = deque([start])
+    table = neighbors.tolist()
+    dist_list = dist.tolist()
+    while queue:
+        cell = queue.popleft()
+        d = dist_list[cell] + 1
+        for nxt in table[cell]:
+            if nxt >= 0 and dist_list[nxt] < 0:
+                dist_list[nxt] = d
+                queue.append(nxt)
+    return np.asarray(dist_list, dtype=np.int64)
+
+
+def free_cells_connected(walls: np.ndarray) -> bool:
+    """Whether every free cell can reach every other free cell."""
+    free = np.flatnonzero(~walls.ravel())
+    if free.size == 0:
+        return False
+    dist = bfs_distances(move_table(walls), int(free[0]))
+    return bool((dist[free] >= 0).all())
+
+
+def _wall_piece(rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Cells of one wall piece relative to its anchor: 3 or 4 cells, straight or L-shaped."""
+    length = int(rng.integers(3, 5))
+    if rng.random() < 0.5:
+        cells = [(0, i) for i in range(length)]
+    else:
+        cells = [(0, i) for i in range(length - 1)] + [(1, length - 2)]
+    # One of four rotations, then an optional mirror, so every orientation is possible.
+    for _ in range(int(rng.integers(4))):
+        cells = [(c, -r) for r, c in cells]
+    if rng.random() < 0.5:
+        cells = [(r, -c) for r, c in cells]
+    min_r = min(r for r, _ in cells)
+    min_c = min(c for _, c in cells)
+    return [(r - min_r, c - min_c) for r, c in cells]
+
+
+def draw_walls(
+    rng: np.random.Generator, height: int, width: int, num_pieces: int, min_free: int
+) -> np.ndarray:
+    """Random wall pieces, re-drawn until the free cells are connected and at least
+    ``min_free`` cells are free."""
+    for _ in range(_MAX_WALL_DRAWS):
+        walls = np.zeros((height, width), dtype=bool)
+        for _ in range(num_pieces):
+            piece = _wall_piece(rng)
+            span_r = max(r for r, _ in piece) + 1
+            span_c = max(c for _, c in piece) + 1
+            if span_r > height or span_c > width:
+                continue
+            r0 = int(rng.integers(0, height - span_r + 1))
+            c0 = int(rng.integers(0, width - span_c + 1))
+            for r, c in piece:
+                walls[r0 + r, c0 + c] = True
+        if int((~walls).sum()) >= min_free and free_cells_connected(walls):
+            return walls
+    raise ValueError(
+        f"could not place {num_pieces} wall pieces on a {height}x{width} grid with at least "
+        f"{min_free} connected free cells after {_MAX_WALL_DRAWS} draws; "
+        "use fewer wall pieces or a larger grid"
+    )
