@@ -180,9 +180,9 @@ class BatchedGame:
         is_stag = kinds == STAG
         captured = np.where(is_stag[None, :], count >= cfg.stag_hunters_required, count >= 1)
         won = groups & captured[:, None, :]
-        stag_share = cfg.stag_reward * strength[None, :, None] / np.where(weight > 0, weight, 1)[
-            :, None, :
-        ]
+        stag_share = (
+            cfg.stag_reward * strength[None, :, None] / np.where(weight > 0, weight, 1)[:, None, :]
+        )
         hare_share = cfg.hare_reward / np.maximum(count, 1)[:, None, :]
         share = np.where(is_stag[None, None, :], stag_share, hare_share)
         rewards = np.where(won, share, 0.0).sum(2)

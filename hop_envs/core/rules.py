@@ -209,9 +209,7 @@ class GridRules(ABC):
         )
         return state
 
-    def _move_or_stay(
-        self, state: GridState, player: int, action: int
-    ) -> tuple[int, bool]:
+    def _move_or_stay(self, state: GridState, player: int, action: int) -> tuple[int, bool]:
         """Target cell of a move action and whether it was legal (illegal means stay)."""
         cell = int(state.player_pos[player])
         nxt = int(state.layout.neighbors[cell, action])

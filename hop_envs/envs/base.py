@@ -57,9 +57,7 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
             self.config = self.config_class(**kwargs)
         except TypeError as err:
             known = sorted(f for f in self.config_class.__dataclass_fields__ if f != "strength")
-            raise ValueError(
-                f"{type(self).__name__}: {err}; known arguments are {known}"
-            ) from None
+            raise ValueError(f"{type(self).__name__}: {err}; known arguments are {known}") from None
         self.rules = self.rules_class(self.config)
         self.render_mode = render_mode
         self.strict = bool(strict)
@@ -70,7 +68,9 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
         self._obs_space = spaces.Dict(
             {
                 "observation": spaces.Box(
-                    0, 1, (self.rules.num_channels, self.config.height, self.config.width),
+                    0,
+                    1,
+                    (self.rules.num_channels, self.config.height, self.config.width),
                     np.uint8,
                 ),
                 "action_mask": spaces.Box(0, 1, (self.rules.num_actions,), np.int8),
@@ -214,8 +214,7 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
     def render(self) -> str | np.ndarray | None:
         if self.render_mode is None:
             raise ValueError(
-                f"{type(self).__name__}: render() needs a render_mode, one of "
-                f"{list(RENDER_MODES)}"
+                f"{type(self).__name__}: render() needs a render_mode, one of {list(RENDER_MODES)}"
             )
         state = self.core_state
         if self.render_mode == "ansi":

@@ -1,0 +1,108 @@
+"""The Agent protocol: one interface for focal agents, co-players and baselines.
+
+Lifecycle, driven by the evaluation runner (or your own loop)::
+
+    agent.reset(seed=s, seat=seat_info)      # start a trial: forget all about co-players
+    for episode in range(K):
+        agent.start_episode()
+        while the agent is in the game:
+            a = agent.act(observation)
+            ... the env steps with everybody's actions ...
+            agent.observe(transition)        # the joint transition, every player's view
+        agent.end_episode()
+
+Memory kept between ``start_episode`` calls within a trial is the point of few-shot
+adaptation. Agents that learn parameters may add ``save(path)`` and ``load(path)``.
+This module imports no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from gymnasium import spaces
+
+AgentID = str
+Observation = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SeatInfo:
+    """What an agent is told about its place in a trial.
+
+    ``env_kwargs`` are the arguments the env was made with (so model-based agents can build
+    the env's pure rules with ``hop_envs.make(env_id, **env_kwargs).rules``).
+    """
+
+    env_id: str
+    agent_id: AgentID
+    seat: int
+    num_players: int
+    observation_space: spaces.Space
+    action_space: spaces.Space
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    focal_seats: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One joint step as returned by ``ParallelEnv.step``, plus the actions taken.
+
+    Keys are the agents that acted in the step (agents that left earlier are absent).
+    ``observations`` are the next observations.
+    """
+
+    actions: Mapping[AgentID, int]
+    observations: Mapping[AgentID, Observation]
+    rewards: Mapping[AgentID, float]
+    terminations: Mapping[AgentID, bool]
+    truncations: Mapping[AgentID, bool]
+    infos: Mapping[AgentID, Mapping[str, Any]]
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Anything with these five methods can play in hop-bench."""
+
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        """Start a trial: seed the agent's RNG and forget everything about co-players."""
+
+    def start_episode(self) -> None:
+        """A new episode of the current trial begins."""
+
+    def act(self, observation: Observation) -> int:
+        """Choose an action from this agent's own observation."""
+        ...
+
+    def observe(self, transition: Transition) -> None:
+        """See the joint transition that followed the last joint action."""
+
+    def end_episode(self) -> None:
+        """The current episode is over (memory across episodes is kept)."""
+
+
+class BaseAgent:
+    """Convenience base: one seeded RNG, no-op hooks. Subclasses implement :meth:`act`."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng()
+        self.seat: SeatInfo | None = None
+
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.seat = seat
+
+    def start_episode(self) -> None:
+        return None
+
+    def act(self, observation: Observation) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement act()")
+
+    def observe(self, transition: Transition) -> None:
+        return None
+
+    def end_episode(self) -> None:
+        return None

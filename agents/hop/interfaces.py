@@ -1,0 +1,51 @@
+"""Contracts between the parts of the HOP agent: goals, co-player policies, leaf evaluators.
+
+Both learned models (torch) and true rule-based policies (the oracle) implement these, so the
+planner never needs to know which it is given. Everything is batched: the planner collects
+the queries of all its trees and asks once.
+
+Goals (DESIGN §3.1, §3.2, §7):
+    * stag hunt: the prey kind the co-player is after, ``hop_envs.core.STAG`` (0) or ``HARE`` (1);
+    * snowdrift: the flat cell index (``row * width + col``) of the drift the co-player will
+      remove next, or :data:`IDLE` once it will remove no more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from hop_envs.core import GridState
+
+Goal = int
+IDLE: Goal = -1
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyQuery:
+    """Ask for the action distribution of ``player`` in ``state`` pursuing ``goal``
+    (``None`` for goal-free models and true policies)."""
+
+    state: GridState
+    player: int
+    goal: Goal | None = None
+
+
+class CoplayerPolicy(Protocol):
+    """Action distributions for co-players, used to sample their moves inside the tree."""
+
+    def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
+        """``(len(queries), num_actions)`` float rows summing to 1, zero on masked actions."""
+        ...
+
+
+class LeafEvaluator(Protocol):
+    """Priors and values for the focal player at tree nodes."""
+
+    def evaluate(self, states: Sequence[GridState], player: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(priors (k, num_actions), values (k,))``: priors masked and normalised; values
+        estimate the focal player's discounted return from each state."""
+        ...
