@@ -45,6 +45,10 @@ class SeatInfo:
     action_space: spaces.Space
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     focal_seats: tuple[int, ...] = ()
+    #: Privileged: the name of the player at every other seat. The runner fills it only for
+    #: agents whose class sets ``wants_privileged_info = True`` (reference agents such as
+    #: ``oracle-mcts``); ordinary agents see ``None``.
+    coplayer_names: Mapping[int, str] | None = None
 
 
 @dataclass(frozen=True)
