@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hop_envs.core.layout import NUM_MOVES, GridLayout
+from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout
 from hop_envs.core.rules import GridRules
 from hop_envs.core.snowdrift import REMOVE, SnowdriftRules
 from hop_envs.core.stag_hunt import HARE, HUNT_HARE, HUNT_STAG, STAG, StagHuntRules
@@ -23,7 +23,8 @@ class BatchedState:
     """``B`` states of one game as stacked arrays (leading axis = batch)."""
 
     walls: np.ndarray  # (B, H, W) bool
-    neighbors: np.ndarray  # (B, H*W, 4) int64
+    move_bits: np.ndarray  # (B, H*W) uint8: bit a set when move a is legal from the cell
+    cell_object: np.ndarray  # (B, H*W) int16: the live object on each cell, or -1
     player_pos: np.ndarray  # (B, n) int64
     active: np.ndarray  # (B, n) bool
     object_pos: np.ndarray  # (B, m) int64
@@ -46,9 +47,16 @@ class BatchedState:
         for s in states[1:]:
             if not np.array_equal(s.object_kind, kinds):
                 raise ValueError("all stacked states must have the same object kinds")
+        neighbors = np.stack([s.layout.neighbors for s in states])
+        move_bits = ((neighbors >= 0) << np.arange(NUM_MOVES)).sum(2).astype(np.uint8)
+        cell_object = np.full(neighbors.shape[:2], -1, dtype=np.int16)
+        for b, s in enumerate(states):
+            alive = np.flatnonzero(s.object_alive)
+            cell_object[b, s.object_pos[alive]] = alive
         return cls(
             walls=np.stack([s.layout.walls for s in states]),
-            neighbors=np.stack([s.layout.neighbors for s in states]),
+            move_bits=move_bits,
+            cell_object=cell_object,
             player_pos=np.stack([s.player_pos for s in states]),
             active=np.stack([s.active for s in states]),
             object_pos=np.stack([s.object_pos for s in states]),
@@ -95,6 +103,9 @@ class BatchedGame:
             raise TypeError(f"no batched core for rules of type {type(rules).__name__}")
         self.rules = rules
         self.config = rules.config
+        w = rules.width
+        self._deltas = np.asarray([-w, w, -1, 1], dtype=np.int64)  # flat offsets of the moves
+        self._bit_index = np.arange(NUM_MOVES, dtype=np.uint8)
 
     def reset(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
         """``batch_size`` fresh states drawn one after another from ``rng``."""
@@ -103,17 +114,12 @@ class BatchedGame:
     def action_masks(self, state: BatchedState) -> np.ndarray:
         """``(B, n, num_actions)`` int8 masks."""
         r = self.rules
-        b = np.arange(state.batch_size)[:, None]
-        masks = np.zeros((state.batch_size, r.num_players, r.num_actions), dtype=np.int8)
-        live = state.active & ~state.over[:, None]
-        masks[..., :NUM_MOVES] = (state.neighbors[b, state.player_pos] >= 0) & live[..., None]
-        masks[..., NUM_MOVES] = 1
-        here = self._objects_here(state)  # (B, n, m)
-        for action in range(NUM_MOVES + 1, r.num_actions):
-            ok_kind = np.asarray(
-                [r.object_action_legal(action, int(k)) for k in state.object_kind], dtype=bool
-            )
-            masks[..., action] = (here & ok_kind).any(2) & live
+        bsz, n = state.player_pos.shape
+        masks = np.empty((bsz, n, r.num_actions), dtype=np.int8)
+        masks[..., :NUM_MOVES] = self._move_legal(state)
+        kind_here = self._kind_here(state, self._object_here(state))
+        masks[..., NUM_MOVES:] = r._object_action_table[kind_here + 1]
+        masks[~(state.active & ~state.over[:, None])] = r._stay_only
         return masks
 
     def layers(self, state: BatchedState) -> np.ndarray:
@@ -136,65 +142,93 @@ class BatchedGame:
                 f"actions must have shape {state.player_pos.shape} (batch, players), "
                 f"got {acts.shape}"
             )
-        live = ~state.over
-        acting = state.active & live[:, None]
-        b = np.arange(state.batch_size)[:, None]
+        acting = state.active & ~state.over[:, None]
         is_move = acts < NUM_MOVES
-        nxt = state.neighbors[b, state.player_pos, np.minimum(acts, NUM_MOVES - 1)]
-        move_ok = is_move & (nxt >= 0)
-        new_pos = np.where(acting & move_ok, nxt, state.player_pos)
-        here = self._objects_here(state)
+        move = np.minimum(acts, NUM_MOVES - 1)
+        bits = self._gather_cells(state, state.move_bits)
+        move_ok = is_move & (((bits >> move) & 1) == 1)
+        new_pos = np.where(
+            acting & move_ok, state.player_pos + self._deltas[move], state.player_pos
+        )
+        obj_here = self._object_here(state)
         if isinstance(self.rules, StagHuntRules):
-            out = self._step_stag_hunt(state, acts, acting, here)
+            out = self._step_stag_hunt(state, acts, acting, obj_here)
         else:
-            out = self._step_snowdrift(state, acts, acting, here)
+            out = self._step_snowdrift(state, acts, acting, obj_here)
         rewards, terminated, truncated, target, failed, object_ok = out
-        illegal = acting & ((is_move & ~move_ok) | (~is_move & (acts != 4) & ~object_ok))
+        illegal = acting & ((is_move & ~move_ok) | (~is_move & (acts != STAY) & ~object_ok))
         state.player_pos[:] = new_pos
         return BatchedOutcome(rewards, terminated, truncated, target, failed, illegal)
 
     # -- internals ---------------------------------------------------------------------------
     @staticmethod
-    def _objects_here(state: BatchedState) -> np.ndarray:
-        """``(B, n, m)``: live object k lies on player i's cell."""
-        return (state.object_pos[:, None, :] == state.player_pos[:, :, None]) & (
-            state.object_alive[:, None, :]
-        )
+    def _gather_cells(state: BatchedState, per_cell: np.ndarray) -> np.ndarray:
+        """``per_cell`` ``(B, H*W)`` read at every player's cell -> ``(B, n)``."""
+        bsz, cells = per_cell.shape
+        return per_cell.reshape(-1)[(np.arange(bsz) * cells)[:, None] + state.player_pos]
+
+    def _move_legal(self, state: BatchedState) -> np.ndarray:
+        """``(B, n, 4)`` legality of the four moves of every player."""
+        bits = self._gather_cells(state, state.move_bits)
+        return ((bits[..., None] >> self._bit_index) & 1).astype(bool)
+
+    def _object_here(self, state: BatchedState) -> np.ndarray:
+        """``(B, n)`` index of the live object on each player's cell, or -1."""
+        return self._gather_cells(state, state.cell_object).astype(np.int64)
+
+    def _remove_objects(self, state: BatchedState, gone: np.ndarray) -> None:
+        """Mark the ``(B, m)`` objects in ``gone`` as dead and clear their cells."""
+        state.object_alive &= ~gone
+        bi, ki = np.nonzero(gone)
+        state.cell_object[bi, state.object_pos[bi, ki]] = -1
+
+    @staticmethod
+    def _kind_here(state: BatchedState, obj_here: np.ndarray) -> np.ndarray:
+        """``(B, n)`` kind of the object on each player's cell, or -1."""
+        return np.where(obj_here >= 0, state.object_kind[np.maximum(obj_here, 0)], -1)
+
+    @staticmethod
+    def _group_sizes(
+        state: BatchedState, obj_here: np.ndarray, members: np.ndarray, weights=None
+    ) -> np.ndarray:
+        """``(B, m)`` number (or weight sum) of ``members`` on each object."""
+        bsz, m = state.object_pos.shape
+        flat = (np.arange(bsz)[:, None] * m + obj_here)[members]
+        w = None if weights is None else weights[members]
+        return np.bincount(flat, weights=w, minlength=bsz * m).reshape(bsz, m)
 
     def _finish_time(self, state: BatchedState, live: np.ndarray, any_target: np.ndarray):
         state.t += live
         newly = live & any_target & (state.first_capture_t < 0)
         state.first_capture_t[newly] = state.t[newly]
 
-    def _step_stag_hunt(self, state, acts, acting, here):
+    def _step_stag_hunt(self, state, acts, acting, obj_here):
         cfg = self.config
         n = self.rules.num_players
         live = ~state.over
-        kinds = state.object_kind
+        b = np.arange(state.batch_size)[:, None]
+        kind_here = self._kind_here(state, obj_here)
         want = np.where(acts == HUNT_STAG, STAG, HARE)
-        hunting = acting & ((acts == HUNT_STAG) | (acts == HUNT_HARE))
-        groups = here & hunting[..., None] & (kinds[None, None, :] == want[..., None])
-        count = groups.sum(1)
-        strength = np.asarray(cfg.strength, dtype=np.float64)
-        weight = (groups * strength[None, :, None]).sum(1)
-        is_stag = kinds == STAG
+        hunting = acting & ((acts == HUNT_STAG) | (acts == HUNT_HARE)) & (kind_here == want)
+        obj_idx = np.maximum(obj_here, 0)
+        count = self._group_sizes(state, obj_here, hunting)
+        strength = np.broadcast_to(np.asarray(cfg.strength, dtype=np.float64), acts.shape)
+        weight = self._group_sizes(state, obj_here, hunting, strength)
+        is_stag = state.object_kind == STAG
         captured = np.where(is_stag[None, :], count >= cfg.stag_hunters_required, count >= 1)
-        won = groups & captured[:, None, :]
-        stag_share = (
-            cfg.stag_reward * strength[None, :, None] / np.where(weight > 0, weight, 1)[:, None, :]
-        )
-        hare_share = cfg.hare_reward / np.maximum(count, 1)[:, None, :]
-        share = np.where(is_stag[None, None, :], stag_share, hare_share)
-        rewards = np.where(won, share, 0.0).sum(2)
+        won = hunting & captured[b, obj_idx]
+        failed = hunting & ~won
+        my_count = count[b, obj_idx]
+        stag_share = cfg.stag_reward * strength / np.where(won, weight[b, obj_idx], 1.0)
+        hare_share = cfg.hare_reward / np.where(won, my_count, 1)
+        rewards = np.where(won, np.where(kind_here == STAG, stag_share, hare_share), 0.0)
         if cfg.time_reward:
             rewards = rewards + cfg.time_reward * acting
         if cfg.reward_mode == "prosocial":
             rewards = np.where(acting, rewards.sum(1, keepdims=True) / n, 0.0)
-        failed = (groups & ~captured[:, None, :]).any(2)
-        captured_p = won.any(2)
-        target = np.where(captured_p, won.argmax(2), -1)
-        state.object_alive &= ~captured
-        terminated = captured_p.copy()
+        target = np.where(won, obj_here, -1)
+        self._remove_objects(state, captured)
+        terminated = won.copy()
         state.active &= ~terminated
         self._finish_time(state, live, captured.any(1))
         no_prey = live & ~state.object_alive.any(1)
@@ -208,22 +242,24 @@ class BatchedGame:
         timeout &= live & ~no_prey
         truncated = timeout[:, None] & state.active
         state.over |= live & (~state.active.any(1) | truncated.any(1))
-        return rewards, terminated, truncated, target, failed, groups.any(2)
+        return rewards, terminated, truncated, target, failed, hunting
 
-    def _step_snowdrift(self, state, acts, acting, here):
+    def _step_snowdrift(self, state, acts, acting, obj_here):
         cfg = self.config
         n = self.rules.num_players
         live = ~state.over
-        groups = here & (acting & (acts == REMOVE))[..., None]
-        count = groups.sum(1)
+        b = np.arange(state.batch_size)[:, None]
+        removing = acting & (acts == REMOVE) & (obj_here >= 0)
+        count = self._group_sizes(state, obj_here, removing)
         removed = count > 0
-        cost = np.where(groups, cfg.removal_cost / np.maximum(count, 1)[:, None, :], 0.0).sum(2)
+        my_count = count[b, np.maximum(obj_here, 0)]
+        cost = np.where(removing, cfg.removal_cost / np.where(removing, my_count, 1), 0.0)
         rewards = cfg.removal_reward * removed.sum(1, keepdims=True) - cost
         rewards = np.where(live[:, None], rewards, 0.0)
         if cfg.reward_mode == "prosocial":
             rewards = np.where(live[:, None], rewards.sum(1, keepdims=True) / n, 0.0)
-        target = np.where(groups.any(2), groups.argmax(2), -1)
-        state.object_alive &= ~removed
+        target = np.where(removing, obj_here, -1)
+        self._remove_objects(state, removed)
         self._finish_time(state, live, removed.any(1))
         cleared = live & ~state.object_alive.any(1)
         timeout = live & ~cleared & (state.t >= cfg.max_cycles)
@@ -231,4 +267,4 @@ class BatchedGame:
         truncated = np.repeat(timeout[:, None], n, axis=1)
         state.over |= cleared | timeout
         failed = np.zeros_like(acting)
-        return rewards, terminated, truncated, target, failed, groups.any(2)
+        return rewards, terminated, truncated, target, failed, removing

@@ -6,6 +6,7 @@ copying a state never copies it.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -39,15 +40,21 @@ class GridLayout:
         return int(self.walls.shape[1])
 
     @classmethod
-    def from_walls(cls, walls: np.ndarray) -> GridLayout:
+    def from_walls(cls, walls: np.ndarray, neighbors: np.ndarray | None = None) -> GridLayout:
+        """A layout for ``walls`` (``neighbors`` may pass a move table already computed)."""
         walls = np.asarray(walls, dtype=bool)
         if walls.ndim != 2:
             raise ValueError(f"walls must be a 2-D boolean grid, got shape {walls.shape}")
         walls = walls.copy()
         walls.setflags(write=False)
-        neighbors = move_table(walls)
+        neighbors = move_table(walls) if neighbors is None else neighbors.copy()
         neighbors.setflags(write=False)
         return cls(walls=walls, neighbors=neighbors)
+
+    @functools.cached_property
+    def neighbor_lists(self) -> list[list[int]]:
+        """``neighbors`` as nested Python lists, for fast scalar look-ups in step loops."""
+        return self.neighbors.tolist()
 
     def free_cells(self) -> np.ndarray:
         """Flat indices of the cells that are not walls, in row-major order."""
@@ -61,16 +68,16 @@ class GridLayout:
 def move_table(walls: np.ndarray) -> np.ndarray:
     """The ``(H*W, 4)`` table of move targets for a wall grid (-1 for illegal moves)."""
     height, width = walls.shape
-    rows, cols = np.divmod(np.arange(height * width), width)
-    table = np.full((height * width, NUM_MOVES), -1, dtype=np.int64)
-    flat_walls = walls.ravel()
-    for move, (dr, dc) in enumerate(MOVE_DELTAS):
-        r, c = rows + dr, cols + dc
-        inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
-        target = np.where(inside, r * width + c, 0)
-        ok = inside & ~flat_walls[target] & ~flat_walls
-        table[:, move] = np.where(ok, target, -1)
-    return table
+    free = ~walls
+    index = np.arange(height * width, dtype=np.int64).reshape(height, width)
+    table = np.full((height, width, NUM_MOVES), -1, dtype=np.int64)
+    both = free[1:] & free[:-1]  # vertical pairs of free cells
+    table[1:, :, 0] = np.where(both, index[:-1], -1)  # up
+    table[:-1, :, 1] = np.where(both, index[1:], -1)  # down
+    both = free[:, 1:] & free[:, :-1]  # horizontal pairs
+    table[:, 1:, 2] = np.where(both, index[:, :-1], -1)  # left
+    table[:, :-1, 3] = np.where(both, index[:, 1:], -1)  # right
+    return table.reshape(height * width, NUM_MOVES)
 
 
 def bfs_distances(neighbors: np.ndarray, start: int) -> np.ndarray:
@@ -90,12 +97,13 @@ def bfs_distances(neighbors: np.ndarray, start: int) -> np.ndarray:
     return np.asarray(dist_list, dtype=np.int64)
 
 
-def free_cells_connected(walls: np.ndarray) -> bool:
+def free_cells_connected(walls: np.ndarray, neighbors: np.ndarray | None = None) -> bool:
     """Whether every free cell can reach every other free cell."""
     free = np.flatnonzero(~walls.ravel())
     if free.size == 0:
         return False
-    dist = bfs_distances(move_table(walls), int(free[0]))
+    table = move_table(walls) if neighbors is None else neighbors
+    dist = bfs_distances(table, int(free[0]))
     return bool((dist[free] >= 0).all())
 
 
@@ -116,9 +124,9 @@ def _wall_piece(rng: np.random.Generator) -> list[tuple[int, int]]:
     return [(r - min_r, c - min_c) for r, c in cells]
 
 
-def draw_walls(
+def draw_layout(
     rng: np.random.Generator, height: int, width: int, num_pieces: int, min_free: int
-) -> np.ndarray:
+) -> GridLayout:
     """Random wall pieces, re-drawn until the free cells are connected and at least
     ``min_free`` cells are free."""
     for _ in range(_MAX_WALL_DRAWS):
@@ -133,8 +141,11 @@ def draw_walls(
             c0 = int(rng.integers(0, width - span_c + 1))
             for r, c in piece:
                 walls[r0 + r, c0 + c] = True
-        if int((~walls).sum()) >= min_free and free_cells_connected(walls):
-            return walls
+        if int((~walls).sum()) < min_free:
+            continue
+        neighbors = move_table(walls)
+        if free_cells_connected(walls, neighbors):
+            return GridLayout.from_walls(walls, neighbors)
     raise ValueError(
         f"could not place {num_pieces} wall pieces on a {height}x{width} grid with at least "
         f"{min_free} connected free cells after {_MAX_WALL_DRAWS} draws; "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout, draw_walls
+from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout, draw_layout
 from hop_envs.core.state import GridState, StepOutcome
 
 
@@ -57,6 +58,7 @@ class GridRules(ABC):
         self.num_channels = self.num_players + 1 + len(self.object_kinds)
         self._object_kind = np.asarray(self.initial_object_kinds(), dtype=np.int64)
         self._object_kind.setflags(write=False)
+        self._mask_cache: tuple[GridLayout, np.ndarray] | None = None
 
     # -- game-specific -------------------------------------------------------------------
     @abstractmethod
@@ -80,10 +82,9 @@ class GridRules(ABC):
     def reset(self, rng: np.random.Generator) -> GridState:
         """A fresh state: walls, objects on distinct free cells, players on free cells."""
         m = self.num_objects
-        walls = draw_walls(
+        layout = draw_layout(
             rng, self.height, self.width, self.config.num_wall_pieces, min_free=max(m, 1)
         )
-        layout = GridLayout.from_walls(walls)
         return self.state_from_positions(
             layout,
             player_pos=rng.choice(layout.free_cells(), size=self.num_players, replace=True),
@@ -130,33 +131,73 @@ class GridRules(ABC):
 
     def action_mask(self, state: GridState, player: int) -> np.ndarray:
         """``int8`` mask of the legal actions of ``player`` (stay is always legal)."""
-        mask = np.zeros(self.num_actions, dtype=np.int8)
-        mask[STAY] = 1
-        if not state.active[player]:
-            return mask
-        cell = int(state.player_pos[player])
-        mask[:NUM_MOVES] = state.layout.neighbors[cell] >= 0
-        obj = state.object_at(cell)
-        if obj >= 0:
-            kind = int(state.object_kind[obj])
-            for action in range(NUM_MOVES + 1, self.num_actions):
-                mask[action] = self.object_action_legal(action, kind)
-        return mask
+        return self.action_masks(state)[player]
 
     def action_masks(self, state: GridState) -> np.ndarray:
-        """``(n, num_actions)`` masks for every seat."""
-        return np.stack([self.action_mask(state, i) for i in range(self.num_players)])
+        """``(n, num_actions)`` int8 masks for every seat, computed together."""
+        kind_at = self._kind_at_cell(state)
+        kinds = [kind_at.get(p, -1) + 1 for p in state.player_pos.tolist()]
+        masks = self._mask_table(state.layout)[state.player_pos, kinds]
+        if not state.active.all():
+            masks[~state.active] = self._stay_only
+        return masks
+
+    def _mask_table(self, layout: GridLayout) -> np.ndarray:
+        """``(cells, kinds + 1, num_actions)``: the mask of a player on a cell holding an
+        object of a kind (index 0: no object). Cached for the most recent layout."""
+        cached = self._mask_cache
+        if cached is not None and cached[0] is layout:
+            return cached[1]
+        cells = layout.neighbors.shape[0]
+        table = np.empty((cells, len(self.object_kinds) + 1, self.num_actions), np.int8)
+        table[:, :, :NUM_MOVES] = (layout.neighbors >= 0)[:, None, :]
+        table[:, :, NUM_MOVES:] = self._object_action_table[None]
+        self._mask_cache = (layout, table)
+        return table
+
+    @staticmethod
+    def _kind_at_cell(state: GridState) -> dict[int, int]:
+        """Cell -> kind of the live object on it."""
+        return {
+            p: k
+            for p, k, alive in zip(
+                state.object_pos.tolist(),
+                state.object_kind.tolist(),
+                state.object_alive.tolist(),
+                strict=True,
+            )
+            if alive
+        }
+
+    @functools.cached_property
+    def _object_action_table(self) -> np.ndarray:
+        """Row ``kind + 1`` (row 0: no object) -> legality of stay and the object actions."""
+        table = np.zeros((len(self.object_kinds) + 1, self.num_actions - NUM_MOVES), np.int8)
+        table[:, 0] = 1
+        for kind in range(len(self.object_kinds)):
+            for action in range(NUM_MOVES + 1, self.num_actions):
+                table[kind + 1, action - NUM_MOVES] = self.object_action_legal(action, kind)
+        return table
+
+    @functools.cached_property
+    def _stay_only(self) -> np.ndarray:
+        mask = np.zeros(self.num_actions, dtype=np.int8)
+        mask[STAY] = 1
+        return mask
 
     def layers(self, state: GridState) -> np.ndarray:
         """The global grid ``(C, H, W)`` in seat order: players, walls, one channel per kind."""
-        n, h, w = self.num_players, self.height, self.width
-        grid = np.zeros((self.num_channels, h * w), dtype=np.uint8)
-        seats = np.flatnonzero(state.active)
-        grid[seats, state.player_pos[seats]] = 1
-        grid[n] = state.layout.walls.ravel()
-        alive = np.flatnonzero(state.object_alive)
-        grid[n + 1 + state.object_kind[alive], state.object_pos[alive]] = 1
-        return grid.reshape(self.num_channels, h, w)
+        n, cells = self.num_players, self.height * self.width
+        grid = np.zeros(self.num_channels * cells, dtype=np.uint8)
+        for seat, (pos, active) in enumerate(
+            zip(state.player_pos.tolist(), state.active.tolist(), strict=True)
+        ):
+            if active:
+                grid[seat * cells + pos] = 1
+        grid[n * cells : (n + 1) * cells] = state.layout.walls.reshape(-1)
+        for cell, kind in self._kind_at_cell(state).items():
+            grid[(n + 1 + kind) * cells + cell] = 1
+        return grid.reshape(self.num_channels, self.height, self.width)
 
     def channel_order(self, observer: int) -> np.ndarray:
         """Channel permutation that puts ``observer`` first, then the others in seat order."""

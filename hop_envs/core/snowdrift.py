@@ -71,9 +71,10 @@ class SnowdriftRules(GridRules):
             raise RuntimeError("cannot step a finished snowdrift state; reset first")
         acts = [int(a) for a in actions]
         pos = state.player_pos.tolist()
-        neighbors = state.layout.neighbors
+        neighbors = state.layout.neighbor_lists
         obj_pos = state.object_pos.tolist()
-        cell_obj = {p: k for k, p in enumerate(obj_pos) if state.object_alive[k]}
+        alive = state.object_alive.tolist()
+        cell_obj = {p: k for k, p in enumerate(obj_pos) if alive[k]}
 
         illegal = [False] * n
         target = [-1] * n
@@ -82,7 +83,7 @@ class SnowdriftRules(GridRules):
         for i in range(n):
             a = acts[i]
             if a < NUM_MOVES:
-                nxt = int(neighbors[pos[i], a])
+                nxt = neighbors[pos[i]][a]
                 if nxt >= 0:
                     new_pos[i] = nxt
                 else:

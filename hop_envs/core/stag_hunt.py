@@ -110,10 +110,11 @@ class StagHuntRules(GridRules):
         acts = [int(a) for a in actions]
         pos = state.player_pos.tolist()
         active_start = state.active.tolist()
-        neighbors = state.layout.neighbors
+        neighbors = state.layout.neighbor_lists
         obj_pos = state.object_pos.tolist()
         obj_kind = state.object_kind.tolist()
-        cell_obj = {p: k for k, p in enumerate(obj_pos) if state.object_alive[k]}
+        alive = state.object_alive.tolist()
+        cell_obj = {p: k for k, p in enumerate(obj_pos) if alive[k]}
 
         rewards = [0.0] * n
         illegal = [False] * n
@@ -126,7 +127,7 @@ class StagHuntRules(GridRules):
                 continue
             a = acts[i]
             if a < NUM_MOVES:
-                nxt = int(neighbors[pos[i], a])
+                nxt = neighbors[pos[i]][a]
                 if nxt >= 0:
                     new_pos[i] = nxt
                 else:

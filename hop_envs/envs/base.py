@@ -148,7 +148,7 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
         rewards = {a: rewards_arr[i] for a, i in zip(acting, seats, strict=True)}
         terminations = {a: term_arr[i] for a, i in zip(acting, seats, strict=True)}
         truncations = {a: trunc_arr[i] for a, i in zip(acting, seats, strict=True)}
-        infos = {a: self._info(i, outcome) for a, i in zip(acting, seats, strict=True)}
+        infos = self._infos(acting, seats, outcome)
         self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
         if self.render_mode == "human":
             self.render()
@@ -169,11 +169,14 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
                     )
                 raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}")
         joint = [4] * self.rules.num_players
+        num_actions = self.rules.num_actions
         for agent in self.agents:
             if agent not in actions:
                 raise ValueError(f"no action given for live agent {agent!r}")
-            seat = self._seat[agent]
-            joint[seat] = _as_action(agent, actions[agent], self.rules.num_actions)
+            value = actions[agent]
+            if type(value) is not int or not 0 <= value < num_actions:
+                value = _as_action(agent, value, num_actions)
+            joint[self._seat[agent]] = value
         if self.strict:
             for agent in self.agents:
                 seat = self._seat[agent]
@@ -192,19 +195,26 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
         grid = self.rules.layers(state)
         masks = self.rules.action_masks(state)
         step = np.int64(state.t)
-        return {
-            a: {
-                "observation": grid[self._orders[self._seat[a]]],
-                "action_mask": masks[self._seat[a]],
+        observations = {}
+        for agent in agents:
+            seat = self._seat[agent]
+            observations[agent] = {
+                "observation": grid.take(self._orders[seat], axis=0),
+                "action_mask": masks[seat],
                 "step": step,
             }
-            for a in agents
-        }
+        return observations
 
-    def _info(self, seat: int, outcome: StepOutcome) -> dict[str, Any]:
-        info = {"illegal_action": bool(outcome.illegal[seat])}
-        info.update(self.event_info(seat, outcome))
-        return info
+    def _infos(
+        self, agents: list[AgentID], seats: list[int], outcome: StepOutcome
+    ) -> dict[AgentID, dict[str, Any]]:
+        illegal = outcome.illegal.tolist()
+        infos = {}
+        for agent, seat in zip(agents, seats, strict=True):
+            info = {"illegal_action": illegal[seat]}
+            info.update(self.event_info(seat, outcome))
+            infos[agent] = info
+        return infos
 
     def event_info(self, seat: int, outcome: StepOutcome) -> dict[str, Any]:
         """Game-specific events of ``seat`` in the last step (overridden per game)."""
