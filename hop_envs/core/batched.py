@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -83,8 +84,7 @@ class BatchedState:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BatchedOutcome:
+class BatchedOutcome(NamedTuple):
     """Per-entry, per-player results of one batched step; shapes ``(B, n)``."""
 
     rewards: np.ndarray

@@ -133,9 +133,10 @@ class GridRules(ABC):
         """``int8`` mask of the legal actions of ``player`` (stay is always legal)."""
         return self.action_masks(state)[player]
 
-    def action_masks(self, state: GridState) -> np.ndarray:
+    def action_masks(self, state: GridState, kind_at: dict[int, int] | None = None) -> np.ndarray:
         """``(n, num_actions)`` int8 masks for every seat, computed together."""
-        kind_at = self._kind_at_cell(state)
+        if kind_at is None:
+            kind_at = self._kind_at_cell(state)
         kinds = [kind_at.get(p, -1) + 1 for p in state.player_pos.tolist()]
         masks = self._mask_table(state.layout)[state.player_pos, kinds]
         if not state.active.all():
@@ -185,8 +186,15 @@ class GridRules(ABC):
         mask[STAY] = 1
         return mask
 
-    def layers(self, state: GridState) -> np.ndarray:
+    def layers_and_masks(self, state: GridState) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`layers` and :meth:`action_masks` together (one pass over the objects)."""
+        kind_at = self._kind_at_cell(state)
+        return self.layers(state, kind_at), self.action_masks(state, kind_at)
+
+    def layers(self, state: GridState, kind_at: dict[int, int] | None = None) -> np.ndarray:
         """The global grid ``(C, H, W)`` in seat order: players, walls, one channel per kind."""
+        if kind_at is None:
+            kind_at = self._kind_at_cell(state)
         n, cells = self.num_players, self.height * self.width
         grid = np.zeros(self.num_channels * cells, dtype=np.uint8)
         for seat, (pos, active) in enumerate(
@@ -195,7 +203,7 @@ class GridRules(ABC):
             if active:
                 grid[seat * cells + pos] = 1
         grid[n * cells : (n + 1) * cells] = state.layout.walls.reshape(-1)
-        for cell, kind in self._kind_at_cell(state).items():
+        for cell, kind in kind_at.items():
             grid[(n + 1 + kind) * cells + cell] = 1
         return grid.reshape(self.num_channels, self.height, self.width)
 

@@ -69,7 +69,7 @@ class SnowdriftRules(GridRules):
         n = self.num_players
         if state.over:
             raise RuntimeError("cannot step a finished snowdrift state; reset first")
-        acts = [int(a) for a in actions]
+        acts = actions.tolist() if isinstance(actions, np.ndarray) else [int(a) for a in actions]
         pos = state.player_pos.tolist()
         neighbors = state.layout.neighbor_lists
         obj_pos = state.object_pos.tolist()
@@ -101,6 +101,7 @@ class SnowdriftRules(GridRules):
                 rewards[i] -= cfg.removal_cost / len(group)
                 target[i] = k
             state.object_alive[k] = False
+            alive[k] = False
         if cfg.reward_mode == "prosocial":
             rewards = [sum(rewards) / n] * n
 
@@ -108,7 +109,7 @@ class SnowdriftRules(GridRules):
         state.t += 1
         if removers and state.first_capture_t < 0:
             state.first_capture_t = state.t
-        cleared = not state.object_alive.any()
+        cleared = not any(alive)
         truncated = not cleared and state.t >= cfg.max_cycles
         state.over = cleared or truncated
         return StepOutcome(

@@ -107,7 +107,7 @@ class StagHuntRules(GridRules):
         n = self.num_players
         if state.over:
             raise RuntimeError("cannot step a finished stag-hunt state; reset first")
-        acts = [int(a) for a in actions]
+        acts = actions.tolist() if isinstance(actions, np.ndarray) else [int(a) for a in actions]
         pos = state.player_pos.tolist()
         active_start = state.active.tolist()
         neighbors = state.layout.neighbor_lists
@@ -153,6 +153,7 @@ class StagHuntRules(GridRules):
                 for i in group:
                     rewards[i] += cfg.hare_reward / len(group)
             state.object_alive[k] = False
+            alive[k] = False
             captured_any = True
             for i in group:
                 target[i] = k
@@ -167,15 +168,16 @@ class StagHuntRules(GridRules):
 
         state.player_pos[:] = new_pos
         terminated = [target[i] >= 0 for i in range(n)]
-        state.active[:] = [active_start[i] and not terminated[i] for i in range(n)]
         state.t += 1
         if captured_any and state.first_capture_t < 0:
             state.first_capture_t = state.t
 
-        remaining = state.active.tolist()
+        remaining = [active_start[i] and not terminated[i] for i in range(n)]
+        state.active[:] = remaining
         truncated = [False] * n
-        if not state.object_alive.any():
+        if not any(alive):
             terminated = [terminated[i] or remaining[i] for i in range(n)]
+            remaining = [False] * n
             state.active[:] = False
         elif state.t >= cfg.max_cycles or (
             cfg.end_after_first_hunt is not None
@@ -183,7 +185,7 @@ class StagHuntRules(GridRules):
             and state.t - state.first_capture_t >= cfg.end_after_first_hunt
         ):
             truncated = remaining
-        state.over = not state.active.any() or any(truncated)
+        state.over = not any(remaining) or any(truncated)
         return StepOutcome(
             rewards=np.asarray(rewards, dtype=np.float64),
             terminated=np.asarray(terminated, dtype=bool),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -57,8 +58,7 @@ class GridState:
         return int(hits[0]) if hits.size else -1
 
 
-@dataclass(frozen=True, slots=True)
-class StepOutcome:
+class StepOutcome(NamedTuple):
     """What one joint action did, per player (arrays of length n).
 
     ``target`` is the object a player captured (stag hunt) or removed (snowdrift) in this

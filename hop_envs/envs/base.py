@@ -192,8 +192,7 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
 
     def _observations(self, agents: list[AgentID]) -> dict[AgentID, dict[str, Any]]:
         state = self.core_state
-        grid = self.rules.layers(state)
-        masks = self.rules.action_masks(state)
+        grid, masks = self.rules.layers_and_masks(state)
         step = np.int64(state.t)
         observations = {}
         for agent in agents:
