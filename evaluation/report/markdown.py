@@ -1,0 +1,236 @@
+"""Render a :class:`~evaluation.report.summary.Summary` as a Markdown report, one section
+per env: focal return, normalized score, details, notes and links to the curve plots."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import PurePosixPath
+
+from evaluation.report.summary import (
+    ADAPT_1V3,
+    RANDOM_AGENT,
+    AgentScore,
+    RuleBasedNames,
+    ScenarioSummary,
+    Summary,
+    env_name,
+    scenario_sort_key,
+    short_scenario,
+)
+
+#: Outcome counts shown per env (per focal player per episode).
+_STAGS = ("stags_per_focal", "stags / focal")
+_HARES = ("hares_per_focal", "hares / focal")
+_DRIFTS = ("drifts_per_focal", "drifts / focal")
+OUTCOME_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "MarkovStagHunt-v0": (_STAGS, _HARES),
+    "MarkovSnowdrift-v0": (_DRIFTS,),
+}
+_ALL_OUTCOMES = (_STAGS, _HARES, _DRIFTS)
+
+
+def render_markdown(
+    summary: Summary,
+    *,
+    rule_based: RuleBasedNames,
+    plots: Mapping[tuple[str, str], PurePosixPath] | None = None,
+    num_records: int | None = None,
+) -> str:
+    """The whole report. ``plots`` maps ``(env_id, scenario)`` to a plot path relative to
+    the Markdown file."""
+    pct = f"{summary.confidence:.0%}"
+    lines = [
+        "# hop-bench results",
+        "",
+        (f"From {num_records} episode records. " if num_records is not None else "")
+        + "Returns are per capita over the seats in question (focal or background); welfare "
+        "is the total over all seats. Each number is the mean over trials of the trial's mean "
+        f"over its episodes, ± the half-width of the {pct} confidence interval over trials "
+        "(Student t with trials - 1 degrees of freedom; `± n/a` with a single trial). An "
+        "empty cell means the agent was not run in that scenario.",
+        "",
+    ]
+    for env_id in summary.env_ids():
+        lines += _env_section(summary, env_id, rule_based(env_id), plots or {})
+    if summary.skipped:
+        lines += ["## Not summarised", ""]
+        lines += [f"- {_escape(note)}" for note in summary.skipped]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _env_section(
+    summary: Summary,
+    env_id: str,
+    rule_based: Collection[str],
+    plots: Mapping[tuple[str, str], PurePosixPath],
+) -> list[str]:
+    rows = [r for r in summary.rows if r.env_id == env_id]
+    scenarios = sorted({r.scenario for r in rows}, key=scenario_sort_key)
+    agents = _agent_order({r.agent for r in rows}, rule_based)
+    cell = {(r.agent, r.scenario): r for r in rows}
+    names = _column_names(scenarios)
+    label = _footnote_prefix(env_id)
+    notes: dict[str, str] = {}  # note text -> footnote label
+
+    def footnote(text: str) -> str:
+        if text not in notes:
+            notes[text] = f"[^{label}-{len(notes) + 1}]"
+        return notes[text]
+
+    refs = ", ".join(f"`{a}`" for a in sorted(set(rule_based) - {RANDOM_AGENT})) or "none"
+    out = [f"## {env_name(env_id)}", "", "### Focal per-capita return", ""]
+    out += _table(
+        ["agent", *names],
+        [
+            [
+                _escape(a),
+                *[
+                    _est(cell[(a, s)].focal_mean, cell[(a, s)].focal_ci) if (a, s) in cell else ""
+                    for s in scenarios
+                ],
+            ]
+            for a in agents
+        ],
+    )
+    scores = {s.agent: s for s in summary.scores if s.env_id == env_id}
+    family_col = [f"mean over {ADAPT_1V3}-*"] if scores else []
+    out += [
+        "",
+        "### Normalized score",
+        "",
+        f"Focal return rescaled per scenario: 0 = the `{RANDOM_AGENT}` agent's mean, "
+        f"1 = the best mean among the rule-based agents ({refs}).",
+        "",
+    ]
+    norm_rows = []
+    for a in agents:
+        row = [_escape(a)]
+        for s in scenarios:
+            r = cell.get((a, s))
+            if r is None:
+                row.append("")
+            elif r.normalized is None:
+                row.append(f"—{footnote(r.normalized_note)}")
+            else:
+                row.append(f"{r.normalized:.2f}")
+        if scores:
+            row.append(_score_cell(scores.get(a), footnote))
+        norm_rows.append(row)
+    out += _table(["agent", *names, *family_col], norm_rows)
+    out += _details(summary, env_id, scenarios, agents, cell, names)
+    if notes:
+        out.append("")
+        out += [f"{lab}: {_escape(text)}" for text, lab in notes.items()]
+    incomplete = [r for r in rows if r.incomplete_trials]
+    if incomplete:
+        out += ["", "Trials left out because they lack episodes (an interrupted run):", ""]
+        out += [
+            f"- {_escape(r.agent)} in {_escape(r.scenario)}: {r.incomplete_trials}"
+            for r in incomplete
+        ]
+    curve_links = [(s, plots[(env_id, s)]) for s in scenarios if (env_id, s) in plots]
+    if curve_links:
+        out += ["", "### Adaptation curves", ""]
+        out += [f"![{_escape(short_scenario(s))}]({path.as_posix()})" for s, path in curve_links]
+    return [*out, ""]
+
+
+def _details(
+    summary: Summary,
+    env_id: str,
+    scenarios: Sequence[str],
+    agents: Sequence[str],
+    cell: Mapping[tuple[str, str], ScenarioSummary],
+    names: Sequence[str],
+) -> list[str]:
+    outcomes = OUTCOME_COLUMNS.get(env_name(env_id), _ALL_OUTCOMES)
+    pct = f"{summary.confidence:.0%}"
+    header = [
+        "scenario",
+        "agent",
+        "trials",
+        "episodes",
+        "focal return",
+        f"last {summary.last_episodes} episodes",
+        "background return",
+        "welfare",
+        *[title for _, title in outcomes],
+    ]
+    body = []
+    for s, name in zip(scenarios, names, strict=True):
+        for a in agents:
+            r = cell.get((a, s))
+            if r is None:
+                continue
+            body.append(
+                [
+                    name,
+                    _escape(a),
+                    str(r.trials),
+                    str(r.episodes),
+                    _est(r.focal_mean, r.focal_ci),
+                    _est(r.focal_last_mean, r.focal_last_ci),
+                    "—" if r.background_mean is None else _est(r.background_mean, r.background_ci),
+                    _est(r.welfare_mean, r.welfare_ci),
+                    *[f"{getattr(r, field):.2f}" for field, _ in outcomes],
+                ]
+            )
+    return [
+        "",
+        "### Details",
+        "",
+        f"Means ± {pct} CI over trials. `last {summary.last_episodes} episodes`: focal return "
+        "over the last episodes of each trial (all of them in shorter trials). Background "
+        "return: per co-player (— in self-play). Outcome counts: captures or removals per "
+        "focal player per episode.",
+        "",
+        *_table(header, body, left=2),
+    ]
+
+
+def _score_cell(score: AgentScore | None, footnote) -> str:
+    if score is None:
+        return ""
+    if score.normalized is None:
+        return f"—{footnote(score.note)}"
+    return f"{score.normalized:.2f}"
+
+
+def _agent_order(agents: set[str], rule_based: Collection[str]) -> list[str]:
+    """``random`` first, then the rule-based agents, then everyone else."""
+
+    def key(agent: str) -> tuple[int, str]:
+        rank = 0 if agent == RANDOM_AGENT else 1 if agent in rule_based else 2
+        return (rank, agent)
+
+    return sorted(agents, key=key)
+
+
+def _column_names(scenarios: Sequence[str]) -> list[str]:
+    shorts = [short_scenario(s) for s in scenarios]
+    unique = len(set(shorts)) == len(shorts)
+    return [_escape(s) for s in (shorts if unique else scenarios)]
+
+
+def _footnote_prefix(env_id: str) -> str:
+    from hop_envs.registration import ENV_ABBREVIATIONS
+
+    name = env_name(env_id)
+    return ENV_ABBREVIATIONS.get(name) or "".join(c for c in name if c.isalnum()).lower()
+
+
+def _est(mean: float, ci: float | None) -> str:
+    return f"{mean:.2f} ± {'n/a' if ci is None else f'{ci:.2f}'}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """A pipe table with the first ``left`` columns left-aligned, the rest right-aligned."""
+    align = [":--" if i < left else "--:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
