@@ -1,0 +1,207 @@
+"""Leaf evaluators that need no network: short rollouts with the modelled co-players.
+
+:class:`RolloutEvaluator` gives uniform priors over the focal player's legal actions and
+values from ``num_rollouts`` rollouts of at most ``depth`` steps per leaf, in which the
+co-players act from the given :class:`~agents.hop.interfaces.CoplayerPolicy` (given their
+goals when the planner supplies them) and the focal player follows a fixed rollout policy:
+
+* ``"random"``: uniform over its legal actions;
+* ``"greedy"``: the object action when one is legal on its cell (hunt the prey it stands on,
+  remove the drift it stands on), otherwise one step along a shortest path (around walls)
+  towards the nearest live object, ties broken at random.
+
+The value is the discounted sum of the focal player's rewards along the rollout, averaged
+over rollouts. A rollout stops at a terminal (episode over, or the focal player has left)
+and at ``depth`` steps; nothing is bootstrapped past either, so the value is a short-horizon
+estimate. All rollouts of one call advance in lock-step so the co-player policy is asked once
+per rollout step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from agents.hop.goal_sampling import goal_exists
+from agents.hop.interfaces import IDLE, CoplayerPolicy, Goal, PolicyQuery
+from agents.hop.search_tree import Goals, Redraw
+from hop_envs.core import NUM_MOVES, STAY, GridLayout, GridRules, GridState, bfs_distances
+
+ROLLOUT_POLICIES = ("random", "greedy")
+
+
+class RolloutEvaluator:
+    """Uniform priors and short-rollout values; one RNG, seeded through :meth:`reset`."""
+
+    def __init__(
+        self,
+        rules: GridRules,
+        coplayer_policy: CoplayerPolicy,
+        *,
+        depth: int = 10,
+        discount: float = 0.95,
+        num_rollouts: int = 1,
+        focal_policy: str = "random",
+        seed: int | None = None,
+    ) -> None:
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(f"RolloutEvaluator: depth must be an int >= 0, got {depth!r}")
+        if isinstance(num_rollouts, bool) or not isinstance(num_rollouts, int) or num_rollouts < 1:
+            raise ValueError(
+                f"RolloutEvaluator: num_rollouts must be an int >= 1, got {num_rollouts!r}"
+            )
+        if not isinstance(discount, int | float) or not 0.0 <= float(discount) <= 1.0:
+            raise ValueError(f"RolloutEvaluator: discount must be in [0, 1], got {discount!r}")
+        if focal_policy not in ROLLOUT_POLICIES:
+            raise ValueError(
+                f"RolloutEvaluator: focal_policy must be one of {list(ROLLOUT_POLICIES)}, "
+                f"got {focal_policy!r}"
+            )
+        self.rules = rules
+        self.coplayer_policy = coplayer_policy
+        self.depth = depth
+        self.discount = float(discount)
+        self.num_rollouts = num_rollouts
+        self.focal_policy = focal_policy
+        self.rng = np.random.default_rng(seed)
+        self._distances: tuple[GridLayout, np.ndarray] | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed the rollout RNG."""
+        self.rng = np.random.default_rng(seed)
+
+    # -- LeafEvaluator ---------------------------------------------------------------------
+    def evaluate(self, states: Sequence[GridState], player: int) -> tuple[np.ndarray, np.ndarray]:
+        """Priors and values with goal-free co-player queries (``goal=None``)."""
+        goals = [(None,) * self.rules.num_players for _ in states]
+        return self.evaluate_with_goals(states, player, goals, _keep_goal)
+
+    def evaluate_with_goals(
+        self,
+        states: Sequence[GridState],
+        player: int,
+        goals: Sequence[Goals],
+        redraw: Redraw,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`evaluate`, the co-players pursuing ``goals[i]`` from ``states[i]``;
+        goals removed during a rollout are replaced by ``redraw``."""
+        if len(goals) != len(states):
+            raise ValueError(
+                f"RolloutEvaluator: got {len(states)} states but {len(goals)} goal tuples"
+            )
+        masks = np.stack([self.rules.action_masks(s)[player] for s in states]).astype(np.float64)
+        priors = masks / masks.sum(1, keepdims=True)
+        values = self._rollouts(states, player, goals, redraw)
+        return priors, values
+
+    # -- rollouts --------------------------------------------------------------------------
+    def _rollouts(
+        self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
+    ) -> np.ndarray:
+        k = self.num_rollouts
+        sims = [s.copy() for s in states for _ in range(k)]
+        sim_goals = [list(g) for g in goals for _ in range(k)]
+        returns = np.zeros(len(sims))
+        live = [i for i, s in enumerate(sims) if not s.over and s.active[player]]
+        weight = 1.0
+        n = self.rules.num_players
+        for _ in range(self.depth):
+            if not live:
+                break
+            queries = []
+            for i in live:
+                s = sims[i]
+                queries.extend(
+                    PolicyQuery(s, j, sim_goals[i][j])
+                    for j in range(n)
+                    if j != player and s.active[j]
+                )
+            co_actions = self._sample(queries) if queries else []
+            q = 0
+            still = []
+            for i in live:
+                s = sims[i]
+                joint = [STAY] * n
+                joint[player] = self._focal_action(s, player)
+                for j in range(n):
+                    if j != player and s.active[j]:
+                        joint[j] = co_actions[q]
+                        q += 1
+                outcome = self.rules.step(s, joint)
+                returns[i] += weight * float(outcome.rewards[player])
+                if s.over or not s.active[player]:
+                    continue
+                if int(outcome.target.max()) >= 0:
+                    self._redraw_removed(s, sim_goals[i], redraw)
+                still.append(i)
+            live = still
+            weight *= self.discount
+        return returns.reshape(len(states), k).mean(1)
+
+    def _sample(self, queries: list[PolicyQuery]) -> list[int]:
+        probs = np.asarray(self.coplayer_policy.action_probs(queries), dtype=np.float64)
+        if probs.shape != (len(queries), self.rules.num_actions):
+            raise ValueError(
+                f"{type(self.coplayer_policy).__name__}.action_probs must return shape "
+                f"{(len(queries), self.rules.num_actions)}, got {probs.shape}"
+            )
+        cdf = np.cumsum(probs, axis=1)
+        x = self.rng.random(len(queries)) * cdf[:, -1]
+        return (cdf <= x[:, None]).sum(1).tolist()
+
+    def _redraw_removed(self, state: GridState, goals: list[Goal | None], redraw: Redraw) -> None:
+        for seat, goal in enumerate(goals):
+            if goal is None or goal == IDLE or not state.active[seat]:
+                continue
+            if not goal_exists(self.rules, state, goal):
+                goals[seat] = redraw(state, seat)
+
+    def _focal_action(self, state: GridState, player: int) -> int:
+        mask = self.rules.action_masks(state)[player]
+        if self.focal_policy == "random":
+            legal = np.flatnonzero(mask)
+            return int(legal[self.rng.integers(legal.size)])
+        for action in range(NUM_MOVES + 1, self.rules.num_actions):
+            if mask[action]:
+                return action
+        return self._step_towards_nearest(state, player)
+
+    def _step_towards_nearest(self, state: GridState, player: int) -> int:
+        """A move along a shortest path to the nearest live object (stay if none)."""
+        dist = self._distance_matrix(state.layout)
+        cell = int(state.player_pos[player])
+        targets = state.object_pos[state.object_alive]
+        if targets.size == 0:
+            return STAY
+        to_targets = dist[cell, targets]
+        reachable = to_targets >= 0
+        if not reachable.any():
+            return STAY
+        target = int(targets[reachable][np.argmin(to_targets[reachable])])
+        here = int(dist[cell, target])
+        if here == 0:
+            return STAY
+        neighbors = state.layout.neighbors[cell]
+        good = [
+            a
+            for a in range(NUM_MOVES)
+            if neighbors[a] >= 0 and dist[neighbors[a], target] == here - 1
+        ]
+        return good[int(self.rng.integers(len(good)))]
+
+    def _distance_matrix(self, layout: GridLayout) -> np.ndarray:
+        """All-pairs shortest-path move counts of ``layout`` (-1: unreachable), cached for
+        the most recent layout."""
+        cached = self._distances
+        if cached is not None and cached[0] is layout:
+            return cached[1]
+        cells = layout.neighbors.shape[0]
+        dist = np.stack([bfs_distances(layout.neighbors, c) for c in range(cells)])
+        self._distances = (layout, dist)
+        return dist
+
+
+def _keep_goal(state: GridState, player: int) -> Goal:
+    """Redraw for goal-free queries: never called, since ``None`` goals are never removed."""
+    raise AssertionError("goal-free rollouts never redraw a goal")

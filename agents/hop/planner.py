@@ -1,0 +1,381 @@
+"""HOP's multi-tree MCTS planner (DESIGN §7), run over the pure game core.
+
+For each of ``num_trees`` trees the co-players' goals are drawn from the beliefs (a
+:class:`~agents.hop.goal_sampling.GoalSampler`) or given by the caller; each tree is a PUCT
+search over the focal player's actions in which the co-players' actions are drawn from a
+:class:`~agents.hop.interfaces.CoplayerPolicy` given their goals (see
+:mod:`agents.hop.search_tree` for chance nodes, terminals and removed goals). The trees run
+in one process, advanced in lock-step: each simulation step selects one leaf per tree, and
+the leaves of all trees are evaluated with a single
+:class:`~agents.hop.interfaces.LeafEvaluator` call and a single co-player-policy call, so a
+network is asked ``num_simulations`` times per decision, never ``num_trees x`` that.
+
+Root policy: ``"q_boltzmann"`` (default) averages each root action's Q over the trees that
+tried it and returns ``softmax(beta * Q)`` over the tried actions; ``"visits"`` returns the
+summed visit counts, normalised. Every legal root action is tried once per tree before PUCT
+takes over, so with ``num_simulations >= `` the number of legal actions all of them have a Q.
+Any number of players is supported: the co-players are every other seat still in the game.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from agents.hop.goal_sampling import GoalSampler, UniformGoalSampler, goal_exists
+from agents.hop.interfaces import CoplayerPolicy, Goal, LeafEvaluator, PolicyQuery
+from agents.hop.search_tree import Goals, Node, Redraw, SearchTree, UniformStream
+from hop_envs.core import GridRules, GridState
+
+ROOT_SELECTIONS = ("q_boltzmann", "visits")
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """Search settings; the defaults are HOP's (5 trees x 200 simulations, c_puct 1,
+    discount 0.95, Boltzmann root policy with beta 2, no root noise)."""
+
+    num_trees: int = 5
+    num_simulations: int = 200
+    c_puct: float = 1.0
+    discount: float = 0.95
+    beta: float = 2.0
+    root_selection: str = "q_boltzmann"
+    dirichlet_alpha: float = 0.3
+    dirichlet_fraction: float = 0.0
+    max_depth: int | None = None
+    normalize_q: bool = True
+
+    def __post_init__(self) -> None:
+        _check_int("num_trees", self.num_trees, 1)
+        _check_int("num_simulations", self.num_simulations, 1)
+        _check_real("c_puct", self.c_puct, low=0.0)
+        _check_real("discount", self.discount, low=0.0, high=1.0)
+        _check_real("beta", self.beta, low=0.0)
+        if self.root_selection not in ROOT_SELECTIONS:
+            raise ValueError(
+                f"PlannerConfig.root_selection must be one of {list(ROOT_SELECTIONS)}, "
+                f"got {self.root_selection!r}"
+            )
+        _check_real("dirichlet_alpha", self.dirichlet_alpha, low=0.0, strict=True)
+        _check_real("dirichlet_fraction", self.dirichlet_fraction, low=0.0, high=1.0)
+        if self.max_depth is not None:
+            _check_int("max_depth", self.max_depth, 1)
+        if not isinstance(self.normalize_q, bool):
+            raise ValueError(f"PlannerConfig.normalize_q must be a bool, got {self.normalize_q!r}")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The outcome of one decision's search.
+
+    ``policy`` is the action distribution to act from; ``q_values`` the root Q averaged over
+    the trees that tried each action (NaN for actions no tree tried); ``tree_q`` and
+    ``visit_counts`` are per tree ``(num_trees, num_actions)``.
+    """
+
+    policy: np.ndarray
+    q_values: np.ndarray
+    tree_q: np.ndarray
+    visit_counts: np.ndarray
+    legal: np.ndarray
+
+    @property
+    def visit_policy(self) -> np.ndarray:
+        """Summed root visit counts, normalised (a training target for the focal net)."""
+        total = self.visit_counts.sum(0).astype(np.float64)
+        return total / total.sum()
+
+    @property
+    def value(self) -> float:
+        """The root value under ``policy``: ``sum_a policy[a] * Q[a]`` over tried actions."""
+        tried = self.policy > 0
+        return float((self.policy[tried] * self.q_values[tried]).sum())
+
+
+@runtime_checkable
+class GoalAwareEvaluator(Protocol):
+    """A leaf evaluator that needs the co-players' goals (e.g. rollouts with a
+    goal-conditioned opponent model). The planner calls this instead of ``evaluate``."""
+
+    def evaluate_with_goals(
+        self,
+        states: Sequence[GridState],
+        player: int,
+        goals: Sequence[Goals],
+        redraw: Redraw,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class MultiTreePlanner:
+    """Plans the focal player's action with ``config.num_trees`` lock-stepped PUCT trees."""
+
+    def __init__(self, rules: GridRules, config: PlannerConfig | None = None) -> None:
+        self.rules = rules
+        self.config = PlannerConfig() if config is None else config
+        if not isinstance(self.config, PlannerConfig):
+            raise TypeError(
+                f"MultiTreePlanner: config must be a PlannerConfig, got {type(config).__name__}"
+            )
+        self.num_actions = rules.num_actions
+
+    def plan(
+        self,
+        state: GridState,
+        player: int,
+        coplayer_policy: CoplayerPolicy,
+        evaluator: LeafEvaluator,
+        rng: np.random.Generator,
+        *,
+        goal_sampler: GoalSampler | None = None,
+        goals: Sequence[Mapping[int, Goal]] | None = None,
+    ) -> SearchResult:
+        """Search from ``state`` for ``player``.
+
+        Co-player goals per tree: ``goals[t][seat]`` when given (a goal that no longer
+        exists in ``state`` is redrawn), else drawn with ``goal_sampler``, else ``None`` for
+        every co-player (goal-free models and true policies). Goals that disappear inside a
+        tree are redrawn with ``goal_sampler``, or uniformly from the goals left (IDLE when
+        none is left) when no sampler is given. ``rng`` drives every random choice.
+        """
+        self._check_root(state, player)
+        cfg = self.config
+        n = self.rules.num_players
+        co_seats = [j for j in range(n) if j != player and bool(state.active[j])]
+        sampler = goal_sampler if goal_sampler is not None else UniformGoalSampler(self.rules)
+
+        def redraw(s: GridState, seat: int) -> Goal:
+            return sampler(s, seat, rng)
+
+        tree_goals = self._root_goals(state, co_seats, rng, goal_sampler, goals, redraw)
+        uniforms = UniformStream(rng)
+        roots = [Node(state.copy(), 0.0, False, 0, g) for g in tree_goals]
+        self._evaluate(roots, player, coplayer_policy, evaluator, redraw, roots_only=True)
+        if cfg.dirichlet_fraction > 0.0:
+            for root in roots:
+                self._add_noise(root, rng)
+        trees = [
+            SearchTree(
+                self.rules,
+                player,
+                root,
+                c_puct=cfg.c_puct,
+                discount=cfg.discount,
+                max_depth=cfg.max_depth,
+                normalize_q=cfg.normalize_q,
+                uniforms=uniforms,
+                redraw=redraw,
+            )
+            for root in roots
+        ]
+        for _ in range(cfg.num_simulations):
+            pending: list[tuple[SearchTree, list[Node], list[int]]] = []
+            for tree in trees:
+                nodes, actions = tree.select()
+                leaf = nodes[-1]
+                if leaf.terminal:
+                    tree.backup(nodes, actions, 0.0)
+                elif leaf.evaluated:
+                    tree.backup(nodes, actions, leaf.value)
+                else:
+                    pending.append((tree, nodes, actions))
+            if pending:
+                leaves = [nodes[-1] for _, nodes, _ in pending]
+                expand = [tree.needs_expansion(nodes[-1]) for tree, nodes, _ in pending]
+                self._evaluate(leaves, player, coplayer_policy, evaluator, redraw, expand=expand)
+                for tree, nodes, actions in pending:
+                    tree.backup(nodes, actions, nodes[-1].value)
+        return self._result(roots, state, player)
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _check_root(self, state: GridState, player: int) -> None:
+        n = self.rules.num_players
+        if isinstance(player, bool) or not isinstance(player, int | np.integer):
+            raise ValueError(f"plan: player must be an int seat in [0, {n - 1}], got {player!r}")
+        if not 0 <= player < n:
+            raise ValueError(f"plan: player must be a seat in [0, {n - 1}], got {player}")
+        if state.num_players != n:
+            raise ValueError(f"plan: state has {state.num_players} players but the rules have {n}")
+        if state.over:
+            raise ValueError(f"plan: the episode is over (t={state.t}); nothing to plan")
+        if not state.active[player]:
+            raise ValueError(f"plan: player {player} has left the game; nothing to plan")
+
+    def _root_goals(
+        self,
+        state: GridState,
+        co_seats: list[int],
+        rng: np.random.Generator,
+        goal_sampler: GoalSampler | None,
+        goals: Sequence[Mapping[int, Goal]] | None,
+        redraw: Redraw,
+    ) -> list[Goals]:
+        n, num_trees = self.rules.num_players, self.config.num_trees
+        out: list[Goals] = []
+        if goals is not None:
+            if len(goals) != num_trees:
+                raise ValueError(
+                    f"plan: goals must give one mapping per tree ({num_trees}), got {len(goals)}"
+                )
+            for t, per_tree in enumerate(goals):
+                missing = [j for j in co_seats if j not in per_tree]
+                if missing:
+                    raise ValueError(
+                        f"plan: goals[{t}] has no goal for co-player seats {missing}; "
+                        f"it must cover {co_seats}"
+                    )
+                row: list[Goal | None] = [None] * n
+                for j in co_seats:
+                    g = int(per_tree[j])
+                    row[j] = g if goal_exists(self.rules, state, g) else redraw(state, j)
+                out.append(tuple(row))
+        elif goal_sampler is not None:
+            for _ in range(num_trees):
+                row = [None] * n
+                for j in co_seats:
+                    row[j] = int(goal_sampler(state, j, rng))
+                out.append(tuple(row))
+        else:
+            out = [(None,) * n for _ in range(num_trees)]
+        return out
+
+    def _add_noise(self, root: Node, rng: np.random.Generator) -> None:
+        cfg = self.config
+        noise = rng.dirichlet([cfg.dirichlet_alpha] * len(root.legal))
+        for a, eta in zip(root.legal, noise.tolist(), strict=True):
+            root.prior[a] = (1.0 - cfg.dirichlet_fraction) * root.prior[a] + (
+                cfg.dirichlet_fraction * eta
+            )
+
+    # -- evaluation ------------------------------------------------------------------------
+    def _evaluate(
+        self,
+        leaves: list[Node],
+        player: int,
+        coplayer_policy: CoplayerPolicy,
+        evaluator: LeafEvaluator,
+        redraw: Redraw,
+        *,
+        expand: list[bool] | None = None,
+        roots_only: bool = False,
+    ) -> None:
+        """Values, priors and co-player distributions of ``leaves``, in one batched call
+        each. With ``roots_only`` the leaves share one state, evaluated once."""
+        a_n = self.num_actions
+        states = [leaves[0].state] if roots_only else [leaf.state for leaf in leaves]
+        if isinstance(evaluator, GoalAwareEvaluator):
+            goals = [leaves[0].goals] if roots_only else [leaf.goals for leaf in leaves]
+            priors, values = evaluator.evaluate_with_goals(states, player, goals, redraw)
+        else:
+            priors, values = evaluator.evaluate(states, player)
+        priors = np.asarray(priors, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        if priors.shape != (len(states), a_n) or values.shape != (len(states),):
+            raise ValueError(
+                f"{type(evaluator).__name__}.evaluate must return priors of shape "
+                f"{(len(states), a_n)} and values of shape {(len(states),)}, got "
+                f"{priors.shape} and {values.shape}"
+            )
+        if not (np.isfinite(priors).all() and np.isfinite(values).all()):
+            raise ValueError(f"{type(evaluator).__name__}.evaluate returned non-finite numbers")
+        if expand is None:
+            expand = [True] * len(leaves)
+        queries: list[PolicyQuery] = []
+        seats_of: list[list[int]] = []
+        for leaf, grow in zip(leaves, expand, strict=True):
+            seats = [] if not grow else _coplayer_seats(leaf.state, player)
+            seats_of.append(seats)
+            queries.extend(PolicyQuery(leaf.state, j, leaf.goals[j]) for j in seats)
+        dists = self._coplayer_dists(coplayer_policy, queries) if queries else []
+        masks = [self.rules.action_masks(leaf.state)[player] for leaf in leaves]
+        k = 0
+        for i, (leaf, grow, seats) in enumerate(zip(leaves, expand, seats_of, strict=True)):
+            row = 0 if roots_only else i
+            leaf.value = float(values[row])
+            leaf.evaluated = True
+            if not grow:
+                continue
+            legal = np.flatnonzero(masks[i])
+            prior = np.zeros(a_n)
+            prior[legal] = np.maximum(priors[row, legal], 0.0)
+            total = prior.sum()
+            if total > 0.0:
+                prior /= total
+            else:
+                prior[legal] = 1.0 / legal.size
+            leaf.expand(legal.tolist(), prior.tolist(), seats, dists[k : k + len(seats)])
+            k += len(seats)
+
+    def _coplayer_dists(
+        self, policy: CoplayerPolicy, queries: list[PolicyQuery]
+    ) -> list[int | list[float]]:
+        probs = np.asarray(policy.action_probs(queries), dtype=np.float64)
+        expected = (len(queries), self.num_actions)
+        if probs.shape != expected:
+            raise ValueError(
+                f"{type(policy).__name__}.action_probs must return shape {expected}, "
+                f"got {probs.shape}"
+            )
+        sums = probs.sum(1)
+        if not np.isfinite(probs).all() or (probs < 0).any() or np.abs(sums - 1.0).max() > 1e-4:
+            bad = int(np.argmax(np.abs(sums - 1.0)))
+            raise ValueError(
+                f"{type(policy).__name__}.action_probs must return non-negative rows summing "
+                f"to 1; row {bad} (player {queries[bad].player}) is {probs[bad].tolist()}"
+            )
+        cdf = np.cumsum(probs, axis=1).tolist()
+        certain = (probs.max(1) >= 1.0 - 1e-9).tolist()
+        argmax = probs.argmax(1).tolist()
+        return [a if c else row for a, c, row in zip(argmax, certain, cdf, strict=True)]
+
+    # -- result ----------------------------------------------------------------------------
+    def _result(self, roots: list[Node], state: GridState, player: int) -> SearchResult:
+        cfg = self.config
+        a_n = self.num_actions
+        visits = np.asarray([root.visits for root in roots], dtype=np.int64)
+        tree_q = np.asarray([[root.q(a) for a in range(a_n)] for root in roots])
+        tried = visits.sum(0) > 0
+        q = np.full(a_n, math.nan)
+        q[tried] = np.nanmean(tree_q[:, tried], axis=0)
+        policy = np.zeros(a_n)
+        if cfg.root_selection == "q_boltzmann":
+            logits = cfg.beta * q[tried]
+            weights = np.exp(logits - logits.max())
+            policy[tried] = weights / weights.sum()
+        else:
+            total = visits.sum(0).astype(np.float64)
+            policy = total / total.sum()
+        legal = self.rules.action_masks(state)[player].astype(bool)
+        return SearchResult(policy, q, tree_q, visits, legal)
+
+
+def _coplayer_seats(state: GridState, player: int) -> list[int]:
+    """Every other seat still in the game."""
+    return [j for j, on in enumerate(state.active.tolist()) if on and j != player]
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"PlannerConfig.{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"PlannerConfig.{name} must be >= {low}, got {value!r}")
+
+
+def _check_real(
+    name: str,
+    value: object,
+    *,
+    low: float,
+    high: float | None = None,
+    strict: bool = False,
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"PlannerConfig.{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < low or (strict and v == low) or (high is not None and v > high):
+        bound = f"{'>' if strict else '>='} {low}" + (f" and <= {high}" if high else "")
+        raise ValueError(f"PlannerConfig.{name} must be {bound}, got {value!r}")

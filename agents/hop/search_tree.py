@@ -1,0 +1,269 @@
+"""One PUCT search tree over the pure game core, planning only the focal player's actions.
+
+Chance nodes. Co-player actions are not chosen by the search but drawn from the co-player
+model, so an edge (node, focal action) leads to a random next state. A node stores the
+co-players' action distributions once (computed when it is expanded) and **draws a fresh
+co-player joint action on every visit**; its children are keyed by (focal action, co-player
+joint action), so each distinct sampled outcome gets its own child and the statistics of the
+edge average over the outcomes in proportion to how often they are drawn. This is "sampled at
+each node" (DESIGN §7); it estimates the expectation over co-player behaviour instead of
+committing an edge to one sampled future.
+
+Values and terminals. The reward an edge earns is stored on the child it leads to. A child
+is terminal when the episode is over or the focal player has left the game; a terminal node
+is never expanded nor evaluated and has value 0, so its entering reward is counted exactly
+once and nothing is bootstrapped past it. A backup adds ``reward + discount * value`` up the
+path. Unvisited edges count as a return of 0 (nothing gained) in the PUCT score; Q values are
+min-max normalised over the tree (MuZero style, 0 always inside the bounds) unless the
+config turns that off, so ``c_puct`` does not depend on the reward scale.
+
+Goals. Each node carries the co-players' goals. A child inherits its parent's goals; when a
+transition captures prey or removes a drift, every co-player whose goal no longer exists is
+given a new goal by the goal sampler (drawn once, when the child is created, and kept for its
+subtree), so removed goals are never pursued inside the tree.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from agents.hop.goal_sampling import goal_exists
+from agents.hop.interfaces import IDLE, Goal
+from hop_envs.core import STAY, GridRules, GridState
+
+Goals = tuple[Goal | None, ...]
+#: Draws a replacement goal for ``player`` in ``state`` (see ``goal_sampling.GoalSampler``).
+Redraw = Callable[[GridState, int], Goal]
+
+
+class UniformStream:
+    """Uniform [0, 1) numbers drawn from one generator in blocks (cheap one at a time)."""
+
+    __slots__ = ("_block", "_buffer", "_index", "_rng")
+
+    def __init__(self, rng: np.random.Generator, block: int = 2048) -> None:
+        self._rng = rng
+        self._block = block
+        self._buffer: list[float] = []
+        self._index = 0
+
+    def next(self) -> float:
+        if self._index >= len(self._buffer):
+            self._buffer = self._rng.random(self._block).tolist()
+            self._index = 0
+        u = self._buffer[self._index]
+        self._index += 1
+        return u
+
+
+class Node:
+    """A state reached in the tree, with the statistics of its focal-action edges."""
+
+    __slots__ = (
+        "children",
+        "co_dists",
+        "co_seats",
+        "depth",
+        "evaluated",
+        "expanded",
+        "goals",
+        "legal",
+        "prior",
+        "reward",
+        "state",
+        "terminal",
+        "total_visits",
+        "value",
+        "value_sum",
+        "visits",
+    )
+
+    def __init__(
+        self, state: GridState, reward: float, terminal: bool, depth: int, goals: Goals
+    ) -> None:
+        self.state = state
+        self.reward = reward  # focal reward of the transition into this node
+        self.terminal = terminal
+        self.depth = depth
+        self.goals = goals
+        self.evaluated = False  # the leaf evaluator has given this node a value
+        self.expanded = False  # priors and co-player distributions are set
+        self.value = 0.0
+        self.legal: list[int] = []
+        self.prior: list[float] = []
+        self.visits: list[int] = []
+        self.value_sum: list[float] = []
+        self.total_visits = 0
+        self.co_seats: list[int] = []
+        # Per co-player: an int (a certain action) or the cumulative distribution as a list.
+        self.co_dists: list[int | list[float]] = []
+        self.children: dict[tuple[int, tuple[int, ...]], Node] = {}
+
+    def expand(
+        self,
+        legal: Sequence[int],
+        prior: Sequence[float],
+        co_seats: Sequence[int],
+        co_dists: Sequence[int | list[float]],
+    ) -> None:
+        num_actions = len(prior)
+        self.legal = list(legal)
+        self.prior = list(prior)
+        self.visits = [0] * num_actions
+        self.value_sum = [0.0] * num_actions
+        self.co_seats = list(co_seats)
+        self.co_dists = list(co_dists)
+        self.expanded = True
+
+    def sample_coplayers(self, uniforms: UniformStream) -> tuple[int, ...]:
+        """One joint action of the co-players, drawn from the stored distributions."""
+        out = []
+        for dist in self.co_dists:
+            if isinstance(dist, int):
+                out.append(dist)
+            else:
+                out.append(bisect_right(dist, uniforms.next() * dist[-1]))
+        return tuple(out)
+
+    def q(self, action: int) -> float:
+        """Mean backed-up return of ``action`` (NaN when never tried)."""
+        n = self.visits[action]
+        return self.value_sum[action] / n if n else math.nan
+
+
+class SearchTree:
+    """A PUCT tree for ``player`` rooted at an expanded :class:`Node`."""
+
+    def __init__(
+        self,
+        rules: GridRules,
+        player: int,
+        root: Node,
+        *,
+        c_puct: float,
+        discount: float,
+        max_depth: int | None,
+        normalize_q: bool,
+        uniforms: UniformStream,
+        redraw: Redraw,
+    ) -> None:
+        self.rules = rules
+        self.player = player
+        self.root = root
+        self.c_puct = c_puct
+        self.discount = discount
+        self.max_depth = max_depth
+        self.normalize_q = normalize_q
+        self.uniforms = uniforms
+        self.redraw = redraw
+        self.q_low = 0.0
+        self.q_high = 0.0
+        self._num_players = rules.num_players
+        # Root actions in descending prior order: each is tried once before PUCT takes over,
+        # so every legal root action has a Q value to average over trees.
+        self._root_order = sorted(root.legal, key=lambda a: -root.prior[a])
+
+    # -- selection -------------------------------------------------------------------------
+    def select(self) -> tuple[list[Node], list[int]]:
+        """Walk down from the root to a node that is terminal, unevaluated, or an evaluated
+        leaf at the depth limit; create the last child if it is new."""
+        node = self.root
+        nodes = [node]
+        actions: list[int] = []
+        while node.expanded and not node.terminal:
+            action = self._choose(node)
+            co = node.sample_coplayers(self.uniforms)
+            key = (action, co)
+            child = node.children.get(key)
+            actions.append(action)
+            if child is None:
+                child = self._make_child(node, action, co)
+                node.children[key] = child
+                nodes.append(child)
+                break
+            nodes.append(child)
+            node = child
+        return nodes, actions
+
+    def needs_expansion(self, node: Node) -> bool:
+        return self.max_depth is None or node.depth < self.max_depth
+
+    def _choose(self, node: Node) -> int:
+        visits = node.visits
+        if node is self.root:
+            for action in self._root_order:
+                if visits[action] == 0:
+                    return action
+        value_sum = node.value_sum
+        prior = node.prior
+        low = self.q_low
+        span = self.q_high - low
+        scale = 1.0 / span if (self.normalize_q and span > 0.0) else 0.0
+        normalize = self.normalize_q
+        explore = self.c_puct * math.sqrt(max(node.total_visits, 1))
+        best_action = -1
+        best_score = -math.inf
+        ties = 0
+        for action in node.legal:
+            n = visits[action]
+            q = value_sum[action] / n if n else 0.0
+            if normalize:
+                q = (q - low) * scale
+            score = q + explore * prior[action] / (1 + n)
+            if score > best_score:
+                best_action, best_score, ties = action, score, 1
+            elif score == best_score:
+                ties += 1  # reservoir sampling keeps each tied action with equal chance
+                if self.uniforms.next() * ties < 1.0:
+                    best_action = action
+        return best_action
+
+    def _make_child(self, node: Node, action: int, co: tuple[int, ...]) -> Node:
+        state = node.state.copy()
+        joint = [STAY] * self._num_players
+        joint[self.player] = action
+        for seat, a in zip(node.co_seats, co, strict=True):
+            joint[seat] = a
+        outcome = self.rules.step(state, joint)
+        terminal = bool(state.over) or not bool(state.active[self.player])
+        goals = node.goals
+        if not terminal and int(outcome.target.max()) >= 0:
+            goals = self._redraw_removed(state, goals)
+        reward = float(outcome.rewards[self.player])
+        return Node(state, reward, terminal, node.depth + 1, goals)
+
+    def _redraw_removed(self, state: GridState, goals: Goals) -> Goals:
+        """Goals whose object was just captured or removed, replaced by new draws."""
+        new = list(goals)
+        changed = False
+        for seat, goal in enumerate(goals):
+            if goal is None or goal == IDLE or not state.active[seat]:
+                continue
+            if not goal_exists(self.rules, state, goal):
+                new[seat] = self.redraw(state, seat)
+                changed = True
+        return tuple(new) if changed else goals
+
+    # -- backup ----------------------------------------------------------------------------
+    def backup(self, nodes: list[Node], actions: list[int], leaf_value: float) -> None:
+        """Add ``reward + discount * value`` along the path, leaf to root."""
+        value = leaf_value
+        discount = self.discount
+        for i in range(len(actions) - 1, -1, -1):
+            child = nodes[i + 1]
+            node = nodes[i]
+            action = actions[i]
+            value = child.reward + discount * value
+            n = node.visits[action] + 1
+            node.visits[action] = n
+            node.value_sum[action] += value
+            node.total_visits += 1
+            q = node.value_sum[action] / n
+            if q < self.q_low:
+                self.q_low = q
+            elif q > self.q_high:
+                self.q_high = q
