@@ -132,7 +132,8 @@ def _env_section(
     curve_links = [(s, plots[(env_id, s)]) for s in scenarios if (env_id, s) in plots]
     if curve_links:
         out += ["", "### Adaptation curves", ""]
-        out += [f"![{_escape(short_scenario(s))}]({path.as_posix()})" for s, path in curve_links]
+        for s, path in curve_links:
+            out += [f"![{_escape(short_scenario(s))}]({path.as_posix()})", ""]
     return [*out, ""]
 
 

@@ -27,7 +27,7 @@ def adaptation_figure(
     if len(scenarios) != 1:
         raise ValueError(f"adaptation_figure needs the points of one scenario, got {scenarios}")
     ((env_id, scenario),) = scenarios
-    fig = Figure(figsize=(6.4, 4.0), dpi=110, layout="constrained")
+    fig = Figure(figsize=(7.2, 4.0), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     colors = _colors(len(agents))
@@ -49,7 +49,7 @@ def adaptation_figure(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(
-        title=f"agent (shaded: {confidence:.0%} CI over n trials)",
+        title=f"agent (shaded: {confidence:.0%} CI)",
         fontsize="small",
         title_fontsize="small",
         loc="center left",

@@ -37,6 +37,14 @@ def default_rule_based(env_id: str) -> tuple[str, ...]:
     return tuple(coplayer_names(env_name(env_id)))
 
 
+def env_sort_key(env_id: str) -> tuple[int, str]:
+    from hop_envs.registration import ENV_IDS
+
+    order = list(ENV_IDS)
+    name = env_name(env_id)
+    return (order.index(name) if name in order else len(order), name)
+
+
 def short_scenario(scenario: str) -> str:
     """``"msh/adapt-1v3-nearest-stag"`` -> ``"adapt-1v3-nearest-stag"``."""
     return scenario.rsplit("/", 1)[-1]
@@ -124,7 +132,8 @@ class Summary:
     last_episodes: int
 
     def env_ids(self) -> list[str]:
-        return sorted({r.env_id for r in self.rows}, key=env_name)
+        """The envs in the rows, in the package's env order (unknown ids last)."""
+        return sorted({r.env_id for r in self.rows}, key=env_sort_key)
 
 
 @dataclass(frozen=True)
@@ -297,7 +306,7 @@ def _normalize(rows: list[ScenarioSummary], rule_based: RuleBasedNames) -> list[
 
 def _scores(rows: list[ScenarioSummary]) -> list[AgentScore]:
     scores = []
-    for env_id in sorted({r.env_id for r in rows}, key=env_name):
+    for env_id in sorted({r.env_id for r in rows}, key=env_sort_key):
         in_family = [
             r for r in rows if r.env_id == env_id and scenario_family(r.scenario) == ADAPT_1V3
         ]

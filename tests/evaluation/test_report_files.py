@@ -1,0 +1,212 @@
+"""write_report's files: exact Markdown cells, footnotes, CSV/JSON round trips, PNG curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from evaluation.records import EpisodeRecord
+from evaluation.report import (
+    AgentScore,
+    CurvePoint,
+    ScenarioSummary,
+    adaptation_figure,
+    read_csv,
+    read_json,
+    summarize,
+    write_report,
+)
+
+MSH, MSG = "MarkovStagHunt-v0", "MarkovSnowdrift-v0"
+RULES = {MSH: ("random", "nearest-stag", "nearest-hare"), MSG: ("random", "free-rider", "cleaner")}
+S1, S2, SP = "msh/adapt-1v3-nearest-stag", "msh/adapt-1v3-nearest-hare", "msg/selfplay"
+
+
+def rule_based(env_id: str) -> tuple[str, ...]:
+    return RULES[env_id]
+
+
+def rec(agent, scenario, trial, episode, focal_return, *, env_id=MSH, selfplay=False):
+    focal = (0, 1, 2, 3) if selfplay else (0,)
+    returns = (focal_return,) * 4 if selfplay else (focal_return, 1.0, 1.0, 1.0)
+    return EpisodeRecord(
+        agent=agent,
+        scenario=scenario,
+        env_id=env_id,
+        seed=0,
+        trial=trial,
+        episode=episode,
+        focal_seats=focal,
+        seat_players=(agent,) * 4 if selfplay else (agent, "c", "c", "c"),
+        returns=returns,
+        length=5,
+        stags=(1, 0, 0, 0),
+        hares=(0, 1, 0, 0),
+        drifts=(0, 0, 0, 0),
+        package_version="0.1.0",
+        config_hash="h",
+    )
+
+
+def records() -> list[EpisodeRecord]:
+    """S1: random 1, nearest-stag 3, agent episodes (1, 3) in both trials -> mean 2, ci 0.
+    S2: no random -> blank normalized score. SP: agent alone, one trial (no CI)."""
+    out = []
+    for t in range(2):
+        for e in range(2):
+            out.append(rec("random", S1, t, e, 1.0))
+            out.append(rec("nearest-stag", S1, t, e, 3.0))
+            out.append(rec("agent", S1, t, e, 1.0 + 2.0 * e))
+            out.append(rec("nearest-stag", S2, t, e, 4.0))
+            out.append(rec("agent", S2, t, e, 2.0))
+    out.append(rec("agent", SP, 0, 0, 5.0, env_id=MSG, selfplay=True))
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return write_report(records(), out, rule_based=rule_based, last_episodes=1), out
+
+
+def table_rows(markdown: str, heading: str, env: str) -> list[str]:
+    """The table lines under ``### heading`` in the ``## env`` section."""
+    section = markdown.split(f"## {env}\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    return [line for line in block.splitlines() if line.startswith("|")]
+
+
+def test_markdown_return_table_cells(report) -> None:
+    paths, _ = report
+    text = paths.markdown.read_text()
+    assert "95% confidence interval over trials (Student t" in text
+    rows = table_rows(text, "Focal per-capita return", MSH)
+    assert rows[0] == "| agent | adapt-1v3-nearest-hare | adapt-1v3-nearest-stag |"
+    assert rows[2:] == [
+        "| random |  | 1.00 ± 0.00 |",
+        "| nearest-stag | 4.00 ± 0.00 | 3.00 ± 0.00 |",
+        "| agent | 2.00 ± 0.00 | 2.00 ± 0.00 |",
+    ]
+    assert table_rows(text, "Focal per-capita return", MSG)[2:] == ["| agent | 5.00 ± n/a |"]
+
+
+def test_markdown_normalized_scores_and_footnotes(report) -> None:
+    paths, _ = report
+    text = paths.markdown.read_text()
+    rows = table_rows(text, "Normalized score", MSH)
+    assert rows[0] == (
+        "| agent | adapt-1v3-nearest-hare | adapt-1v3-nearest-stag | mean over adapt-1v3-* |"
+    )
+    # Footnotes are numbered in reading order and shared by identical reasons.
+    assert rows[2:] == [
+        "| random |  | 0.00 | —[^msh-1] |",
+        "| nearest-stag | —[^msh-2] | 1.00 | —[^msh-3] |",
+        "| agent | —[^msh-2] | 0.50 | —[^msh-4] |",
+    ]
+    assert f"[^msh-1]: no results for random in {S2}" in text
+    assert f"[^msh-2]: no `random` results in {S2}" in text
+    assert f"[^msh-3]: no normalized score for nearest-stag in {S2}" in text
+    assert f"[^msh-4]: no normalized score for agent in {S2}" in text
+    # the snowdrift section has no adapt-1v3 scenario, so no average column
+    assert table_rows(text, "Normalized score", MSG)[2:] == ["| agent | —[^msg-1] |"]
+
+
+def test_markdown_details_table(report) -> None:
+    paths, _ = report
+    text = paths.markdown.read_text()
+    rows = table_rows(text, "Details", MSH)
+    assert rows[0] == (
+        "| scenario | agent | trials | episodes | focal return | last 1 episodes | "
+        "background return | welfare | stags / focal | hares / focal |"
+    )
+    # agent in S1: episodes (1, 3): last episode 3; background 1; welfare 2 + 3 = 5.
+    assert (
+        "| adapt-1v3-nearest-stag | agent | 2 | 2 | 2.00 ± 0.00 | 3.00 ± 0.00 | 1.00 ± 0.00 "
+        "| 5.00 ± 0.00 | 1.00 | 0.00 |"
+    ) in rows
+    assert table_rows(text, "Details", MSG)[2:] == [
+        "| selfplay | agent | 1 | 1 | 5.00 ± n/a | 5.00 ± n/a | — | 20.00 ± n/a | 0.00 |"
+    ]
+
+
+def test_csv_and_json_round_trip(report) -> None:
+    paths, _ = report
+    summary = summarize(records(), rule_based=rule_based, last_episodes=1)
+    assert read_csv(paths.summary_csv, ScenarioSummary) == summary.rows
+    assert read_csv(paths.curves_csv, CurvePoint) == summary.curves
+    assert read_csv(paths.scores_csv, AgentScore) == summary.scores
+    assert read_json(paths.json) == summary
+    # The files are plain CSV/JSON a user can read with anything: spot-check one value each.
+    with paths.summary_csv.open(newline="") as fh:
+        by_key = {(r["scenario"], r["agent"]): r for r in csv.DictReader(fh)}
+    assert float(by_key[(S1, "agent")]["normalized"]) == 0.5
+    assert by_key[(S2, "agent")]["normalized"] == ""
+    assert by_key[(SP, "agent")]["focal_ci"] == ""
+    data = json.loads(paths.json.read_text())
+    curve = [(c["episode"], c["mean"]) for c in data["curves"] if c["scenario"] == S1]
+    assert (0, 1.0) in curve and (1, 3.0) in curve
+
+
+def test_read_csv_rejects_foreign_columns(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="do not match CurvePoint fields"):
+        read_csv(path, CurvePoint)
+
+
+def test_pngs_are_valid_images_one_per_scenario(report) -> None:
+    paths, out = report
+    names = sorted(p.name for p in paths.plots)
+    assert names == [
+        "MarkovSnowdrift-v0__msg_selfplay.png",
+        "MarkovStagHunt-v0__msh_adapt-1v3-nearest-hare.png",
+        "MarkovStagHunt-v0__msh_adapt-1v3-nearest-stag.png",
+    ]
+    for path in paths.plots:
+        assert path.parent == out / "plots"
+        with Image.open(path) as image:
+            image.verify()
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+            pixels = np.asarray(image.convert("RGB"))
+            assert image.size[0] > 300 and image.size[1] > 200
+            assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 10  # something was drawn
+        assert f"(plots/{path.name})" in paths.markdown.read_text()
+
+
+def test_curve_figure_has_one_line_per_agent_with_the_means() -> None:
+    summary = summarize(records(), rule_based=rule_based)
+    points = [p for p in summary.curves if p.scenario == S1]
+    fig = adaptation_figure(points, agents=["random", "nearest-stag", "agent"], confidence=0.95)
+    (ax,) = fig.axes
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "random (n=2)",
+        "nearest-stag (n=2)",
+        "agent (n=2)",
+    ]
+    assert [list(line.get_ydata()) for line in lines] == [[1.0, 1.0], [3.0, 3.0], [1.0, 3.0]]
+    assert list(lines[2].get_xdata()) == [0, 1]
+    assert len(ax.collections) == 3  # one shaded CI band per agent (two trials each)
+
+
+def test_curve_figure_without_ci_draws_no_band() -> None:
+    summary = summarize(records(), rule_based=rule_based)
+    points = [p for p in summary.curves if p.scenario == SP]
+    fig = adaptation_figure(points, agents=["agent"], confidence=0.95)
+    assert len(fig.axes[0].get_lines()) == 1
+    assert len(fig.axes[0].collections) == 0
+
+
+def test_curve_figure_bad_input() -> None:
+    summary = summarize(records(), rule_based=rule_based)
+    with pytest.raises(ValueError, match="needs the points of one scenario"):
+        adaptation_figure(list(summary.curves), agents=["agent"], confidence=0.95)
+    points = [p for p in summary.curves if p.scenario == S1]
+    with pytest.raises(ValueError, match="no curve points for agent 'nobody'"):
+        adaptation_figure(points, agents=["nobody"], confidence=0.95)
