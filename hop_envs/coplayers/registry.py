@@ -1,0 +1,72 @@
+"""The co-player registry: built-in rule-based co-players and user plug-ins.
+
+Three ways to name a co-player (in scenarios, on the command line, in code):
+
+* a registered name: ``random``, ``nearest-stag``, ``nearest-hare``, ``free-rider``,
+  ``cleaner`` (see :func:`coplayer_names`);
+* a ``module:Class`` path to any class (or zero-argument factory) following the Agent
+  protocol, e.g. ``my_pkg.players:Shy``;
+* a plug-in of the entry-point group ``hop_bench.coplayers``, which your package declares in
+  its ``pyproject.toml``::
+
+      [project.entry-points."hop_bench.coplayers"]
+      my-coplayer = "my_pkg.players:MyCoplayer"
+
+  and which is imported only when it is made.
+
+A co-player class may declare the env ids it plays in a ``supported_envs`` class attribute
+(e.g. ``("hop/MarkovStagHunt-v0",)``); :func:`make_coplayer` refuses it for other envs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hop_envs.coplayers.base import RuleBasedCoplayer
+from hop_envs.coplayers.random_play import FreeRider, RandomCoplayer
+from hop_envs.coplayers.seekers import Cleaner, NearestHare, NearestStag
+from hop_envs.registration import full_env_id
+from hop_envs.registry import Entry, Registry
+
+#: Entry-point group through which other packages add co-players.
+COPLAYER_ENTRY_POINT_GROUP = "hop_bench.coplayers"
+
+#: The rule-based co-players shipped with hop_envs (DESIGN §4), by name.
+BUILTIN_COPLAYERS: dict[str, type[RuleBasedCoplayer]] = {
+    cls.name: cls for cls in (RandomCoplayer, NearestStag, NearestHare, FreeRider, Cleaner)
+}
+
+COPLAYERS: Registry[Any] = Registry(
+    "co-player", entry_point_group=COPLAYER_ENTRY_POINT_GROUP, env_key=full_env_id
+)
+for _name, _cls in BUILTIN_COPLAYERS.items():
+    COPLAYERS.register(_name, _cls)
+
+
+def make_coplayer(name: str, env_id: str, **kwargs: Any) -> Any:
+    """A new co-player ``name`` (registered name, plug-in or ``module:Class``) for
+    ``env_id``; ``UnsupportedEnvError`` if it does not play that env. Call its
+    ``reset(seed=...)`` before it acts."""
+    return COPLAYERS.make(name, env_id=env_id, **kwargs)
+
+
+def coplayer_names(env_id: str | None = None) -> list[str]:
+    """Registered co-player names (those that play ``env_id`` if given), sorted."""
+    return COPLAYERS.names(env_id)
+
+
+def coplayer_entry(name: str) -> Entry[Any]:
+    """The registry entry of ``name`` (description, supported envs, origin)."""
+    return COPLAYERS.entry(name)
+
+
+def register_coplayer(
+    name: str,
+    factory: Any,
+    *,
+    description: str = "",
+    envs: tuple[str, ...] | None = None,
+    replace: bool = False,
+) -> Entry[Any]:
+    """Register a co-player class/factory (or a lazy ``"module:Class"`` string) as ``name``."""
+    return COPLAYERS.register(name, factory, description=description, envs=envs, replace=replace)
