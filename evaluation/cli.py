@@ -1,0 +1,409 @@
+"""The ``hop-bench`` command line (DESIGN §6).
+
+    hop-bench list {envs,coplayers,agents,scenarios} [--env ID]
+    hop-bench evaluate --agent NAME_OR_MODULE:CLASS --scenario NAME_OR_FILE [--scenario ...]
+                       [--trials N] [--episodes K] [--seed S] [--workers W]
+                       [--backend serial|process|ray] [--db PATH]
+    hop-bench report [--db PATH] [--out DIR]
+    hop-bench play --env ID [--agent NAME] [--coplayer NAME ...] [--seed S]
+
+Exit codes: 0 done, 1 some trials failed (listed at the end), 2 bad arguments or unknown
+names (one line, with close matches), 130 interrupted (finished episodes are stored; the
+same command again resumes). Sub-commands are :class:`Command` entries in
+:data:`COMMANDS`, so later ones (``hop-bench train``) are added without touching the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from evaluation.store import StoreError
+from hop_envs.registry import UnknownNameError
+
+PROG = "hop-bench"
+LIST_KINDS = ("envs", "coplayers", "agents", "scenarios")
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (no usage dump) and exit with code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A sub-command: how to add its arguments and how to run it (returns the exit code)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """``key=value`` with the value read as JSON when it parses (``3``, ``true``, ``[1,2]``)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _choice(value: str, choices: Sequence[str], what: str) -> str:
+    if value in choices:
+        return value
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UsageError(f"unknown {what} {value!r}{hint} Choose from: {', '.join(choices)}")
+
+
+# -- list ----------------------------------------------------------------------------------------
+def _add_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", help=f"one of: {', '.join(LIST_KINDS)}")
+    p.add_argument("--env", help="only what supports this env id")
+
+
+def _env_ids(env: str | None) -> list[str]:
+    import hop_envs
+    from hop_envs.registration import full_env_id
+
+    if env is None:
+        return [full_env_id(e) for e in hop_envs.ENV_IDS]
+    return [full_env_id(env)]
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    kind = _choice(args.kind, LIST_KINDS, "list kind")
+    env_ids = _env_ids(args.env)
+    rows: list[tuple[str, str]] = []
+    if kind == "envs":
+        import hop_envs
+
+        for env_id in env_ids:
+            env = hop_envs.make(env_id)
+            doc = (type(env).__doc__ or "").strip().splitlines()
+            rows.append((env_id, doc[0] if doc else ""))
+    elif kind == "coplayers":
+        from hop_envs.coplayers import COPLAYERS, coplayer_names
+
+        for env_id in env_ids:
+            rows += [
+                (n, f"{env_id}  {COPLAYERS.entry(n).description}") for n in coplayer_names(env_id)
+            ]
+    elif kind == "agents":
+        from agents.registry import agent_entry, agent_names
+
+        seen: dict[str, list[str]] = {}
+        for env_id in env_ids:
+            for name in agent_names(env_id):
+                seen.setdefault(name, []).append(env_id)
+        rows = [(n, agent_entry(n).description) for n in sorted(seen)]
+    else:
+        from evaluation.scenarios import SCENARIOS
+
+        rows = [
+            (e.name, e.description)
+            for e in SCENARIOS.entries()
+            if args.env is None or any(e.supports(env_id) for env_id in env_ids)
+        ]
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, description in rows:
+        print(f"{name.ljust(width)}  {description}".rstrip())
+    return 0
+
+
+# -- evaluate ------------------------------------------------------------------------------------
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    from evaluation.backends import BACKENDS, DEFAULT_BACKEND
+    from evaluation.store import DEFAULT_DB
+
+    p.add_argument("--agent", required=True, help="registered agent name or module:Class")
+    p.add_argument(
+        "--agent-arg",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="keyword argument for the agent (repeatable)",
+    )
+    p.add_argument(
+        "--scenario",
+        action="append",
+        required=True,
+        help="scenario name, module:Attr or TOML file (repeatable)",
+    )
+    p.add_argument("--trials", type=_positive_int, help="trials per scenario (default: scenario's)")
+    p.add_argument(
+        "--episodes", type=_positive_int, help="episodes per trial (default: scenario's)"
+    )
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="base seed (default 0)")
+    p.add_argument("--workers", type=_positive_int, help="worker processes (default: CPUs)")
+    p.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        help=f"{' | '.join(BACKENDS)} (default {DEFAULT_BACKEND})",
+    )
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"results (default {DEFAULT_DB})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _with_cwd_on_path() -> None:
+    """Let ``module:Class`` name modules in the current directory (as ``python -m`` would)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def _check_agent(name: str, env_ids: Sequence[str]) -> None:
+    """Fail early (exit 2) on an unknown agent or one that does not support an env."""
+    from agents.registry import AGENTS
+
+    entry = AGENTS.entry(name)
+    for env_id in env_ids:
+        AGENTS.check_env(entry, env_id)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from evaluation.backends import BACKENDS
+    from evaluation.evaluate import evaluate
+    from evaluation.jobs import AgentSpec
+    from evaluation.scenarios import load_scenario
+    from evaluation.store import ResultStore
+    from evaluation.summary import format_table, summarise
+
+    backend = _choice(args.backend, BACKENDS, "backend")
+    _with_cwd_on_path()
+    scenarios = [load_scenario(s) for s in args.scenario]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UsageError(f"the same scenario is given twice: {names}")
+    _check_agent(args.agent, sorted({s.env_id for s in scenarios}))
+    agent = AgentSpec(args.agent, dict(args.agent_arg))
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="ep", desc="episodes", disable=args.no_progress or None)
+        bar.update(1)
+
+    with ResultStore(args.db) as store:
+        try:
+            result = evaluate(
+                agent,
+                scenarios,
+                store,
+                seed=args.seed,
+                trials=args.trials,
+                episodes=args.episodes,
+                backend=backend,
+                workers=args.workers,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            if bar is not None:
+                bar.close()
+            print(
+                f"{PROG}: interrupted; {store.count()} episodes are stored in {args.db}; "
+                "run the same command again to resume",
+                file=sys.stderr,
+            )
+            return 130
+        finally:
+            if bar is not None:
+                bar.close()
+        if result.skipped_trials:
+            print(f"{result.skipped_trials} trial(s) already stored in {args.db}, skipped")
+        rows = []
+        for key in result.keys:
+            records = [
+                r
+                for r in store.iter_records(
+                    agent=key.agent,
+                    scenario=key.scenario,
+                    seed=key.seed,
+                    config_hash=key.config_hash,
+                )
+                if r.trial < key.trials and r.episode < key.episodes
+            ]
+            rows.append(summarise(key.scenario, records))
+    print(format_table(agent.name, rows))
+    print(f"{result.inserted} new episode(s) stored in {args.db}")
+    if result.failures:
+        print(f"{PROG}: {len(result.failures)} trial(s) failed:", file=sys.stderr)
+        for err in result.failures:
+            print(f"  - {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# -- report --------------------------------------------------------------------------------------
+def _add_report(p: argparse.ArgumentParser) -> None:
+    from evaluation.store import DEFAULT_DB
+
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"results (default {DEFAULT_DB})")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "report",
+        help="output folder (default results/report)",
+    )
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from evaluation.store import ResultStore
+
+    if not args.db.is_file():
+        raise UsageError(f"no result database at {args.db}; run 'hop-bench evaluate' first")
+    with ResultStore(args.db) as store:
+        records = store.records()
+    if not records:
+        raise UsageError(f"the result database {args.db} holds no episodes yet")
+    from evaluation.report import write_report
+
+    paths = write_report(records, args.out)
+    print(f"report of {len(records)} episodes written to {args.out}")
+    for path in _report_files(paths):
+        print(f"  {path}")
+    return 0
+
+
+def _report_files(paths: Any) -> list[Path]:
+    files: list[Path] = []
+    for value in vars(paths).values() if hasattr(paths, "__dict__") else []:
+        files += list(value) if isinstance(value, tuple | list) else [value]
+    return files
+
+
+# -- play ----------------------------------------------------------------------------------------
+def _add_play(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", help="env id, e.g. hop/MarkovStagHunt-v0")
+    p.add_argument("--scenario", help="play a scenario's first episode instead of --env")
+    p.add_argument("--agent", help="agent (or co-player) in the focal seat(s) (default 'random')")
+    p.add_argument(
+        "--agent-arg",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="keyword argument for the agent (repeatable)",
+    )
+    p.add_argument(
+        "--coplayer",
+        action="append",
+        default=[],
+        help="co-player of the other seats: one, or one per seat (default 'random')",
+    )
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="env argument, e.g. grid_size=6 (repeatable)",
+    )
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed (default 0)")
+    p.add_argument("--delay", type=float, default=0.0, help="seconds between frames")
+
+
+def _run_play(args: argparse.Namespace) -> int:
+    from evaluation.play import play
+
+    _with_cwd_on_path()
+    if (args.env is None) == (args.scenario is None):
+        raise UsageError("give exactly one of --env ID or --scenario NAME")
+    play(
+        env=args.env,
+        scenario=args.scenario,
+        agent=args.agent,
+        agent_kwargs=dict(args.agent_arg),
+        coplayers=args.coplayer,
+        env_kwargs=dict(args.env_arg),
+        seed=args.seed,
+        delay=max(0.0, args.delay),
+        out=sys.stdout,
+    )
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("list", "list envs, co-players, agents or scenarios", _add_list, _run_list),
+        Command(
+            "evaluate",
+            "run an agent in scenarios and store the episodes",
+            _add_evaluate,
+            _run_evaluate,
+        ),
+        Command("report", "tables and plots from stored results", _add_report, _run_report),
+        Command("play", "watch one episode as text", _add_play, _run_play),
+    )
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Benchmark agents that adapt to unseen co-players.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in COMMANDS.values():
+        command.add_arguments(
+            sub.add_parser(command.name, help=command.help, description=command.help)
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hop-bench`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        code = COMMANDS[args.command].run(args)
+    except (UsageError, UnknownNameError, ValueError, FileNotFoundError, StoreError) as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

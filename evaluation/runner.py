@@ -1,0 +1,157 @@
+"""Running one trial: K consecutive episodes with the same players, following the protocol.
+
+The call order per trial is fixed (DESIGN §5, :mod:`agents.base`)::
+
+    every player: reset(seed=seat seed, seat=SeatInfo)          # once per trial
+    for each episode:
+        env.reset(seed=episode seed); every player: start_episode()
+        until nobody is left: act (live players) -> env.step -> observe (players that acted)
+        every player: end_episode()
+
+Focal agents keep their memory across the episodes of a trial; each focal seat has its own
+instance; co-players are made afresh for every trial.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+
+import hop_envs
+from agents.base import Agent, SeatInfo, Transition
+from evaluation.jobs import TrialJob
+from evaluation.players import make_background, make_focal, wants_privileged_info
+from evaluation.records import EpisodeRecord
+from evaluation.seeding import trial_seeds
+
+
+class TrialError(RuntimeError):
+    """A trial that raised; the message names agent, scenario, seed, trial and episode."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.details))
+
+
+class TrialRunner:
+    """One trial in progress: its env, players and seeds (``render_mode`` for watching)."""
+
+    def __init__(self, job: TrialJob, render_mode: str | None = None) -> None:
+        self.job = job
+        scenario = job.scenario
+        self.env = hop_envs.make(scenario.env_id, render_mode=render_mode, **scenario.env_kwargs)
+        self.seeds = trial_seeds(
+            job.seed, scenario.name, job.trial, scenario.num_players, job.episodes
+        )
+        background = scenario.draw_background(self.seeds.sampling)
+        names = dict(zip(scenario.background_seats, background, strict=True))
+        names.update(dict.fromkeys(scenario.focal_seats, job.agent.name))
+        self.seat_players = tuple(names[s] for s in range(scenario.num_players))
+        self.players: list[Agent] = []
+        for seat in range(scenario.num_players):
+            if seat in scenario.focal_seats:
+                self.players.append(make_focal(job.agent, scenario.env_id))
+            else:
+                self.players.append(make_background(names[seat], scenario.env_id))
+        self.seat_of = {a: i for i, a in enumerate(self.env.possible_agents)}
+
+    def reset_players(self) -> None:
+        scenario, env = self.job.scenario, self.env
+        for seat, player in enumerate(self.players):
+            agent_id = env.possible_agents[seat]
+            privileged = None
+            if wants_privileged_info(player):
+                privileged = {j: n for j, n in enumerate(self.seat_players) if j != seat}
+            info = SeatInfo(
+                env_id=scenario.env_id,
+                agent_id=agent_id,
+                seat=seat,
+                num_players=scenario.num_players,
+                observation_space=env.observation_space(agent_id),
+                action_space=env.action_space(agent_id),
+                env_kwargs=dict(scenario.env_kwargs),
+                focal_seats=scenario.focal_seats,
+                coplayer_names=privileged,
+            )
+            player.reset(seed=self.seeds.seats[seat], seat=info)
+
+    def episode(
+        self, index: int, on_step: Callable[[TrialRunner], None] | None = None
+    ) -> EpisodeRecord:
+        """Play episode ``index`` (``on_step(self)`` after the reset and after every step)."""
+        env, players, seat_of = self.env, self.players, self.seat_of
+        n = len(players)
+        returns = [0.0] * n
+        stags, hares, drifts = [0] * n, [0] * n, [0] * n
+        observations, _ = env.reset(seed=self.seeds.env[index])
+        for player in players:
+            player.start_episode()
+        if on_step is not None:
+            on_step(self)
+        length = 0
+        while env.agents:
+            actions = {a: players[seat_of[a]].act(observations[a]) for a in env.agents}
+            observations, rewards, terminations, truncations, infos = env.step(actions)
+            transition = Transition(
+                actions, observations, rewards, terminations, truncations, infos
+            )
+            for agent_id in actions:
+                seat = seat_of[agent_id]
+                players[seat].observe(transition)
+                returns[seat] += float(rewards[agent_id])
+                info = infos[agent_id]
+                captured = info.get("captured")
+                if captured == "stag":
+                    stags[seat] += 1
+                elif captured == "hare":
+                    hares[seat] += 1
+                if info.get("removed_drift") is not None:
+                    drifts[seat] += 1
+            length += 1
+            if on_step is not None:
+                on_step(self)
+        for player in players:
+            player.end_episode()
+        job = self.job
+        return EpisodeRecord(
+            agent=job.agent.name,
+            scenario=job.scenario.name,
+            env_id=job.scenario.env_id,
+            seed=job.seed,
+            trial=job.trial,
+            episode=index,
+            focal_seats=job.scenario.focal_seats,
+            seat_players=self.seat_players,
+            returns=tuple(returns),
+            length=length,
+            stags=tuple(stags),
+            hares=tuple(hares),
+            drifts=tuple(drifts),
+            package_version=job.package_version,
+            config_hash=job.config_hash,
+        )
+
+
+def run_trial(job: TrialJob) -> Iterator[EpisodeRecord]:
+    """Play every episode of ``job`` from the start; yield the records not in ``job.skip``.
+
+    Any exception from an agent, a co-player or the env becomes a :class:`TrialError`
+    naming the agent, scenario, seed, trial and episode (the traceback is in ``details``).
+    """
+    episode: int | None = None
+    try:
+        trial = TrialRunner(job)
+        trial.reset_players()
+        for episode in range(job.episodes):
+            record = trial.episode(episode)
+            if episode not in job.skip:
+                yield record
+    except Exception as err:
+        where = "setting up" if episode is None else f"episode {episode}"
+        raise TrialError(
+            f"{job.label} failed in {where}: {type(err).__name__}: {err}",
+            traceback.format_exc(),
+        ) from err

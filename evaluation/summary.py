@@ -1,0 +1,99 @@
+"""The short table printed at the end of ``hop-bench evaluate`` (full reports live in
+:mod:`evaluation.report`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluation.records import EpisodeRecord
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """Per-trial means over a scenario's stored episodes, with 95% normal-approximation CIs."""
+
+    scenario: str
+    trials: int
+    episodes: int
+    focal: float
+    focal_ci: float
+    focal_last: float
+    background: float
+    welfare: float
+
+
+def _mean_ci(values: Sequence[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return math.nan, math.nan
+    if arr.size == 1:
+        return float(arr[0]), math.nan
+    return float(arr.mean()), float(Z95 * arr.std(ddof=1) / math.sqrt(arr.size))
+
+
+def summarise(scenario: str, records: Sequence[EpisodeRecord]) -> SummaryRow:
+    """Trial means of focal/background/welfare returns; ``focal_last`` is the last episode."""
+    by_trial: dict[int, list[EpisodeRecord]] = {}
+    for record in records:
+        by_trial.setdefault(record.trial, []).append(record)
+    focal, last, background, welfare = [], [], [], []
+    for trial_records in by_trial.values():
+        trial_records.sort(key=lambda r: r.episode)
+        focal.append(float(np.mean([r.focal_return for r in trial_records])))
+        last.append(trial_records[-1].focal_return)
+        background.append(float(np.mean([r.background_return for r in trial_records])))
+        welfare.append(float(np.mean([r.welfare for r in trial_records])))
+    mean, ci = _mean_ci(focal)
+    return SummaryRow(
+        scenario=scenario,
+        trials=len(by_trial),
+        episodes=len(records),
+        focal=mean,
+        focal_ci=ci,
+        focal_last=float(np.mean(last)) if last else math.nan,
+        background=float(np.mean(background)) if background else math.nan,
+        welfare=float(np.mean(welfare)) if welfare else math.nan,
+    )
+
+
+def _fmt(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.2f}"
+
+
+def format_table(agent: str, rows: Sequence[SummaryRow]) -> str:
+    """A fixed-width text table, one line per scenario."""
+    header = (
+        "scenario",
+        "trials",
+        "episodes",
+        "focal (95% CI)",
+        "focal last",
+        "background",
+        "welfare",
+    )
+    body = [
+        (
+            r.scenario,
+            str(r.trials),
+            str(r.episodes),
+            _fmt(r.focal) + ("" if math.isnan(r.focal_ci) else f" ± {r.focal_ci:.2f}"),
+            _fmt(r.focal_last),
+            _fmt(r.background),
+            _fmt(r.welfare),
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join(
+        [f"agent: {agent}", line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
+    )
