@@ -124,6 +124,16 @@ def _wall_piece(rng: np.random.Generator) -> list[tuple[int, int]]:
     return [(r - min_r, c - min_c) for r, c in cells]
 
 
+def _fitting_wall_piece(rng: np.random.Generator, height: int, width: int) -> list[tuple[int, int]]:
+    """A random wall piece that fits on a ``height`` x ``width`` grid, re-drawn until it
+    does, so that every requested piece is placed (the 3-cell L fits any 2x2 grid)."""
+    for _ in range(_MAX_WALL_DRAWS):
+        piece = _wall_piece(rng)
+        if max(r for r, _ in piece) < height and max(c for _, c in piece) < width:
+            return piece
+    raise ValueError(f"no wall piece fits on a {height}x{width} grid")
+
+
 def draw_layout(
     rng: np.random.Generator, height: int, width: int, num_pieces: int, min_free: int
 ) -> GridLayout:
@@ -132,11 +142,9 @@ def draw_layout(
     for _ in range(_MAX_WALL_DRAWS):
         walls = np.zeros((height, width), dtype=bool)
         for _ in range(num_pieces):
-            piece = _wall_piece(rng)
+            piece = _fitting_wall_piece(rng, height, width)
             span_r = max(r for r, _ in piece) + 1
             span_c = max(c for _, c in piece) + 1
-            if span_r > height or span_c > width:
-                continue
             r0 = int(rng.integers(0, height - span_r + 1))
             c0 = int(rng.integers(0, width - span_c + 1))
             for r, c in piece:

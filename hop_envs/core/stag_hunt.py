@@ -50,8 +50,8 @@ class StagHuntConfig:
             raise ValueError("num_stags + num_hares must be >= 1, got 0 prey")
         if self.num_stags + self.num_hares > self.height * self.width:
             raise ValueError(
-                f"{self.num_stags + self.num_hares} prey do not fit on a "
-                f"{self.height}x{self.width} grid"
+                f"num_stags + num_hares = {self.num_stags} + {self.num_hares} prey do not fit "
+                f"on a {self.height}x{self.width} grid (height x width cells at most)"
             )
         check_number("stag_reward", self.stag_reward)
         check_number("hare_reward", self.hare_reward)
@@ -60,11 +60,18 @@ class StagHuntConfig:
         if self.player_strength is None:
             strength = (1.0,) * self.num_players
         else:
+            if isinstance(self.player_strength, str) or not isinstance(
+                self.player_strength, Sequence | np.ndarray
+            ):
+                raise ValueError(
+                    f"player_strength must be None or a sequence of num_players="
+                    f"{self.num_players} positive numbers, got {self.player_strength!r}"
+                )
             strength = tuple(self.player_strength)
             if len(strength) != self.num_players:
                 raise ValueError(
                     f"player_strength must have num_players={self.num_players} entries, "
-                    f"got {len(strength)}"
+                    f"got {len(strength)}: {self.player_strength!r}"
                 )
             for i, s in enumerate(strength):
                 check_number(f"player_strength[{i}]", s, non_negative=True)
