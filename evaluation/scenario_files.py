@@ -62,27 +62,27 @@ def _key_pattern(key: str) -> re.Pattern[str]:
 def find_key_line(text: str, field: str) -> int | None:
     """The 1-based line where ``field`` (``key`` or ``table.key``) is set in TOML ``text``.
 
-    Looks for ``key =`` at top level, ``key =`` inside ``[table]``, ``table.key =`` dotted
-    at top level, and falls back to the line that opens the table.
+    Looks for ``key =`` at top level, ``key =`` inside ``[table]`` and ``table.key =`` at top
+    level; failing those, the line that opens ``[table]``, then a top-level ``table = {...}``.
     """
     table, _, key = field.rpartition(".")
     current = ""
-    table_line = None
+    header_line = inline_line = None
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
         if header:
             current = header.group(1).replace(" ", "").replace('"', "")
-            if table and current == table and table_line is None:
-                table_line = number
+            if table and current == table and header_line is None:
+                header_line = number
             continue
         if current == table and _key_pattern(key).match(line):
             return number
         if table and current == "":
             if re.match(rf"^\s*{re.escape(table)}\s*\.\s*{re.escape(key)}\s*=", line):
                 return number
-            if _key_pattern(table).match(line) and table_line is None:
-                table_line = number
-    return table_line
+            if inline_line is None and _key_pattern(table).match(line):
+                inline_line = number
+    return header_line if header_line is not None else inline_line
 
 
 def parse_scenario(text: str, path: Path) -> Scenario:

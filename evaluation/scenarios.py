@@ -78,10 +78,16 @@ def _check_positive_int(value: object, where: str, name: str) -> int:
 
 
 def _kwarg_at_fault(message: str, kwargs: Mapping[str, Any]) -> str:
-    """``env_kwargs.<arg>`` for the first argument named in an env error, else ``env_kwargs``."""
-    for key in kwargs:
-        if re.search(rf"(?<![\w]){re.escape(key)}(?![\w])", message):
-            return f"env_kwargs.{key}"
+    """``env_kwargs.<arg>`` for the argument an env error names first (``'quoted'`` names
+    before bare ones), or ``env_kwargs`` when it names none."""
+    for quote in ("'", ""):
+        hits = [
+            (m.start(), key)
+            for key in kwargs
+            if (m := re.search(rf"(?<!\w){quote}{re.escape(key)}{quote}(?!\w)", message))
+        ]
+        if hits:
+            return f"env_kwargs.{min(hits)[1]}"
     return "env_kwargs"
 
 
