@@ -70,11 +70,12 @@ class Entry(Generic[T]):
         """The callable that builds the object (imports a lazy target once)."""
         if not isinstance(self.target, str):
             return self.target
-        obj = load_attribute(self.target, f"{self.name!r} ({self.origin})")
+        where = self.origin if self.name == self.target else f"{self.name!r}, {self.origin}"
+        obj = load_attribute(self.target, where)
         if not callable(obj):
             raise TypeError(
-                f"{self.target!r} (registered as {self.name!r}, {self.origin}) is "
-                f"{type(obj).__name__}, not a class or factory function"
+                f"{self.target!r} ({where}) is {type(obj).__name__}, not a class or factory "
+                "function"
             )
         return obj
 
@@ -206,7 +207,7 @@ class Registry(Generic[T]):
         if name in self._entries:
             return self._entries[name]
         if ":" in name:
-            entry: Entry[T] = Entry(name, name, origin=f"import path {name!r}")
+            entry: Entry[T] = Entry(name, name, origin="import path")
             entry.factory  # import now, so a bad path fails here  # noqa: B018
             return entry
         close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
