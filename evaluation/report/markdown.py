@@ -113,7 +113,8 @@ def _env_section(
             elif r.normalized is None:
                 row.append(f"—{footnote(r.normalized_note)}")
             else:
-                row.append(f"{r.normalized:.2f}")
+                caution = footnote(r.normalized_note) if r.normalized_note else ""
+                row.append(f"{r.normalized:.2f}{caution}")
         if scores:
             row.append(_score_cell(scores.get(a), footnote))
         norm_rows.append(row)

@@ -1,10 +1,11 @@
 """Aggregate episode records into per agent x scenario summaries, curves and scores.
 
-A *trial* is identified by ``(seed, trial)``. Statistics are taken per trial first (the
-mean over its episodes) and then over trials, so trials are the independent samples the
-confidence intervals are about. Trials that lack some of the episode indices other trials of
-the same agent and scenario have (an interrupted run) are left out and counted, so an
-adaptation curve never mixes early-only trials with full ones.
+A *trial* is identified by ``(seed, trial)``; the records of one agent in one scenario must
+share one ``config_hash`` (one package version, agent arguments and scenario definition).
+Statistics are taken per trial first (the mean over its episodes) and then over trials, so
+trials are the independent samples the confidence intervals are about. Trials that lack some
+of the episode indices other trials of the same agent and scenario have (an interrupted run)
+are left out and counted, so an adaptation curve never mixes early-only trials with full ones.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class ScenarioSummary:
     """One agent in one scenario. Returns are per-capita; ``*_ci`` are confidence
     half-widths over trials (``None`` with a single trial). ``last_mean`` is over the last
     ``last_episodes`` episodes of each trial. Outcome counts are per focal player per episode.
-    ``normalized`` is ``None`` when its references are missing; ``normalized_note`` says why.
+    ``normalized`` is ``None`` when its references are missing; ``normalized_note`` says why
+    (or, beside a score, cautions that the references' confidence intervals overlap).
     """
 
     env_id: str
@@ -197,6 +199,7 @@ def _group(
         lambda: defaultdict(dict)
     )
     env_of: dict[str, str] = {}
+    config_of: dict[tuple[str, str], tuple[str, str]] = {}
     count = 0
     for i, rec in enumerate(records):
         if not isinstance(rec, EpisodeRecord):
@@ -207,6 +210,17 @@ def _group(
             raise ValueError(
                 f"scenario {rec.scenario!r} has records of two envs: {known!r} and "
                 f"{rec.env_id!r} (records[{i}])"
+            )
+        config = config_of.setdefault(
+            (rec.scenario, rec.agent), (rec.config_hash, rec.package_version)
+        )
+        if config[0] != rec.config_hash:
+            raise ValueError(
+                f"agent {rec.agent!r} in scenario {rec.scenario!r} has records of two "
+                f"configurations: hash {config[0]} (hop-bench {config[1]}) and "
+                f"{rec.config_hash} (hop-bench {rec.package_version}) (records[{i}]); they may "
+                "differ in package version, agent arguments or scenario definition, so report "
+                "one of them (filter the records by config_hash)"
             )
         episodes = groups[(rec.scenario, rec.agent)][(rec.seed, rec.trial)]
         if rec.episode in episodes:
@@ -280,28 +294,44 @@ def _row(
 
 
 def _normalize(rows: list[ScenarioSummary], rule_based: RuleBasedNames) -> list[ScenarioSummary]:
-    means = {(r.scenario, r.agent): r.focal_mean for r in rows}
+    by_key = {(r.scenario, r.agent): r for r in rows}
     out = []
     for r in rows:
         refs = sorted(set(rule_based(r.env_id)) - {RANDOM_AGENT})
-        present = [(means[(r.scenario, a)], a) for a in refs if (r.scenario, a) in means]
-        zero = means.get((r.scenario, RANDOM_AGENT))
+        present = [by_key[(r.scenario, a)] for a in refs if (r.scenario, a) in by_key]
+        zero = by_key.get((r.scenario, RANDOM_AGENT))
         value: float | None = None
         if zero is None:
             note = f"no `{RANDOM_AGENT}` results in {r.scenario}"
         elif not present:
             note = f"no results of a rule-based agent ({', '.join(refs) or 'none'}) in {r.scenario}"
         else:
-            best, best_agent = max(present)
-            if best <= zero:
+            best = max(present, key=lambda p: p.focal_mean)
+            spread = best.focal_mean - zero.focal_mean
+            if spread <= 0:
                 note = (
-                    f"in {r.scenario} the best rule-based agent ({best_agent}, {best:.3g}) does "
-                    f"not beat `{RANDOM_AGENT}` ({zero:.3g})"
+                    f"in {r.scenario} the best rule-based agent ({best.agent}, "
+                    f"{best.focal_mean:.3g}) does not beat `{RANDOM_AGENT}` ({zero.focal_mean:.3g})"
                 )
             else:
-                value, note = (r.focal_mean - zero) / (best - zero), ""
+                value = (r.focal_mean - zero.focal_mean) / spread
+                note = _spread_caution(r.scenario, best, zero, spread)
         out.append(replace(r, normalized=value, normalized_note=note))
     return out
+
+
+def _spread_caution(
+    scenario: str, best: ScenarioSummary, zero: ScenarioSummary, spread: float
+) -> str:
+    """A warning when the two references are not clearly apart (their confidence
+    intervals overlap): the scale is then dominated by noise. Empty otherwise."""
+    if best.focal_ci is None or zero.focal_ci is None or spread > best.focal_ci + zero.focal_ci:
+        return ""
+    return (
+        f"caution: in {scenario} the references are not clearly apart (best rule-based "
+        f"{best.agent} {best.focal_mean:.2f} ± {best.focal_ci:.2f} vs `{RANDOM_AGENT}` "
+        f"{zero.focal_mean:.2f} ± {zero.focal_ci:.2f}), so scores there are noisy"
+    )
 
 
 def _scores(rows: list[ScenarioSummary]) -> list[AgentScore]:

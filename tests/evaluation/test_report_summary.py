@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -150,6 +151,18 @@ def test_reference_that_does_not_beat_random_gives_no_score() -> None:
     )
 
 
+def test_overlapping_references_keep_the_score_with_a_caution() -> None:
+    # random trials 1.0 and 1.2 (mean 1.1), nearest-stag 1.1 and 1.3 (mean 1.2): spread 0.1,
+    # each CI is 12.706 * 0.1414 / 1.414 = 1.27 -> the references overlap.
+    records = [rec("random", S1, t, 0, (1.0 + 0.2 * t, 0, 0, 0)) for t in range(2)]
+    records += [rec("nearest-stag", S1, t, 0, (1.1 + 0.2 * t, 0, 0, 0)) for t in range(2)]
+    records += [rec("agent", S1, t, 0, (1.15, 0, 0, 0)) for t in range(2)]
+    row = next(r for r in summarize(records, rule_based=rule_based).rows if r.agent == "agent")
+    assert row.normalized == pytest.approx(0.5)
+    assert row.normalized_note.startswith(f"caution: in {S1} the references are not clearly")
+    assert "nearest-stag 1.20 ± 1.27 vs `random` 1.10 ± 1.27" in row.normalized_note
+
+
 def test_average_normalized_score_over_adapt_1v3() -> None:
     # S1: random 1, best 3, agent 2 -> 0.5. S2: random 0, best 4, agent 1 -> 0.25. Mean 0.375.
     # The adapt-3v1 and selfplay scenarios do not count towards it.
@@ -199,6 +212,9 @@ def test_bad_records_raise_named_errors() -> None:
     other_env = rec("agent", S1, 1, 0, (1, 0, 0, 0), env_id=MSG)
     with pytest.raises(ValueError, match="has records of two envs"):
         summarize([one, other_env], rule_based=rule_based)
+    other_config = dataclasses.replace(one, trial=1, config_hash="y", package_version="0.2.0")
+    with pytest.raises(ValueError, match=r"configurations: hash x .* and y \(hop-bench 0.2.0"):
+        summarize([one, other_config], rule_based=rule_based)
     with pytest.raises(ValueError, match="last_episodes must be an integer >= 1, got 0"):
         summarize([one], rule_based=rule_based, last_episodes=0)
 

@@ -1,0 +1,101 @@
+"""The main job on a tiny budget: runs, stores, reports, resumes without duplicates."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from evaluation.main_job import MainJobConfig, main, plan_runs, shipped_agents
+from evaluation.report import ScenarioSummary, read_csv
+
+MSH_SCENARIOS = {
+    "msh/adapt-1v3-nearest-hare",
+    "msh/adapt-1v3-nearest-stag",
+    "msh/adapt-1v3-random",
+    "msh/adapt-3v1-nearest-hare",
+    "msh/adapt-3v1-nearest-stag",
+    "msh/adapt-3v1-random",
+    "msh/selfplay",
+}
+
+
+def stored(db: Path) -> int:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
+
+
+def test_shipped_agents_are_random_and_the_rule_based_ones() -> None:
+    assert {"random", "nearest-stag", "nearest-hare"} <= set(shipped_agents("MarkovStagHunt-v0"))
+    assert {"random", "free-rider", "cleaner"} <= set(shipped_agents("MarkovSnowdrift-v0"))
+    assert "cleaner" not in shipped_agents("MarkovStagHunt-v0")
+
+
+def test_plan_covers_every_standard_scenario_of_each_env() -> None:
+    runs = dict(plan_runs(MainJobConfig(agents=("random", "nearest-stag"))))
+    assert {s.name for s in runs["nearest-stag"]} == MSH_SCENARIOS
+    assert {s.name for s in runs["random"]} == MSH_SCENARIOS | {
+        n.replace("msh/", "msg/")
+        .replace("nearest-hare", "cleaner")
+        .replace("nearest-stag", "free-rider")
+        for n in MSH_SCENARIOS
+    }
+
+
+def test_main_job_tiny_budget_stores_reports_and_resumes(tmp_path: Path, capsys) -> None:
+    db, out = tmp_path / "db.sqlite", tmp_path / "report"
+    argv = ["--trials", "1", "--episodes", "1", "--db", str(db), "--out", str(out)]
+    argv += ["--no-progress", "--backend", "serial"]
+    assert main(argv) == 0
+    runs = plan_runs(MainJobConfig())
+    pairs = {(agent, s.name) for agent, scenarios in runs for s in scenarios}
+    assert stored(db) == len(pairs)  # one trial of one episode per agent x scenario
+    rows = read_csv(out / "summary.csv", ScenarioSummary)
+    assert {(r.agent, r.scenario) for r in rows} == pairs
+    assert all((r.trials, r.episodes, r.focal_ci) == (1, 1, None) for r in rows)
+    # normalized scale: random is 0 wherever a rule-based agent beats it
+    assert all(
+        r.normalized == 0.0 for r in rows if r.agent == "random" and r.normalized is not None
+    )
+    for name in ("report.md", "curves.csv", "scores.csv", "report.json"):
+        assert (out / name).is_file()
+    assert len(list((out / "plots").glob("*.png"))) == 14
+    first = (out / "summary.csv").read_text()
+
+    assert main(argv) == 0  # a re-run resumes: nothing new, same report
+    assert stored(db) == len(pairs)
+    assert "(0 new, 42 trials already stored)" in capsys.readouterr().out
+    assert (out / "summary.csv").read_text() == first
+
+
+def test_report_covers_exactly_this_runs_budget(tmp_path: Path) -> None:
+    db, out = tmp_path / "db.sqlite", tmp_path / "report"
+    base = ["--agents", "random", "--trials", "1", "--db", str(db), "--out", str(out)]
+    base += ["--no-progress", "--backend", "serial"]
+    assert main([*base, "--episodes", "2"]) == 0
+    assert {r.episodes for r in read_csv(out / "summary.csv", ScenarioSummary)} == {2}
+    assert main([*base, "--episodes", "1"]) == 0  # stored already; report only episode 0
+    assert stored(db) == 14 * 2
+    assert {r.episodes for r in read_csv(out / "summary.csv", ScenarioSummary)} == {1}
+
+
+def test_bad_arguments_exit_2_with_the_known_names(tmp_path: Path, capsys) -> None:
+    where = ["--db", str(tmp_path / "db"), "--out", str(tmp_path / "out")]
+    assert main(["--agents", "nearest-stagg", *where]) == 2
+    err = capsys.readouterr().err
+    assert "'nearest-stagg' is not a shipped agent" in err
+    assert "nearest-stag" in err
+    assert main(["--trials", "0", *where]) == 2
+    assert "trials must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert main(["--episodes", "-1", *where]) == 2
+    assert "episodes must be an integer >= 1, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "db").exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match=r"backend must be one of .* got 'threads'"):
+        MainJobConfig(backend="threads")
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        MainJobConfig(workers=0)
