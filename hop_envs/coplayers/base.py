@@ -9,6 +9,7 @@ may use the distribution as the co-player's true policy.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -81,10 +82,7 @@ class RuleBasedCoplayer(ABC):
         """Probabilities over all actions (float64): uniform over :meth:`choices`, zero on
         every other action (masked actions included)."""
         grid, mask = self._read(observation)
-        options = self.choices(grid, mask)
-        probs = np.zeros(mask.shape[0], dtype=np.float64)
-        probs[list(options)] = 1.0 / len(options)
-        return probs
+        return uniform_over(self.choices(grid, mask), mask.shape[0]).copy()
 
     @abstractmethod
     def choices(self, grid: np.ndarray, mask: np.ndarray) -> tuple[int, ...]:
@@ -117,6 +115,15 @@ class RuleBasedCoplayer(ABC):
         if not isinstance(grid, np.ndarray):
             grid = np.asarray(grid)
         return grid, mask
+
+
+@functools.lru_cache(maxsize=1024)
+def uniform_over(options: tuple[int, ...], num_actions: int) -> np.ndarray:
+    """The (read-only, cached) float64 distribution uniform over ``options``."""
+    probs = np.zeros(num_actions, dtype=np.float64)
+    probs[list(options)] = 1.0 / len(options)
+    probs.setflags(write=False)
+    return probs
 
 
 def legal_actions(mask: np.ndarray, name: str) -> tuple[int, ...]:

@@ -264,3 +264,11 @@ def test_a_seat_in_another_env_is_refused():
         Cleaner().reset(seed=0, seat=SimpleNamespace(env_id="hop/MarkovStagHunt-v0"))
     # The short id is accepted for the right env.
     Cleaner().reset(seed=0, seat=SimpleNamespace(env_id="MarkovSnowdrift-v0"))
+
+
+def test_the_returned_distribution_is_the_callers_own_copy():
+    obs = make_obs("stag", ["..S..", ".....", "....."], [(0, 0), (2, 4)])
+    player = seeded(NearestStag)
+    probs = player.action_distribution(obs)
+    probs[:] = 0.0
+    np.testing.assert_array_equal(player.action_distribution(obs), dist(7, right=1))
