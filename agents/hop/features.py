@@ -1,0 +1,244 @@
+"""Network inputs built from many :class:`GridState`\\ s at once, with numpy.
+
+The HOP networks see a player's own view of the grid (its channel first, the others in seat
+order after it, then walls and one channel per object kind: exactly
+``rules.observation(state, player)``), the legal-action mask of that player and the time
+``t / max_cycles``. Goal-conditioned models also get goal planes:
+
+* stag hunt (``"prey_kind"``): one constant plane per prey kind, one-hot on the goal's kind
+  (all zero for :data:`~agents.hop.interfaces.IDLE`);
+* snowdrift (``"drift_cell"``): plane 0 is one-hot at the target drift's cell, plane 1 is
+  all ones when the goal is :data:`~agents.hop.interfaces.IDLE`.
+
+The planner asks for hundreds of these per decision, so everything here is vectorised over
+the batch (no per-state Python beyond gathering each state's small arrays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.hop.interfaces import IDLE, Goal
+from hop_envs.core import NUM_MOVES, STAY, GridRules, GridState, SnowdriftRules, StagHuntRules
+
+#: Goal encodings by game; the name is stored in network configs to catch mismatches.
+PREY_KIND = "prey_kind"
+DRIFT_CELL = "drift_cell"
+NUM_GOAL_PLANES = 2
+
+
+def goal_encoding_of(rules: GridRules) -> str:
+    """The goal encoding used for ``rules``' game (see the module docstring)."""
+    if isinstance(rules, StagHuntRules):
+        return PREY_KIND
+    if isinstance(rules, SnowdriftRules):
+        return DRIFT_CELL
+    raise TypeError(
+        f"no goal encoding for rules of type {type(rules).__name__}; "
+        "expected StagHuntRules or SnowdriftRules"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """A batch of network inputs (numpy). ``goals`` is ``None`` for goal-free inputs."""
+
+    grids: np.ndarray  # (B, C, H, W) float32
+    times: np.ndarray  # (B,) float32, t / max_cycles
+    masks: np.ndarray  # (B, A) bool
+    goals: np.ndarray | None = None  # (B, NUM_GOAL_PLANES, H, W) float32
+
+    def __len__(self) -> int:
+        return int(self.grids.shape[0])
+
+
+class FeatureBuilder:
+    """Builds :class:`Features` for one game's rules (immutable; cheap to share)."""
+
+    def __init__(self, rules: GridRules) -> None:
+        self.rules = rules
+        self.num_players = rules.num_players
+        self.num_channels = rules.num_channels
+        self.height = rules.height
+        self.width = rules.width
+        self.cells = rules.height * rules.width
+        self.num_actions = rules.num_actions
+        self.max_cycles = int(rules.config.max_cycles)
+        self.goal_encoding = goal_encoding_of(rules)
+        self.num_kinds = len(rules.object_kinds)
+        # Row kind + 1 (row 0: no live object on the cell) -> legality of stay and the object
+        # actions, from the rules' own legality test.
+        table = np.zeros((self.num_kinds + 1, self.num_actions - NUM_MOVES), dtype=bool)
+        table[:, STAY - NUM_MOVES] = True
+        for kind in range(self.num_kinds):
+            for action in range(STAY + 1, self.num_actions):
+                table[kind + 1, action - NUM_MOVES] = rules.object_action_legal(action, kind)
+        self._object_table = table
+
+    # -- whole batches ---------------------------------------------------------------------
+    def build(
+        self,
+        states: Sequence[GridState],
+        players: Sequence[int] | np.ndarray,
+        goals: Sequence[Goal] | np.ndarray | None = None,
+    ) -> Features:
+        """Features of ``players[i]`` in ``states[i]`` (pursuing ``goals[i]`` if given)."""
+        players = self._check_players(states, players)
+        objects = _ObjectIndex(states)
+        return Features(
+            grids=self.grids(states, players, objects=objects),
+            times=self.times(states),
+            masks=self.masks(states, players, objects=objects),
+            goals=None if goals is None else self.goal_planes(goals, expected=len(states)),
+        )
+
+    def from_observations(
+        self,
+        grids: np.ndarray,
+        times: Sequence[int] | np.ndarray,
+        masks: np.ndarray,
+        goals: Sequence[Goal] | np.ndarray | None = None,
+    ) -> Features:
+        """Features from stored observation grids ``(B, C, H, W)``, integer steps and masks
+        (the buffer keeps these compact as uint8/bool)."""
+        grids = np.asarray(grids)
+        expected = (self.num_channels, self.height, self.width)
+        if grids.ndim != 4 or grids.shape[1:] != expected:
+            raise ValueError(f"grids must have shape (B, *{expected}), got {grids.shape}")
+        steps = np.asarray(times)
+        masks = np.asarray(masks, dtype=bool)
+        if steps.shape != (grids.shape[0],) or masks.shape != (grids.shape[0], self.num_actions):
+            raise ValueError(
+                f"times must have shape ({grids.shape[0]},) and masks "
+                f"({grids.shape[0]}, {self.num_actions}); got {steps.shape} and {masks.shape}"
+            )
+        return Features(
+            grids=grids.astype(np.float32),
+            times=(steps / self.max_cycles).astype(np.float32),
+            masks=masks,
+            goals=None if goals is None else self.goal_planes(goals, expected=grids.shape[0]),
+        )
+
+    # -- parts -----------------------------------------------------------------------------
+    def grids(
+        self,
+        states: Sequence[GridState],
+        players: Sequence[int] | np.ndarray,
+        *,
+        dtype: type = np.float32,
+        objects: _ObjectIndex | None = None,
+    ) -> np.ndarray:
+        """``(B, C, H, W)``: ``rules.observation(states[i], players[i])`` stacked."""
+        players = self._check_players(states, players)
+        objects = _ObjectIndex(states) if objects is None else objects
+        n, cells, b = self.num_players, self.cells, len(states)
+        out = np.zeros((b, self.num_channels, cells), dtype=dtype)
+        pos = np.stack([s.player_pos for s in states])
+        active = np.stack([s.active for s in states])
+        # Seat s is channel (s - observer) mod n in the observer's view.
+        channel = (np.arange(n)[None, :] - players[:, None]) % n
+        rows = np.repeat(np.arange(b), n)
+        out[rows, channel.ravel(), pos.ravel()] = active.ravel()
+        layouts = [s.layout for s in states]
+        if all(layout is layouts[0] for layout in layouts):
+            out[:, n] = layouts[0].walls.reshape(-1)
+        else:
+            out[:, n] = np.stack([layout.walls.reshape(-1) for layout in layouts])
+        live = objects.alive
+        out[objects.owner[live], n + 1 + objects.kind[live], objects.pos[live]] = 1
+        return out.reshape(b, self.num_channels, self.height, self.width)
+
+    def masks(
+        self,
+        states: Sequence[GridState],
+        players: Sequence[int] | np.ndarray,
+        *,
+        objects: _ObjectIndex | None = None,
+    ) -> np.ndarray:
+        """``(B, A)`` bool: ``rules.action_mask(states[i], players[i])`` stacked."""
+        players = self._check_players(states, players)
+        objects = _ObjectIndex(states) if objects is None else objects
+        b = len(states)
+        rows = np.arange(b)
+        cell = np.asarray([int(s.player_pos[p]) for s, p in zip(states, players, strict=True)])
+        layouts = [s.layout for s in states]
+        if all(layout is layouts[0] for layout in layouts):
+            moves = layouts[0].neighbors[cell] >= 0
+        else:
+            moves = np.stack([lay.neighbors[c] for lay, c in zip(layouts, cell, strict=True)]) >= 0
+        # The kind of the live object under each player (-1: none).
+        kind_at = np.full((b, self.cells), -1, dtype=np.int64)
+        live = objects.alive
+        kind_at[objects.owner[live], objects.pos[live]] = objects.kind[live]
+        under = kind_at[rows, cell]
+        out = np.concatenate([moves, self._object_table[under + 1]], axis=1)
+        gone = ~np.asarray([bool(s.active[p]) for s, p in zip(states, players, strict=True)])
+        if gone.any():
+            out[gone] = False
+            out[gone, STAY] = True
+        return out
+
+    def times(self, states: Sequence[GridState]) -> np.ndarray:
+        """``(B,)`` float32: ``t / max_cycles``."""
+        return np.asarray([s.t for s in states], dtype=np.float32) / np.float32(self.max_cycles)
+
+    def goal_planes(
+        self, goals: Sequence[Goal] | np.ndarray, *, expected: int | None = None
+    ) -> np.ndarray:
+        """``(B, NUM_GOAL_PLANES, H, W)`` float32 encoding of ``goals`` (module docstring)."""
+        g = np.asarray(goals, dtype=np.int64).reshape(-1)
+        if expected is not None and g.shape[0] != expected:
+            raise ValueError(f"goal_planes: expected {expected} goals, got {g.shape[0]}")
+        b = g.shape[0]
+        out = np.zeros((b, NUM_GOAL_PLANES, self.cells), dtype=np.float32)
+        idle = g == IDLE
+        if self.goal_encoding == PREY_KIND:
+            bad = ~idle & ((g < 0) | (g >= self.num_kinds))
+            if bad.any():
+                raise ValueError(
+                    f"goal_planes: stag-hunt goals must be prey kinds in [0, {self.num_kinds - 1}]"
+                    f" or IDLE ({IDLE}), got {int(g[bad][0])}"
+                )
+            rows = np.flatnonzero(~idle)
+            out[rows, g[rows]] = 1.0
+        else:
+            bad = ~idle & ((g < 0) | (g >= self.cells))
+            if bad.any():
+                raise ValueError(
+                    f"goal_planes: snowdrift goals must be flat cells in [0, {self.cells - 1}] "
+                    f"or IDLE ({IDLE}), got {int(g[bad][0])}"
+                )
+            rows = np.flatnonzero(~idle)
+            out[rows, 0, g[rows]] = 1.0
+            out[idle, 1] = 1.0
+        return out.reshape(b, NUM_GOAL_PLANES, self.height, self.width)
+
+    def _check_players(
+        self, states: Sequence[GridState], players: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
+        if len(states) == 0:
+            raise ValueError("features need at least one state, got an empty batch")
+        arr = np.asarray(players, dtype=np.int64).reshape(-1)
+        if arr.shape[0] != len(states):
+            raise ValueError(f"got {len(states)} states but {arr.shape[0]} players")
+        if arr.min() < 0 or arr.max() >= self.num_players:
+            raise ValueError(
+                f"players must be seats in [0, {self.num_players - 1}], got {arr.tolist()}"
+            )
+        return arr
+
+
+class _ObjectIndex:
+    """All states' objects concatenated, with the index of the state each belongs to."""
+
+    __slots__ = ("alive", "kind", "owner", "pos")
+
+    def __init__(self, states: Sequence[GridState]) -> None:
+        counts = [s.object_pos.shape[0] for s in states]
+        self.owner = np.repeat(np.arange(len(states)), counts)
+        self.pos = np.concatenate([s.object_pos for s in states])
+        self.kind = np.concatenate([s.object_kind for s in states])
+        self.alive = np.concatenate([s.object_alive for s in states])

@@ -1,0 +1,289 @@
+"""HOP's networks: the focal policy/value net, the goal-conditioned opponent model and the
+goal-free action model of direct-OM.
+
+All three share one small trunk: a conv stack over the ``(C, H, W)`` view (the goal planes of
+:mod:`agents.hop.features` appended as channels for the opponent model), flattened, joined
+with the time ``t / max_cycles`` and passed through one hidden layer. Policy logits are masked
+by the legal-action mask (illegal actions get ``-inf`` logits, so probability exactly 0).
+Sizes default to what runs a batch of ~20 states well under a millisecond on one core,
+because the planner queries these nets hundreds of times per decision
+(``benchmarks/hop_networks.py`` measures it). ``torch.set_num_threads`` is the caller's.
+
+Weights are saved with ``safetensors`` next to a JSON config (no pickle anywhere), see
+:func:`save_network` and :func:`load_network`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from agents.hop.features import DRIFT_CELL, NUM_GOAL_PLANES, PREY_KIND, Features, goal_encoding_of
+from hop_envs.core import GridRules
+
+FOCAL, GOAL_OM, ACTION_MODEL = "focal", "goal_om", "action_model"
+KINDS = (FOCAL, GOAL_OM, ACTION_MODEL)
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shape and size of one HOP network; saved as JSON beside its weights."""
+
+    kind: str
+    in_channels: int
+    height: int
+    width: int
+    num_actions: int
+    goal_encoding: str | None = None
+    conv_channels: tuple[int, ...] = (16, 16)
+    hidden: int = 128
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"NetworkConfig.kind must be one of {list(KINDS)}, got {self.kind!r}")
+        for name in ("in_channels", "height", "width", "num_actions", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"NetworkConfig.{name} must be an integer >= 1, got {value!r}")
+        channels = tuple(self.conv_channels)
+        if not channels or any(
+            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels
+        ):
+            raise ValueError(
+                "NetworkConfig.conv_channels must be a non-empty sequence of integers >= 1, "
+                f"got {self.conv_channels!r}"
+            )
+        object.__setattr__(self, "conv_channels", channels)
+        if self.kind == GOAL_OM and self.goal_encoding not in (PREY_KIND, DRIFT_CELL):
+            raise ValueError(
+                f"NetworkConfig.goal_encoding must be {PREY_KIND!r} or {DRIFT_CELL!r} for a "
+                f"goal-conditioned opponent model, got {self.goal_encoding!r}"
+            )
+        if self.kind != GOAL_OM and self.goal_encoding is not None:
+            raise ValueError(
+                f"NetworkConfig.goal_encoding must be None for kind {self.kind!r}, "
+                f"got {self.goal_encoding!r}"
+            )
+
+    @classmethod
+    def for_rules(cls, rules: GridRules, kind: str, **sizes: Any) -> NetworkConfig:
+        """The config of a ``kind`` network for ``rules``' game (``sizes``: conv_channels,
+        hidden)."""
+        return cls(
+            kind=kind,
+            in_channels=rules.num_channels,
+            height=rules.height,
+            width=rules.width,
+            num_actions=rules.num_actions,
+            goal_encoding=goal_encoding_of(rules) if kind == GOAL_OM else None,
+            **sizes,
+        )
+
+    def check_rules(self, rules: GridRules) -> None:
+        """Raise ``ValueError`` unless this network fits ``rules``' observations and actions."""
+        expected = NetworkConfig.for_rules(
+            rules, self.kind, conv_channels=self.conv_channels, hidden=self.hidden
+        )
+        if expected != self:
+            raise ValueError(
+                f"{self.kind} network does not fit {type(rules).__name__}: it was built for "
+                f"{self.in_channels} channels, {self.height}x{self.width} grid, "
+                f"{self.num_actions} actions, goals {self.goal_encoding!r}; the rules need "
+                f"{expected.in_channels}, {expected.height}x{expected.width}, "
+                f"{expected.num_actions}, {expected.goal_encoding!r}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conv_channels"] = list(self.conv_channels)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NetworkConfig:
+        data = dict(data)
+        data["conv_channels"] = tuple(data.get("conv_channels", ()))
+        return cls(**data)
+
+
+class GridTrunk(nn.Module):
+    """Conv stack (3x3, same padding, ReLU) -> flatten ++ time -> hidden layer (ReLU)."""
+
+    def __init__(self, in_channels: int, config: NetworkConfig) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        previous = in_channels
+        for channels in config.conv_channels:
+            layers += [nn.Conv2d(previous, channels, 3, padding=1), nn.ReLU()]
+            previous = channels
+        self.convs = nn.Sequential(*layers)
+        self.hidden = nn.Linear(previous * config.height * config.width + 1, config.hidden)
+
+    def forward(self, grids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        x = self.convs(grids).flatten(1)
+        return torch.relu(self.hidden(torch.cat([x, times.unsqueeze(1)], dim=1)))
+
+
+def masked_logits(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """``logits`` with illegal actions set to ``-inf`` (softmax gives them exactly 0)."""
+    return logits.masked_fill(~masks, float("-inf"))
+
+
+class HopNetwork(nn.Module):
+    """Common parts: the config, tensor conversion of :class:`Features`, save/load."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        if config.kind != self.kind:
+            raise ValueError(
+                f"{type(self).__name__} needs a config of kind {self.kind!r}, got {config.kind!r}"
+            )
+        self.config = config
+
+    @staticmethod
+    def tensors(features: Features) -> dict[str, torch.Tensor]:
+        """Torch views of a feature batch (no copies of the float arrays)."""
+        out = {
+            "grids": torch.from_numpy(features.grids),
+            "times": torch.from_numpy(features.times),
+            "masks": torch.from_numpy(features.masks),
+        }
+        if features.goals is not None:
+            out["goals"] = torch.from_numpy(features.goals)
+        return out
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``weights.safetensors`` into ``directory``."""
+        return save_network(self, directory)
+
+
+class FocalNet(HopNetwork):
+    """Focal policy/value net: masked action logits and a scalar value per state."""
+
+    kind = FOCAL
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__(config)
+        self.trunk = GridTrunk(config.in_channels, config)
+        self.policy = nn.Linear(config.hidden, config.num_actions)
+        self.value = nn.Linear(config.hidden, 1)
+
+    def forward(
+        self, grids: torch.Tensor, times: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(grids, times)
+        return masked_logits(self.policy(h), masks), self.value(h).squeeze(1)
+
+    def run(self, features: Features) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.tensors(features)
+        return self(t["grids"], t["times"], t["masks"])
+
+
+class GoalOpponentModel(HopNetwork):
+    """pi(a | s, t, g): a co-player's masked action logits given its view and goal."""
+
+    kind = GOAL_OM
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__(config)
+        self.trunk = GridTrunk(config.in_channels + NUM_GOAL_PLANES, config)
+        self.policy = nn.Linear(config.hidden, config.num_actions)
+
+    def forward(
+        self,
+        grids: torch.Tensor,
+        times: torch.Tensor,
+        masks: torch.Tensor,
+        goals: torch.Tensor,
+    ) -> torch.Tensor:
+        h = self.trunk(torch.cat([grids, goals], dim=1), times)
+        return masked_logits(self.policy(h), masks)
+
+    def run(self, features: Features) -> torch.Tensor:
+        if features.goals is None:
+            raise ValueError("GoalOpponentModel needs goal planes; build features with goals")
+        t = self.tensors(features)
+        return self(t["grids"], t["times"], t["masks"], t["goals"])
+
+
+class ActionModel(HopNetwork):
+    """pi(a | s, t): the goal-free co-player action model of direct-OM."""
+
+    kind = ACTION_MODEL
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__(config)
+        self.trunk = GridTrunk(config.in_channels, config)
+        self.policy = nn.Linear(config.hidden, config.num_actions)
+
+    def forward(
+        self, grids: torch.Tensor, times: torch.Tensor, masks: torch.Tensor
+    ) -> torch.Tensor:
+        return masked_logits(self.policy(self.trunk(grids, times)), masks)
+
+    def run(self, features: Features) -> torch.Tensor:
+        t = self.tensors(features)
+        return self(t["grids"], t["times"], t["masks"])
+
+
+NETWORK_CLASSES: dict[str, type[HopNetwork]] = {
+    FOCAL: FocalNet,
+    GOAL_OM: GoalOpponentModel,
+    ACTION_MODEL: ActionModel,
+}
+OpponentModel = GoalOpponentModel | ActionModel
+
+
+def build_network(config: NetworkConfig, seed: int) -> HopNetwork:
+    """A freshly initialised network of ``config.kind``; the same seed gives the same weights
+    (the global torch RNG is left untouched)."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"build_network: seed must be an integer, got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return NETWORK_CLASSES[config.kind](config)
+
+
+def save_network(network: HopNetwork, directory: str | Path) -> Path:
+    """Save ``network`` as ``directory/config.json`` + ``directory/weights.safetensors``."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in network.state_dict().items()}
+    save_file(state, str(path / WEIGHTS_FILE), metadata={"kind": network.config.kind})
+    meta = {"format_version": FORMAT_VERSION, "config": network.config.to_json()}
+    (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_network(directory: str | Path, expected_kind: str | None = None) -> HopNetwork:
+    """Load a network saved by :func:`save_network` (safetensors: no code is executed)."""
+    path = Path(directory)
+    config_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
+    for needed in (config_path, weights_path):
+        if not needed.is_file():
+            raise FileNotFoundError(f"load_network: {needed} does not exist")
+    meta = json.loads(config_path.read_text())
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"load_network: {config_path} has format_version {version!r}; "
+            f"this version reads {FORMAT_VERSION}"
+        )
+    config = NetworkConfig.from_json(meta["config"])
+    if expected_kind is not None and config.kind != expected_kind:
+        raise ValueError(
+            f"load_network: {path} holds a {config.kind!r} network, expected {expected_kind!r}"
+        )
+    network = NETWORK_CLASSES[config.kind](config)
+    network.load_state_dict(load_file(str(weights_path)), strict=True)
+    network.eval()
+    return network
