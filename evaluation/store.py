@@ -122,24 +122,18 @@ class ResultStore:
             done.setdefault(trial, set()).add(episode)
         return done
 
-    def records(
-        self,
-        *,
-        agent: str | None = None,
-        scenario: str | None = None,
-        seed: int | None = None,
-        config_hash: str | None = None,
-    ) -> list[EpisodeRecord]:
-        """Stored records matching every given filter, ordered by key."""
-        return list(
-            self.iter_records(agent=agent, scenario=scenario, seed=seed, config_hash=config_hash)
-        )
+    def records(self, **filters: Any) -> list[EpisodeRecord]:
+        """Stored records whose scalar fields equal every given filter (``None`` ignored),
+        ordered by the key, e.g. ``records(agent="hop", scenario="msg/selfplay")``."""
+        return list(self.iter_records(**filters))
 
     def iter_records(self, **filters: Any) -> Iterator[EpisodeRecord]:
+        """Like :meth:`records`, one at a time."""
         where = [(k, v) for k, v in filters.items() if v is not None]
         for k, _ in where:
-            if k not in COLUMNS:
-                raise ValueError(f"cannot filter records by {k!r}; columns are {list(COLUMNS)}")
+            if COLUMNS.get(k, "json") == "json":
+                scalar = [c for c, kind in COLUMNS.items() if kind != "json"]
+                raise ValueError(f"cannot filter records by {k!r}; filter by one of {scalar}")
         clause = " AND ".join(f"{k} = ?" for k, _ in where)
         sql = (
             f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"

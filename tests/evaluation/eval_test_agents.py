@@ -87,7 +87,7 @@ class SlowRandomAgent(BaseAgent):
     """Random legal actions, sleeping ``delay`` seconds per act so a run can be killed midway
     (the delay does not change any number, only the wall time)."""
 
-    delay: ClassVar[float] = 0.004
+    delay: ClassVar[float] = 0.002
 
     def act(self, observation: Any) -> int:
         if self.delay:
