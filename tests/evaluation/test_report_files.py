@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from evaluation.report import (
     adaptation_figure,
     read_csv,
     read_json,
+    render_markdown,
     summarize,
     write_report,
 )
@@ -210,3 +213,39 @@ def test_curve_figure_bad_input() -> None:
     points = [p for p in summary.curves if p.scenario == S1]
     with pytest.raises(ValueError, match="no curve points for agent 'nobody'"):
         adaptation_figure(points, agents=["nobody"], confidence=0.95)
+
+
+def test_markdown_notes_incomplete_and_unsummarised_trials() -> None:
+    # S1: trials 0 and 1 complete (episodes 0, 1), trial 2 only episode 0 -> left out, counted.
+    # S2: trial 0 has only episode 0 and trial 1 only episode 1 -> nothing to summarise.
+    recs = [rec("agent", S1, t, e, 1.0) for t in range(2) for e in range(2)]
+    recs += [rec("agent", S1, 2, 0, 1.0), rec("agent", S2, 0, 0, 1.0), rec("agent", S2, 1, 1, 1.0)]
+    text = render_markdown(summarize(recs, rule_based=rule_based), rule_based=rule_based)
+    assert "Trials left out because they lack episodes (an interrupted run):" in text
+    assert f"- agent in {S1}: 1" in text
+    assert "## Not summarised" in text
+    assert f"- agent in {S2}: none of its 2 trial(s) has all 2 episodes yet" in text
+    assert "adapt-1v3-nearest-hare" not in table_rows(text, "Focal per-capita return", MSH)[0]
+
+
+def test_markdown_caution_footnote_beside_a_score() -> None:
+    # random trials 1.0 / 1.2, nearest-stag 1.1 / 1.3: overlapping CIs -> score with a caution.
+    recs = [rec("random", S1, t, 0, 1.0 + 0.2 * t) for t in range(2)]
+    recs += [rec("nearest-stag", S1, t, 0, 1.1 + 0.2 * t) for t in range(2)]
+    text = render_markdown(summarize(recs, rule_based=rule_based), rule_based=rule_based)
+    rows = table_rows(text, "Normalized score", MSH)
+    assert rows[2:] == [
+        "| random | 0.00[^msh-1] | 0.00 |",
+        "| nearest-stag | 1.00[^msh-1] | 1.00 |",
+    ]
+    assert f"[^msh-1]: caution: in {S1} the references are not clearly apart" in text
+
+
+def test_importing_the_report_package_does_not_import_matplotlib_or_torch() -> None:
+    code = (
+        "import sys, evaluation.report; "
+        "bad = [m for m in ('matplotlib', 'torch') if m in sys.modules]; "
+        "sys.exit(f'imported {bad}' if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr or done.stdout

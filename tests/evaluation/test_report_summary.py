@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation.records import EpisodeRecord
-from evaluation.report import summarize
+from evaluation.report import default_rule_based, summarize
 
 MSH, MSG = "MarkovStagHunt-v0", "MarkovSnowdrift-v0"
 T95_DF2 = 4.302653  # two-sided 95% t critical value, 2 degrees of freedom
@@ -238,3 +238,12 @@ def test_normalized_scores_ignore_affine_changes_of_reward_scale(
         return next(r.normalized for r in rows if r.agent == "agent")
 
     assert scores(scale, offset) == pytest.approx(scores(1.0, 0.0), abs=1e-6)
+
+
+def test_default_rule_based_names_come_from_the_coplayer_registry() -> None:
+    assert set(default_rule_based("MarkovStagHunt-v0")) == {
+        "random",
+        "nearest-stag",
+        "nearest-hare",
+    }
+    assert set(default_rule_based("hop/MarkovSnowdrift-v0")) == {"random", "free-rider", "cleaner"}
