@@ -1,0 +1,282 @@
+"""Goal spaces and hindsight goal labels of co-players, recorded from the agent's own view.
+
+Goals (DESIGN §3.1, §3.2, §7; :mod:`agents.hop.interfaces`):
+
+* stag hunt: the prey kind a co-player ends up capturing. Every step of a co-player up to
+  and including the step it captures is labelled with that kind. A co-player that captures
+  nothing has **no label** for the episode: its steps train the goal-free action model only.
+* snowdrift: at each step, the flat cell of the next drift the co-player removes (the step of
+  the removal included), then :data:`~agents.hop.interfaces.IDLE` after its last removal.
+
+The agent sees only its own observations and the joint :class:`~agents.base.Transition`\\ s,
+so :class:`EpisodeRecorder` rebuilds the states with ``rules.state_from_observation`` (the
+games are fully observable) and reads the capture/removal events from the transitions'
+infos. A co-player still in the game when the recording stops without the episode having
+ended for it (in the stag hunt the runner stops showing transitions to a focal agent that
+has left) is **censored**: its outcome is unknown, so it gets no stag-hunt label and the
+inter-episode prior skips it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agents.base import Observation, Transition
+from agents.hop.goal_sampling import available_goals, goal_exists
+from agents.hop.interfaces import IDLE, Goal
+from hop_envs.core import STAG, STAY, GridRules, GridState, SnowdriftRules, StagHuntRules
+
+__all__ = [
+    "CoplayerOutcome",
+    "CoplayerSteps",
+    "EpisodeRecorder",
+    "RecordedEpisode",
+    "executed_actions",
+    "goal_exists",
+    "goal_space",
+    "snowdrift_labels",
+    "stag_hunt_labels",
+]
+
+_PREY_NAMES = {"stag": STAG, "hare": 1}
+
+
+def goal_space(rules: GridRules, state: GridState) -> list[Goal]:
+    """The goals a co-player can pursue in ``state``: stag hunt, the prey kinds with at least
+    one live prey (ascending); snowdrift, the live drifts' cells (ascending) and ``IDLE``."""
+    goals = available_goals(rules, state)
+    if isinstance(rules, SnowdriftRules):
+        goals.append(IDLE)
+    return goals
+
+
+def executed_actions(
+    rules: GridRules, state: GridState, actions: Mapping[int, int]
+) -> dict[int, int]:
+    """``actions`` (seat -> action) as the env ran them in ``state``: an in-range action the
+    mask forbids runs as stay (DESIGN §3.4), so models learn and infer from what happened."""
+    masks = rules.action_masks(state)
+    out = {}
+    for seat, action in actions.items():
+        a = int(action)
+        if not 0 <= a < rules.num_actions:
+            raise ValueError(
+                f"action of seat {seat} must be in [0, {rules.num_actions - 1}], got {action!r}"
+            )
+        out[seat] = a if masks[seat, a] else STAY
+    return out
+
+
+def stag_hunt_labels(captures: Sequence[str | None]) -> np.ndarray | None:
+    """Per-step labels of one co-player from its per-step ``captured`` events ("stag",
+    "hare" or None): every step up to its capture gets the captured kind; ``None`` when it
+    captured nothing."""
+    for k, event in enumerate(captures):
+        if event is None:
+            continue
+        if event not in _PREY_NAMES:
+            raise ValueError(
+                f"stag-hunt capture event at step {k} must be 'stag', 'hare' or None, got {event!r}"
+            )
+        if any(e is not None for e in captures[k + 1 :]):
+            raise ValueError(f"a stag-hunt co-player captures at most once, got {list(captures)}")
+        return np.full(len(captures), _PREY_NAMES[event], dtype=np.int64)
+    return None
+
+
+def snowdrift_labels(removed_cells: Sequence[int | None]) -> np.ndarray:
+    """Per-step labels of one co-player from the flat cell it removed at each step (None when
+    it removed nothing): the cell of the next removal at or after the step, else ``IDLE``."""
+    labels = np.empty(len(removed_cells), dtype=np.int64)
+    upcoming: Goal = IDLE
+    for k in range(len(removed_cells) - 1, -1, -1):
+        if removed_cells[k] is not None:
+            upcoming = int(removed_cells[k])
+        labels[k] = upcoming
+    return labels
+
+
+@dataclass(frozen=True)
+class CoplayerOutcome:
+    """What a co-player did in one episode (the input of the inter-episode prior).
+
+    ``captured``: stag hunt, the prey kind captured (None: nothing). ``removals``: snowdrift,
+    the drifts it removed. ``pursuing_steps``: its steps labelled with a goal other than
+    IDLE. ``censored``: the recording stopped before its episode ended (outcome unknown).
+    """
+
+    seat: int
+    steps: int
+    captured: Goal | None
+    removals: int
+    pursuing_steps: int
+    censored: bool
+
+    @property
+    def pursuing_fraction(self) -> float:
+        """Share of its steps spent pursuing a goal (0 for an episode without steps)."""
+        return self.pursuing_steps / self.steps if self.steps else 0.0
+
+
+@dataclass(frozen=True)
+class CoplayerSteps:
+    """One co-player's steps in a recorded episode: ``states[step_index[k]]`` is the state it
+    acted in, ``actions[k]`` what it did (as executed), ``labels[k]`` its hindsight goal
+    (``labels`` is None when it has no label, see the module docstring)."""
+
+    seat: int
+    step_index: np.ndarray
+    actions: np.ndarray
+    labels: np.ndarray | None
+    outcome: CoplayerOutcome
+
+    def __len__(self) -> int:
+        return int(self.step_index.shape[0])
+
+
+@dataclass(frozen=True)
+class RecordedEpisode:
+    """The states before each recorded step and every co-player's labelled steps."""
+
+    focal_seat: int
+    states: tuple[GridState, ...]
+    coplayers: Mapping[int, CoplayerSteps]
+
+
+class EpisodeRecorder:
+    """Rebuilds an episode from the agent's view and labels the co-players in hindsight.
+
+    Use: ``begin(observation)`` with the agent's first observation of the episode, then
+    ``record(transition)`` after every joint step it observes, then ``finish()``. Between
+    calls, :attr:`state` is the current state (what the agent sees now), so an agent can
+    update beliefs with ``state`` before and after a ``record``.
+    """
+
+    def __init__(self, rules: GridRules, focal_seat: int) -> None:
+        if not isinstance(rules, StagHuntRules | SnowdriftRules):
+            raise TypeError(
+                f"EpisodeRecorder: no hindsight goals for rules of type {type(rules).__name__};"
+                " expected StagHuntRules or SnowdriftRules"
+            )
+        n = rules.num_players
+        if isinstance(focal_seat, bool) or not isinstance(focal_seat, int | np.integer):
+            raise ValueError(f"EpisodeRecorder: focal_seat must be an integer, got {focal_seat!r}")
+        if not 0 <= focal_seat < n:
+            raise ValueError(
+                f"EpisodeRecorder: focal_seat must be in [0, {n - 1}], got {focal_seat}"
+            )
+        self.rules = rules
+        self.focal_seat = int(focal_seat)
+        self._seat_of = {f"player_{i}": i for i in range(n)}
+        self._stag_hunt = isinstance(rules, StagHuntRules)
+        self._state: GridState | None = None
+        self._states: list[GridState] = []
+        self._steps: dict[int, list[tuple[int, int, Any]]] = {}
+        self._ended: set[int] = set()
+        self._begun = False
+
+    @property
+    def state(self) -> GridState | None:
+        """The current state (None before :meth:`begin` and once nobody is left to show it)."""
+        return self._state
+
+    def begin(self, observation: Observation) -> GridState:
+        """Start a new episode from the focal agent's own observation."""
+        self._states, self._steps, self._ended = [], {}, set()
+        self._state = self._rebuild(observation, self.focal_seat)
+        self._begun = True
+        return self._state
+
+    def record(self, transition: Transition) -> GridState | None:
+        """Add one joint step: the co-players' actions and events, and the next state."""
+        if not self._begun:
+            raise RuntimeError("EpisodeRecorder.record: call begin(observation) first")
+        state = self._state
+        if state is None:
+            raise RuntimeError("EpisodeRecorder.record: the recorded episode is already over")
+        actions = {self._seat(agent): int(a) for agent, a in transition.actions.items()}
+        executed = executed_actions(self.rules, state, actions)
+        index = len(self._states)
+        self._states.append(state)
+        for agent in transition.actions:
+            seat = self._seat(agent)
+            if seat == self.focal_seat:
+                continue
+            info = transition.infos.get(agent)
+            if info is None:
+                raise ValueError(f"EpisodeRecorder.record: transition has no infos for {agent!r}")
+            event = self._event(agent, info)
+            self._steps.setdefault(seat, []).append((index, executed[seat], event))
+            if transition.terminations.get(agent, False) or transition.truncations.get(
+                agent, False
+            ):
+                self._ended.add(seat)
+        self._state = self._next_state(transition)
+        return self._state
+
+    def finish(self) -> RecordedEpisode:
+        """The recorded episode with every co-player's labels and outcome."""
+        if not self._begun:
+            raise RuntimeError("EpisodeRecorder.finish: call begin(observation) first")
+        coplayers = {}
+        for seat, steps in sorted(self._steps.items()):
+            index = np.asarray([s[0] for s in steps], dtype=np.int64)
+            actions = np.asarray([s[1] for s in steps], dtype=np.int64)
+            events = [s[2] for s in steps]
+            censored = seat not in self._ended
+            if self._stag_hunt:
+                labels = None if censored else stag_hunt_labels(events)
+                captured = None if labels is None else int(labels[0])
+                removals = 0
+            else:
+                labels = snowdrift_labels(events)
+                captured = None
+                removals = sum(e is not None for e in events)
+            pursuing = 0 if labels is None else int((labels != IDLE).sum())
+            outcome = CoplayerOutcome(seat, len(steps), captured, removals, pursuing, censored)
+            coplayers[seat] = CoplayerSteps(seat, index, actions, labels, outcome)
+        self._begun = False
+        return RecordedEpisode(self.focal_seat, tuple(self._states), coplayers)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _seat(self, agent: str) -> int:
+        seat = self._seat_of.get(agent)
+        if seat is None:
+            raise ValueError(
+                f"EpisodeRecorder: unknown agent {agent!r}; agents are {list(self._seat_of)}"
+            )
+        return seat
+
+    def _event(self, agent: str, info: Mapping[str, Any]) -> Any:
+        key = "captured" if self._stag_hunt else "drift_cell"
+        if key not in info:
+            raise ValueError(
+                f"EpisodeRecorder: infos[{agent!r}] has no {key!r} event; got keys {sorted(info)}"
+            )
+        value = info[key]
+        if self._stag_hunt or value is None:
+            return value
+        row, col = value
+        return int(row) * self.rules.width + int(col)
+
+    def _rebuild(self, observation: Observation, seat: int) -> GridState:
+        try:
+            grid, step = observation["observation"], observation["step"]
+        except (KeyError, TypeError):
+            raise ValueError(
+                "EpisodeRecorder: an observation must be a mapping with 'observation' and "
+                f"'step', got {type(observation).__name__}"
+            ) from None
+        return self.rules.state_from_observation(np.asarray(grid), seat, int(step))
+
+    def _next_state(self, transition: Transition) -> GridState | None:
+        focal_agent = f"player_{self.focal_seat}"
+        if focal_agent in transition.observations:
+            return self._rebuild(transition.observations[focal_agent], self.focal_seat)
+        for agent, observation in transition.observations.items():
+            return self._rebuild(observation, self._seat(agent))
+        return None
