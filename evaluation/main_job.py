@@ -23,9 +23,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluation.records import EpisodeRecord
 from evaluation.report import ReportPaths
+
+if TYPE_CHECKING:
+    from evaluation.scenarios import Scenario
 
 #: Default budget: fits a few minutes on two cores. ``--full``: the size to publish.
 QUICK_TRIALS, FULL_TRIALS = 10, 30
@@ -74,7 +78,7 @@ class MainJobResult:
     inserted: int
     skipped_trials: int
     failures: tuple[str, ...]
-    report: ReportPaths
+    report: ReportPaths | None  # None when nothing could be stored (every trial failed)
     seconds: float
 
 
@@ -88,13 +92,13 @@ def shipped_agents(env_id: str) -> list[str]:
     return [e.name for e in AGENTS.entries() if e.origin == BUILTIN and e.supports(env)]
 
 
-def plan_runs(config: MainJobConfig) -> list[tuple[str, list]]:
+def plan_runs(config: MainJobConfig) -> list[tuple[str, list[Scenario]]]:
     """``(agent, scenarios)`` pairs: each agent with the standard scenarios of the envs it
     plays. Unknown or unsupported ``config.agents`` raise with the known names."""
     from evaluation.scenarios import standard_scenarios
     from hop_envs.registration import ENV_IDS
 
-    per_agent: dict[str, list] = {}
+    per_agent: dict[str, list[Scenario]] = {}
     known: set[str] = set()
     for env_id in ENV_IDS:
         shipped = shipped_agents(env_id)
@@ -113,7 +117,7 @@ def plan_runs(config: MainJobConfig) -> list[tuple[str, list]]:
 
 
 def run_main_job(
-    config: MainJobConfig, runs: Sequence[tuple[str, list]] | None = None
+    config: MainJobConfig, runs: Sequence[tuple[str, list[Scenario]]] | None = None
 ) -> MainJobResult:
     """Evaluate ``runs`` (default :func:`plan_runs`), store and report; a
     ``KeyboardInterrupt`` propagates with every finished episode stored."""
@@ -164,7 +168,7 @@ def run_main_job(
             )
             if r.trial < key.trials and r.episode < key.episodes
         )
-    report = write_report(records, config.out)
+    report = write_report(records, config.out) if records else None
     return MainJobResult(
         records=records,
         inserted=inserted,
@@ -237,15 +241,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(result.records)} episodes in the report ({result.inserted} new, "
         f"{result.skipped_trials} trials already stored) in {result.seconds:.0f} s"
     )
-    print(f"report: {report.markdown}")
-    print(f"tables: {report.summary_csv}, {report.curves_csv}, {report.scores_csv}, {report.json}")
-    print(f"plots:  {len(report.plots)} PNG curves in {report.markdown.parent / 'plots'}")
+    if report is None:
+        print("main job: nothing was stored, so no report was written", file=sys.stderr)
+    else:
+        print(f"report: {report.markdown}")
+        print(
+            f"tables: {report.summary_csv}, {report.curves_csv}, {report.scores_csv}, {report.json}"
+        )
+        print(f"plots:  {len(report.plots)} PNG curves in {report.markdown.parent / 'plots'}")
     if result.failures:
         print(f"main job: {len(result.failures)} trial(s) failed:", file=sys.stderr)
         for failure in result.failures:
             print(f"  - {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if result.failures or report is None else 0
 
 
 if __name__ == "__main__":

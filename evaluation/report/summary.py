@@ -160,6 +160,8 @@ def summarize(
     """
     if isinstance(last_episodes, bool) or not isinstance(last_episodes, int) or last_episodes < 1:
         raise ValueError(f"last_episodes must be an integer >= 1, got {last_episodes!r}")
+    if not isinstance(confidence, float | int) or not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
     groups, env_of = _group(records)
     rows: list[ScenarioSummary] = []
     curves: list[CurvePoint] = []
@@ -192,12 +194,14 @@ def summarize(
     )
 
 
-def _group(
-    records: Iterable[EpisodeRecord],
-) -> tuple[dict[tuple[str, str], dict[tuple[int, int], dict[int, EpisodeRecord]]], dict[str, str]]:
-    groups: dict[tuple[str, str], dict[tuple[int, int], dict[int, EpisodeRecord]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
+#: (scenario, agent) -> (seed, trial) -> episode index -> record
+_Groups = dict[tuple[str, str], dict[tuple[int, int], dict[int, EpisodeRecord]]]
+
+
+def _group(records: Iterable[EpisodeRecord]) -> tuple[_Groups, dict[str, str]]:
+    """Records by agent and scenario, then trial and episode; checks duplicates, envs and
+    configurations. Also returns each scenario's env id."""
+    groups: _Groups = defaultdict(lambda: defaultdict(dict))
     env_of: dict[str, str] = {}
     config_of: dict[tuple[str, str], tuple[str, str]] = {}
     count = 0

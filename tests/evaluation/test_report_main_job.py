@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.main_job import MainJobConfig, main, plan_runs, shipped_agents
+from evaluation.main_job import MainJobConfig, main, plan_runs, run_main_job, shipped_agents
 from evaluation.report import ScenarioSummary, read_csv
 
 MSH_SCENARIOS = {
@@ -99,3 +99,42 @@ def test_config_validation() -> None:
         MainJobConfig(backend="threads")
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         MainJobConfig(workers=0)
+
+
+class Boom:
+    """A focal agent that fails on its first move (to test failure handling)."""
+
+    def reset(self, seed=None, seat=None) -> None:
+        return None
+
+    def start_episode(self) -> None:
+        return None
+
+    def act(self, observation) -> int:
+        raise RuntimeError("boom")
+
+    def observe(self, transition) -> None:
+        return None
+
+    def end_episode(self) -> None:
+        return None
+
+
+def test_failed_trials_are_listed_and_the_rest_is_reported(tmp_path: Path) -> None:
+    from evaluation.scenarios import load_scenario
+
+    scenario = load_scenario("msh/adapt-1v3-nearest-stag")
+    config = MainJobConfig(
+        trials=2,
+        episodes=1,
+        db=tmp_path / "db",
+        out=tmp_path / "out",
+        backend="serial",
+        progress=False,
+    )
+    result = run_main_job(config, [("random", [scenario]), (f"{__name__}:Boom", [scenario])])
+    assert len(result.failures) == 2  # both trials of Boom
+    assert all("boom" in f and "Boom" in f for f in result.failures)
+    assert result.report is not None
+    rows = read_csv(result.report.summary_csv, ScenarioSummary)
+    assert [(r.agent, r.trials) for r in rows] == [("random", 2)]

@@ -217,6 +217,8 @@ def test_bad_records_raise_named_errors() -> None:
         summarize([one, other_config], rule_based=rule_based)
     with pytest.raises(ValueError, match="last_episodes must be an integer >= 1, got 0"):
         summarize([one], rule_based=rule_based, last_episodes=0)
+    with pytest.raises(ValueError, match=r"confidence must be a number in \(0, 1\), got 95"):
+        summarize([one], rule_based=rule_based, confidence=95)
 
 
 @settings(max_examples=40, deadline=None)
