@@ -165,8 +165,10 @@ def _run_process(jobs: Sequence[TrialJob], workers: int) -> Iterator[Event]:
         if finished_cleanly:
             executor.shutdown(wait=True)
         else:  # interrupted (Ctrl-C, or the consumer stopped): stop at once
+            # ProcessPoolExecutor (before Python 3.14) cannot stop running workers itself.
+            workers_running = list((getattr(executor, "_processes", None) or {}).values())
             executor.shutdown(wait=False, cancel_futures=True)
-            for process in list(getattr(executor, "_processes", {}).values()):
+            for process in workers_running:
                 with contextlib.suppress(Exception):
                     process.terminate()
         results.close()

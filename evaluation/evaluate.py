@@ -101,12 +101,18 @@ def evaluate(
     jobs, keys, skipped = plan(agent, scenarios, store, seed=seed, trials=trials, episodes=episodes)
     result = EvaluationResult(keys=keys, jobs=len(jobs), skipped_trials=skipped)
     total = sum(job.missing for job in jobs)
-    for event in run_jobs(jobs, backend=backend, workers=workers):
-        if isinstance(event, EpisodeDone):
-            result.episodes_run += 1
-            result.inserted += store.add([event.record])
-            if progress is not None:
-                progress(result.episodes_run, total)
-        elif isinstance(event, JobDone) and event.error is not None:
-            result.failures.append(event.error)
+    events = run_jobs(jobs, backend=backend, workers=workers)
+    try:
+        for event in events:
+            if isinstance(event, EpisodeDone):
+                result.episodes_run += 1
+                result.inserted += store.add([event.record])
+                if progress is not None:
+                    progress(result.episodes_run, total)
+            elif isinstance(event, JobDone) and event.error is not None:
+                result.failures.append(event.error)
+    finally:  # on Ctrl-C, stop the workers now rather than when the generator is collected
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
     return result

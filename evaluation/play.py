@@ -59,9 +59,17 @@ def play(
     players = ", ".join(f"{i}: {name}" for i, name in enumerate(runner.seat_players))
     out.write(f"{chosen.env_id}  scenario {chosen.name}  seed {seed}  seats [{players}]\n")
 
+    names = runner.env.rules.action_names
+
     def show(trial: TrialRunner) -> None:
-        state = trial.env.core_state
-        out.write(f"\nstep {state.t}\n{trial.env.render()}\n")
+        step = trial.last_transition
+        if step is not None:
+            moves = ", ".join(
+                f"{trial.seat_of[a]}: {names[act]} {step.rewards[a]:+g}"
+                for a, act in step.actions.items()
+            )
+            out.write(f"actions and rewards: {moves}\n")
+        out.write(f"{trial.env.render()}\n")
         out.flush()
         if delay:
             time.sleep(delay)

@@ -57,6 +57,8 @@ class TrialRunner:
             else:
                 self.players.append(make_background(names[seat], scenario.env_id))
         self.seat_of = {a: i for i, a in enumerate(self.env.possible_agents)}
+        #: The joint step just played (``None`` right after a reset), for ``on_step`` hooks.
+        self.last_transition: Transition | None = None
 
     def reset_players(self) -> None:
         scenario, env = self.job.scenario, self.env
@@ -89,6 +91,7 @@ class TrialRunner:
         observations, _ = env.reset(seed=self.seeds.env[index])
         for player in players:
             player.start_episode()
+        self.last_transition = None
         if on_step is not None:
             on_step(self)
         length = 0
@@ -112,6 +115,7 @@ class TrialRunner:
                     drifts[seat] += 1
             length += 1
             if on_step is not None:
+                self.last_transition = transition
                 on_step(self)
         for player in players:
             player.end_episode()

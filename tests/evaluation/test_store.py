@@ -159,7 +159,8 @@ def test_more_episodes_and_trials_extend_stored_results(tmp_path):
     assert rows(tmp_path / "grow.sqlite") == rows(tmp_path / "direct.sqlite")
 
 
-def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, monkeypatch, how):
     db = tmp_path / "killed.sqlite"
     scenario, trials, episodes = "msh/adapt-1v3-random", 6, 4
     total = trials * episodes
@@ -202,8 +203,12 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, monkeypatch):
                 except sqlite3.OperationalError:  # table not created yet
                     stored = 0
         assert proc.poll() is None, f"finished before it could be killed: {proc.stderr.read()}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        os.kill(proc.pid, how)
+        code = proc.wait(timeout=30)
+        if how == signal.SIGINT:  # a clean stop: exit 130 with a line saying how to resume
+            message = proc.stderr.read().decode()
+            assert code == 130, message
+            assert "interrupted;" in message and "run the same command again" in message
         # the workers notice their parent died and exit instead of lingering as orphans
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
