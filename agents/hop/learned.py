@@ -1,0 +1,97 @@
+"""Adapters that let the planner query the learned networks through the HOP contracts.
+
+:class:`LearnedCoplayerPolicy` answers :class:`~agents.hop.interfaces.CoplayerPolicy` with an
+opponent model, :class:`NetworkEvaluator` answers
+:class:`~agents.hop.interfaces.LeafEvaluator` with the focal net. Each call is one batched
+forward pass under ``torch.inference_mode()`` with numpy-built features.
+
+Idle co-players in the stag hunt: the stag hunt's hindsight labels are prey kinds only (a
+co-player that captured nothing is unlabelled), so the goal-conditioned model has never seen
+``IDLE``. A stag-hunt query with goal ``IDLE`` (a co-player believed not to pursue any prey)
+is answered with the uniform distribution over that co-player's legal actions: a wanderer.
+In the snowdrift, ``IDLE`` is a trained goal and goes through the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from agents.hop.features import PREY_KIND, FeatureBuilder
+from agents.hop.interfaces import IDLE, PolicyQuery
+from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
+from hop_envs.core import GridRules, GridState
+
+__all__ = ["LearnedCoplayerPolicy", "NetworkEvaluator"]
+
+
+class LearnedCoplayerPolicy:
+    """Co-player action distributions from a goal-conditioned model (queries must carry a
+    goal) or a goal-free action model (goals, if any, are ignored: direct-OM)."""
+
+    def __init__(self, model: GoalOpponentModel | ActionModel, rules: GridRules) -> None:
+        if not isinstance(model, GoalOpponentModel | ActionModel):
+            raise TypeError(
+                "LearnedCoplayerPolicy: model must be a GoalOpponentModel or ActionModel, "
+                f"got {type(model).__name__}"
+            )
+        model.config.check_rules(rules)
+        self.model = model
+        self.rules = rules
+        self.features = FeatureBuilder(rules)
+        self.goal_conditioned = model.config.kind == GOAL_OM
+        self._idle_is_uniform = self.goal_conditioned and model.config.goal_encoding == PREY_KIND
+
+    def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
+        """``(len(queries), num_actions)`` float64 rows summing to 1, exactly 0 where masked."""
+        if len(queries) == 0:
+            return np.zeros((0, self.rules.num_actions), dtype=np.float64)
+        states = [q.state for q in queries]
+        players = [q.player for q in queries]
+        goals = None
+        if self.goal_conditioned:
+            goals = [q.goal for q in queries]
+            if None in goals:
+                k = goals.index(None)
+                raise ValueError(
+                    f"LearnedCoplayerPolicy: query {k} (player {players[k]}) has goal None, but "
+                    "the goal-conditioned model needs a goal for every query"
+                )
+        features = self.features.build(states, players, goals)
+        with torch.inference_mode():
+            logits = self.model.run(features)
+            probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        if self._idle_is_uniform:
+            idle = np.asarray(goals) == IDLE
+            if idle.any():
+                legal = features.masks[idle].astype(np.float64)
+                probs[idle] = legal
+        probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+
+
+class NetworkEvaluator:
+    """Priors (masked, normalised) and values of the focal player from the focal net."""
+
+    def __init__(self, focal_net: FocalNet, rules: GridRules) -> None:
+        if not isinstance(focal_net, FocalNet):
+            raise TypeError(
+                f"NetworkEvaluator: focal_net must be a FocalNet, got {type(focal_net).__name__}"
+            )
+        focal_net.config.check_rules(rules)
+        self.net = focal_net
+        self.rules = rules
+        self.features = FeatureBuilder(rules)
+
+    def evaluate(self, states: Sequence[GridState], player: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(priors (k, num_actions), values (k,))`` for ``player`` in each state."""
+        if len(states) == 0:
+            return np.zeros((0, self.rules.num_actions)), np.zeros(0)
+        features = self.features.build(states, np.full(len(states), player, dtype=np.int64))
+        with torch.inference_mode():
+            logits, values = self.net.run(features)
+            priors = torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        priors /= priors.sum(axis=1, keepdims=True)
+        return priors, values.numpy().astype(np.float64)
