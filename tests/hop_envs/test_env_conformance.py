@@ -6,7 +6,6 @@ The ids come from PettingZoo's registries (filled by ``import hop_envs``), check
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -105,7 +104,6 @@ def test_render_every_mode(env_id: str, monkeypatch: pytest.MonkeyPatch) -> None
         lambda render_mode: pettingzoo.make("aec", env_id, render_mode=render_mode),
         custom_tests={"ansi": _ansi_grid_ok(h, w), "rgb_array": _rgb_size_ok(h, w)},
     )
-    assert os.environ["SDL_VIDEODRIVER"] == "dummy"
 
 
 @pytest.mark.parametrize("env_id", PARALLEL_IDS)
@@ -144,3 +142,17 @@ def test_hop_envs_make_accepts_short_and_full_ids() -> None:
     assert full.unwrapped.config.grid_size == 6
     with pytest.raises(ValueError, match="MarkovStagHunt-v9"):
         hop_envs.make("MarkovStagHunt-v9")
+
+
+@pytest.mark.parametrize("env_id", PARALLEL_IDS)
+def test_spaces_are_the_same_object_on_every_call(env_id: str) -> None:
+    env = pettingzoo.make("parallel", env_id)
+    for agent in env.possible_agents:
+        assert env.observation_space(agent) is env.observation_space(agent)
+        assert env.action_space(agent) is env.action_space(agent)
+    env.reset(seed=0)
+    agent = env.possible_agents[0]
+    before = env.observation_space(agent), env.action_space(agent)
+    env.step(dict.fromkeys(env.agents, 4))
+    assert env.observation_space(agent) is before[0]
+    assert env.action_space(agent) is before[1]

@@ -213,3 +213,22 @@ def test_infos_carry_the_removed_drift_and_its_cell() -> None:
         "player_2": {"removed_drift": 2, "drift_cell": (2, 3), "illegal_action": False},
         "player_3": {"removed_drift": None, "drift_cell": None, "illegal_action": True},
     }
+
+
+def test_max_cycles_through_the_env() -> None:
+    env = hand_env(
+        MarkovSnowdriftEnv,
+        OPEN_4x4,
+        players=[(0, 0), (1, 1)],
+        objects=[(3, 3)],
+        num_players=2,
+        num_drifts=1,
+        max_cycles=2,
+    )
+    obs, _, terms, truncs, _ = env.step({"player_0": STAY, "player_1": DOWN})
+    assert truncs == {"player_0": False, "player_1": False} and obs["player_1"]["step"] == 1
+    obs, _, terms, truncs, _ = env.step({"player_0": STAY, "player_1": STAY})
+    assert truncs == {"player_0": True, "player_1": True}
+    assert terms == {"player_0": False, "player_1": False}
+    assert obs["player_0"]["step"] == 2
+    assert env.agents == []

@@ -135,6 +135,15 @@ def test_hunt_hare_on_the_stag_is_illegal_and_does_not_join_the_group() -> None:
     assert bool(s.object_alive[0])
 
 
+def test_players_never_block_each_other() -> None:
+    r = rules(4)
+    s = hand_state(r, OPEN_4x4, players=[(1, 1), (1, 2), (0, 0), (2, 1)], objects=[(3, 3), (3, 0)])
+    # 0 and 1 swap cells, 2 stays, 3 moves onto player 0's old cell.
+    out = r.step(s, [RIGHT, LEFT, STAY, UP])
+    assert as_list(out.illegal) == [False] * 4
+    assert [s.player_rc(i) for i in range(4)] == [(1, 2), (1, 1), (0, 0), (1, 1)]
+
+
 # -- hares -----------------------------------------------------------------------------------
 def test_hare_split_equally_between_two_hunters() -> None:
     r = rules(3, player_strength=(1, 5, 1))  # strength only weights the stag
