@@ -242,6 +242,13 @@ class GoalBeliefs:
         action), then zero the goals gone in ``next_state`` (fallback if all are gone)."""
         if not self._belief:
             raise RuntimeError("GoalBeliefs.update: call start_episode(state) first")
+        n = self.rules.num_players
+        unknown = [j for j in actions if not (isinstance(j, int | np.integer) and 0 <= j < n)]
+        if unknown:
+            raise ValueError(
+                f"GoalBeliefs.update: actions must be keyed by seats in [0, {n - 1}], "
+                f"got keys {unknown}"
+            )
         seats = [j for j in self.coplayers if j in actions and bool(state.active[j])]
         before = {j: self._belief[j].copy() for j in seats}
         if self.config.intra and seats:

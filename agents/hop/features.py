@@ -24,6 +24,15 @@ import numpy as np
 from agents.hop.interfaces import IDLE, Goal
 from hop_envs.core import NUM_MOVES, STAY, GridRules, GridState, SnowdriftRules, StagHuntRules
 
+__all__ = [
+    "DRIFT_CELL",
+    "NUM_GOAL_PLANES",
+    "PREY_KIND",
+    "FeatureBuilder",
+    "Features",
+    "goal_encoding_of",
+]
+
 #: Goal encodings by game; the name is stored in network configs to catch mismatches.
 PREY_KIND = "prey_kind"
 DRIFT_CELL = "drift_cell"

@@ -27,6 +27,23 @@ from torch import nn
 from agents.hop.features import DRIFT_CELL, NUM_GOAL_PLANES, PREY_KIND, Features, goal_encoding_of
 from hop_envs.core import GridRules
 
+__all__ = [
+    "ACTION_MODEL",
+    "FOCAL",
+    "GOAL_OM",
+    "KINDS",
+    "ActionModel",
+    "FocalNet",
+    "GoalOpponentModel",
+    "GridTrunk",
+    "HopNetwork",
+    "NetworkConfig",
+    "build_network",
+    "load_network",
+    "masked_logits",
+    "save_network",
+]
+
 FOCAL, GOAL_OM, ACTION_MODEL = "focal", "goal_om", "action_model"
 KINDS = (FOCAL, GOAL_OM, ACTION_MODEL)
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"

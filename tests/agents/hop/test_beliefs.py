@@ -330,6 +330,11 @@ def test_bad_settings_and_misuse_raise_clear_errors():
     s0 = stag_state()
     with pytest.raises(RuntimeError, match=r"call start_episode\(state\) first"):
         beliefs.update(s0, {}, s0)
+    beliefs.start_episode(s0)
+    with pytest.raises(ValueError, match=r"keyed by seats in \[0, 2\], got keys \['player_1'\]"):
+        beliefs.update(s0, {"player_1": STAY}, s0)  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match=r"action of seat 1 must be in \[0, 6\], got 7"):
+        beliefs.update(s0, {1: 7}, s0)
     with pytest.raises(ValueError, match=r"names goals \[7\] that are not goals of this state"):
         beliefs.start_episode(s0, priors={1: {7: 1.0}})
     with pytest.raises(ValueError, match="finite weights >= 0"):

@@ -1,0 +1,112 @@
+"""Forward latency of HOP's networks on one CPU thread, at the batch sizes the planner uses.
+
+For each game (default configs: 8x8 grid, 4 players) and each network (focal policy/value,
+goal-conditioned opponent model, goal-free action model, default sizes), it prints the
+median time of:
+
+* ``net``: the forward pass alone on ready-made features (``torch.inference_mode``);
+* ``features``: building the numpy features from ``GridState``s;
+* ``adapter``: the full planner-facing call (``LearnedCoplayerPolicy.action_probs`` or
+  ``NetworkEvaluator.evaluate``): features + forward + softmax + numpy.
+
+Target: batch 20 well under 1 ms per forward pass. Run: ``python benchmarks/hop_networks.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+
+from agents.hop.features import FeatureBuilder
+from agents.hop.interfaces import IDLE, PolicyQuery
+from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
+from agents.hop.networks import KINDS, NetworkConfig, build_network
+from hop_envs.core import GridRules, SnowdriftConfig, SnowdriftRules, StagHuntConfig, StagHuntRules
+
+BATCHES = (1, 5, 20, 64)
+
+
+def median_us(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` in microseconds over ``repeats`` blocks of 20 calls."""
+    for _ in range(20):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(20):
+            fn()
+        times.append((time.perf_counter() - start) / 20)
+    return statistics.median(times) * 1e6
+
+
+def states_and_goals(rules: GridRules, count: int, rng: np.random.Generator):
+    states, goals = [], []
+    for _ in range(count):
+        state = rules.reset(rng)
+        states.append(state)
+        if isinstance(rules, StagHuntRules):
+            goals.append(int(rng.integers(2)))
+        else:
+            goals.append(int(rng.choice([*state.object_pos.tolist(), IDLE])))
+    return states, goals
+
+
+def bench_game(name: str, rules: GridRules, repeats: int) -> None:
+    fb = FeatureBuilder(rules)
+    rng = np.random.default_rng(0)
+    print(f"\n{name}: {rules.num_players} players, {rules.height}x{rules.width} grid")
+    print(
+        f"{'network':>13} {'params':>8} {'batch':>5} {'net us':>8} {'features us':>11} "
+        f"{'adapter us':>10}"
+    )
+    for kind in KINDS:
+        net = build_network(NetworkConfig.for_rules(rules, kind), seed=0).eval()
+        params = sum(p.numel() for p in net.parameters())
+        for batch in BATCHES:
+            states, goals = states_and_goals(rules, batch, rng)
+            players = [1] * batch
+            g = goals if kind == "goal_om" else None
+            features = fb.build(states, players, g)
+
+            def forward(net=net, features=features) -> None:
+                with torch.inference_mode():
+                    net.run(features)
+
+            net_us = median_us(forward, repeats)
+            feat_us = median_us(lambda s=states, p=players, g=g: fb.build(s, p, g), repeats)
+            if kind == "focal":
+                evaluator = NetworkEvaluator(net, rules)
+                adapter_us = median_us(lambda s=states, e=evaluator: e.evaluate(s, 1), repeats)
+            else:
+                policy = LearnedCoplayerPolicy(net, rules)
+                queries = [
+                    PolicyQuery(s, 1, goal if kind == "goal_om" else None)
+                    for s, goal in zip(states, goals, strict=True)
+                ]
+                adapter_us = median_us(lambda q=queries, p=policy: p.action_probs(q), repeats)
+            print(
+                f"{kind:>13} {params:>8} {batch:>5} {net_us:>8.0f} {feat_us:>11.0f} "
+                f"{adapter_us:>10.0f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15, help="timed blocks per figure")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    bench_game("MarkovStagHunt-v0", StagHuntRules(StagHuntConfig()), args.repeats)
+    bench_game("MarkovSnowdrift-v0", SnowdriftRules(SnowdriftConfig()), args.repeats)
+
+
+if __name__ == "__main__":
+    main()
