@@ -118,7 +118,9 @@ def run_episode(env: Any, seed: int, p_object: float, crowd: bool):
             rng, np.stack([masks[a] for a in acting]), env.rules.num_actions, p_object
         )
         actions = dict(zip(acting, chosen, strict=True))
+        alive_before = state.object_alive.copy()
         result = env.step(actions)
+        assert not (state.object_alive & ~alive_before).any(), "an object came back"
         yield acting, actions, masks, result, seat
         masks = {a: o["action_mask"] for a, o in result[0].items()}
         core_masks = env.rules.action_masks(env.core_state)
