@@ -59,8 +59,10 @@ class GridGameEnv(ParallelEnv[AgentID, dict[str, Any], int]):
             known = sorted(f for f in self.config_class.__dataclass_fields__ if f != "strength")
             raise ValueError(f"{type(self).__name__}: {err}; known arguments are {known}") from None
         self.rules = self.rules_class(self.config)
+        if not isinstance(strict, bool):
+            raise ValueError(f"strict must be True or False, got {strict!r}")
         self.render_mode = render_mode
-        self.strict = bool(strict)
+        self.strict = strict
         n = self.rules.num_players
         self.possible_agents = [f"player_{i}" for i in range(n)]
         self.agents: list[AgentID] = []

@@ -239,11 +239,6 @@ def test_render_without_a_mode(env_cls: type[GridGameEnv]) -> None:
         env.render()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hop_envs/envs/base.py GridGameEnv.__init__ stores bool(strict), so any value "
-    "(e.g. 'no', which is truthy) is accepted silently instead of raising ValueError",
-)
 @pytest.mark.parametrize("env_cls", ENV_CLASSES, ids=ENV_IDS)
 def test_strict_must_be_a_bool(env_cls: type[GridGameEnv]) -> None:
     with pytest.raises(ValueError, match=r"strict.*'no'"):
