@@ -22,7 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.hop.interfaces import IDLE, Goal
-from hop_envs.core import NUM_MOVES, STAY, GridRules, GridState, SnowdriftRules, StagHuntRules
+from hop_envs.core import (
+    NUM_MOVES,
+    STAY,
+    GridLayout,
+    GridRules,
+    GridState,
+    SnowdriftRules,
+    StagHuntRules,
+)
 
 __all__ = [
     "DRIFT_CELL",
@@ -86,6 +94,7 @@ class FeatureBuilder:
             for action in range(STAY + 1, self.num_actions):
                 table[kind + 1, action - NUM_MOVES] = rules.object_action_legal(action, kind)
         self._object_table = table
+        self._seats = np.arange(self.num_players)
 
     # -- whole batches ---------------------------------------------------------------------
     def build(
@@ -95,12 +104,11 @@ class FeatureBuilder:
         goals: Sequence[Goal] | np.ndarray | None = None,
     ) -> Features:
         """Features of ``players[i]`` in ``states[i]`` (pursuing ``goals[i]`` if given)."""
-        players = self._check_players(states, players)
-        objects = _ObjectIndex(states)
+        batch = self._batch(states, players)
         return Features(
-            grids=self.grids(states, players, objects=objects),
+            grids=self.grids(states, players, batch=batch),
             times=self.times(states),
-            masks=self.masks(states, players, objects=objects),
+            masks=self.masks(states, players, batch=batch),
             goals=None if goals is None else self.goal_planes(goals, expected=len(states)),
         )
 
@@ -138,53 +146,46 @@ class FeatureBuilder:
         players: Sequence[int] | np.ndarray,
         *,
         dtype: type = np.float32,
-        objects: _ObjectIndex | None = None,
+        batch: _Batch | None = None,
     ) -> np.ndarray:
         """``(B, C, H, W)``: ``rules.observation(states[i], players[i])`` stacked."""
-        players = self._check_players(states, players)
-        objects = _ObjectIndex(states) if objects is None else objects
-        n, cells, b = self.num_players, self.cells, len(states)
-        out = np.zeros((b, self.num_channels, cells), dtype=dtype)
-        pos = np.stack([s.player_pos for s in states])
-        active = np.stack([s.active for s in states])
+        b = self._batch(states, players) if batch is None else batch
+        n, cells, size = self.num_players, self.cells, b.size
+        out = np.zeros((size, self.num_channels, cells), dtype=dtype)
         # Seat s is channel (s - observer) mod n in the observer's view.
-        channel = (np.arange(n)[None, :] - players[:, None]) % n
-        rows = np.repeat(np.arange(b), n)
-        out[rows, channel.ravel(), pos.ravel()] = active.ravel()
-        layouts = [s.layout for s in states]
-        if all(layout is layouts[0] for layout in layouts):
-            out[:, n] = layouts[0].walls.reshape(-1)
+        channel = (self._seats[None, :] - b.players[:, None]) % n
+        out[np.repeat(b.rows, n), channel.ravel(), b.pos.ravel()] = b.active.ravel()
+        if b.layout is not None:
+            out[:, n] = b.layout.walls.reshape(-1)
         else:
-            out[:, n] = np.stack([layout.walls.reshape(-1) for layout in layouts])
-        live = objects.alive
-        out[objects.owner[live], n + 1 + objects.kind[live], objects.pos[live]] = 1
-        return out.reshape(b, self.num_channels, self.height, self.width)
+            out[:, n] = np.stack([s.layout.walls.reshape(-1) for s in states])
+        live = b.objects.alive
+        out[b.objects.owner[live], n + 1 + b.objects.kind[live], b.objects.pos[live]] = 1
+        return out.reshape(size, self.num_channels, self.height, self.width)
 
     def masks(
         self,
         states: Sequence[GridState],
         players: Sequence[int] | np.ndarray,
         *,
-        objects: _ObjectIndex | None = None,
+        batch: _Batch | None = None,
     ) -> np.ndarray:
         """``(B, A)`` bool: ``rules.action_mask(states[i], players[i])`` stacked."""
-        players = self._check_players(states, players)
-        objects = _ObjectIndex(states) if objects is None else objects
-        b = len(states)
-        rows = np.arange(b)
-        cell = np.asarray([int(s.player_pos[p]) for s, p in zip(states, players, strict=True)])
-        layouts = [s.layout for s in states]
-        if all(layout is layouts[0] for layout in layouts):
-            moves = layouts[0].neighbors[cell] >= 0
+        b = self._batch(states, players) if batch is None else batch
+        cell = b.pos[b.rows, b.players]
+        if b.layout is not None:
+            moves = b.layout.neighbors[cell] >= 0
         else:
-            moves = np.stack([lay.neighbors[c] for lay, c in zip(layouts, cell, strict=True)]) >= 0
-        # The kind of the live object under each player (-1: none).
-        kind_at = np.full((b, self.cells), -1, dtype=np.int64)
-        live = objects.alive
-        kind_at[objects.owner[live], objects.pos[live]] = objects.kind[live]
-        under = kind_at[rows, cell]
+            moves = (
+                np.stack([s.layout.neighbors[c] for s, c in zip(states, cell, strict=True)]) >= 0
+            )
+        # The kind of the live object under each player (-1: none; live objects never share).
+        objects = b.objects
+        on = objects.alive & (objects.pos == cell[objects.owner])
+        under = np.full(b.size, -1, dtype=np.int64)
+        under[objects.owner[on]] = objects.kind[on]
         out = np.concatenate([moves, self._object_table[under + 1]], axis=1)
-        gone = ~np.asarray([bool(s.active[p]) for s, p in zip(states, players, strict=True)])
+        gone = ~b.active[b.rows, b.players]
         if gone.any():
             out[gone] = False
             out[gone, STAY] = True
@@ -225,9 +226,7 @@ class FeatureBuilder:
             out[idle, 1] = 1.0
         return out.reshape(b, NUM_GOAL_PLANES, self.height, self.width)
 
-    def _check_players(
-        self, states: Sequence[GridState], players: Sequence[int] | np.ndarray
-    ) -> np.ndarray:
+    def _batch(self, states: Sequence[GridState], players: Sequence[int] | np.ndarray) -> _Batch:
         if len(states) == 0:
             raise ValueError("features need at least one state, got an empty batch")
         arr = np.asarray(players, dtype=np.int64).reshape(-1)
@@ -237,7 +236,24 @@ class FeatureBuilder:
             raise ValueError(
                 f"players must be seats in [0, {self.num_players - 1}], got {arr.tolist()}"
             )
-        return arr
+        return _Batch(states, arr)
+
+
+class _Batch:
+    """What the grid and mask builders share: the players, stacked positions, the common
+    layout (None when the states' layouts differ) and the concatenated objects."""
+
+    __slots__ = ("active", "layout", "objects", "players", "pos", "rows", "size")
+
+    def __init__(self, states: Sequence[GridState], players: np.ndarray) -> None:
+        self.size = len(states)
+        self.players = players
+        self.rows = np.arange(self.size)
+        self.pos = np.stack([s.player_pos for s in states])
+        self.active = np.stack([s.active for s in states])
+        first = states[0].layout
+        self.layout: GridLayout | None = first if all(s.layout is first for s in states) else None
+        self.objects = _ObjectIndex(states)
 
 
 class _ObjectIndex:
