@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents.hop.beliefs import BeliefConfig, GoalBeliefs, InterEpisodePrior
 from agents.hop.goal_sampling import BeliefGoalSampler
-from agents.hop.goals import CoplayerOutcome
+from agents.hop.goals import CoplayerOutcome, goal_exists
 from agents.hop.interfaces import IDLE, PolicyQuery
 from hop_envs.core import (
     HARE,
@@ -341,3 +343,49 @@ def test_bad_settings_and_misuse_raise_clear_errors():
         beliefs.start_episode(s0, priors={1: {STAG: -1.0}})
     with pytest.raises(ValueError, match=r"focal_seat must be in \[0, 2\], got 5"):
         GoalBeliefs(STAG_RULES, TablePolicy({}), 5)
+
+
+class RandomPolicy:
+    """Likelihoods drawn at random per query (zero on masked actions), to exercise updates."""
+
+    def __init__(self, rules, seed: int) -> None:
+        self.rules = rules
+        self.rng = np.random.default_rng(seed)
+
+    def action_probs(self, queries):
+        rows = []
+        for q in queries:
+            mask = self.rules.action_mask(q.state, q.player).astype(float)
+            weights = self.rng.random(mask.shape) * mask
+            weights[self.rng.random(mask.shape) < 0.2] = 0.0  # some actions ruled out
+            rows.append(weights / weights.sum() if weights.sum() > 0 else mask / mask.sum())
+        return np.stack(rows)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), drift=st.booleans(), floor=st.sampled_from([0.0, 0.05]))
+def test_beliefs_stay_distributions_over_existing_goals(seed, drift, floor):
+    rules = (
+        SnowdriftRules(SnowdriftConfig(num_players=3, grid_size=4, num_drifts=4))
+        if drift
+        else StagHuntRules(StagHuntConfig(num_players=3, grid_size=4, num_wall_pieces=0))
+    )
+    rng = np.random.default_rng(seed)
+    beliefs = GoalBeliefs(rules, RandomPolicy(rules, seed), 0, BeliefConfig(likelihood_floor=floor))
+    state = rules.reset(rng)
+    beliefs.start_episode(state)
+    while not state.over and state.active[0]:
+        joint = [int(rng.choice(np.flatnonzero(m))) for m in rules.action_masks(state)]
+        nxt = state.copy()
+        rules.step(nxt, joint)
+        beliefs.update(state, {j: joint[j] for j in range(3) if state.active[j]}, nxt)
+        for j in (1, 2):
+            if not nxt.active[j]:
+                continue
+            posterior = beliefs.posterior(j)
+            assert sum(posterior.values()) == pytest.approx(1.0)
+            assert all(p >= 0.0 for p in posterior.values())
+            for goal, p in posterior.items():
+                if p > 0.0:
+                    assert goal_exists(rules, nxt, goal)
+        state = nxt

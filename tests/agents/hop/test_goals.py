@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents.base import Transition
 from agents.hop.goals import (
@@ -213,3 +215,12 @@ def test_the_recorder_rejects_misuse():
         )
     with pytest.raises(ValueError, match="must be a mapping with 'observation' and 'step'"):
         recorder.begin({"grid": 0})
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 63)), max_size=30))
+def test_snowdrift_label_is_the_first_removal_at_or_after_each_step(removals):
+    labels = snowdrift_labels(removals)
+    for k, label in enumerate(labels.tolist()):
+        upcoming = [c for c in removals[k:] if c is not None]
+        assert label == (upcoming[0] if upcoming else IDLE)
