@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from evaluation import train_cli
 from evaluation.store import StoreError
 from hop_envs.registry import UnknownNameError
 
@@ -262,7 +263,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                 if r.trial < key.trials and r.episode < key.episodes
             ]
             rows.append(summarise(key.scenario, records))
-    print(format_table(agent.name, rows))
+    print(format_table(agent.label, rows))
     print(f"{result.inserted} new episode(s) stored in {args.db}")
     if result.failures:
         print(f"{PROG}: {len(result.failures)} trial(s) failed:", file=sys.stderr)
@@ -373,6 +374,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command("report", "tables and plots from stored results", _add_report, _run_report),
         Command("play", "watch one episode as text", _add_play, _run_play),
+        Command("train", train_cli.HELP, train_cli.add_train_arguments, train_cli.run_train),
     )
 }
 

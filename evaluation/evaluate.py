@@ -69,8 +69,8 @@ def plan(
         n_trials = trials or scenario.trials
         n_episodes = episodes or scenario.episodes
         chash = config_hash(agent, scenario, version)
-        keys.append(RunKey(agent.name, scenario.name, seed, chash, n_trials, n_episodes))
-        stored = store.stored_episodes(agent.name, scenario.name, seed, chash)
+        keys.append(RunKey(agent.label, scenario.name, seed, chash, n_trials, n_episodes))
+        stored = store.stored_episodes(agent.label, scenario.name, seed, chash)
         for trial in range(n_trials):
             have = frozenset(e for e in stored.get(trial, ()) if e < n_episodes)
             if len(have) == n_episodes:

@@ -49,6 +49,18 @@ class AgentSpec:
             ) from None
         object.__setattr__(self, "kwargs", dict(self.kwargs))
 
+    @property
+    def label(self) -> str:
+        """The name stored in records: ``name``, or ``name(k=v,...)`` when kwargs are set, so
+        that two configurations of one agent stay apart in reports."""
+        if not self.kwargs:
+            return self.name
+        args = ",".join(
+            f"{k}={json.dumps(to_jsonable(v), separators=(',', ':'))}"
+            for k, v in sorted(self.kwargs.items())
+        )
+        return f"{self.name}({args})"
+
 
 def config_hash(agent: AgentSpec, scenario: Scenario, pkg_version: str | None = None) -> str:
     """A stable 16-hex-digit hash of what decides a trial's numbers.
@@ -103,7 +115,7 @@ class TrialJob:
     def label(self) -> str:
         """Names the job in messages: agent, scenario, seed and trial."""
         return (
-            f"agent {self.agent.name!r}, scenario {self.scenario.name!r}, "
+            f"agent {self.agent.label!r}, scenario {self.scenario.name!r}, "
             f"seed {self.seed}, trial {self.trial}"
         )
 

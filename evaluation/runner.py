@@ -48,7 +48,7 @@ class TrialRunner:
         )
         background = scenario.draw_background(self.seeds.sampling)
         names = dict(zip(scenario.background_seats, background, strict=True))
-        names.update(dict.fromkeys(scenario.focal_seats, job.agent.name))
+        names.update(dict.fromkeys(scenario.focal_seats, job.agent.label))
         self.seat_players = tuple(names[s] for s in range(scenario.num_players))
         self.players: list[Agent] = []
         for seat in range(scenario.num_players):
@@ -121,7 +121,7 @@ class TrialRunner:
             player.end_episode()
         job = self.job
         return EpisodeRecord(
-            agent=job.agent.name,
+            agent=job.agent.label,
             scenario=job.scenario.name,
             env_id=job.scenario.env_id,
             seed=job.seed,

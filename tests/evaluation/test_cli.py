@@ -117,7 +117,7 @@ def test_evaluate_a_toml_scenario_with_agent_arguments(capsys, tmp_path):
         "[env_kwargs]\nnum_players = 2\nmax_cycles = 4\n"
     )
     db = tmp_path / "r.sqlite"
-    code, _, err = run(
+    code, out, err = run(
         capsys,
         "evaluate",
         "--agent",
@@ -142,8 +142,9 @@ def test_evaluate_a_toml_scenario_with_agent_arguments(capsys, tmp_path):
         .execute("SELECT scenario, episode, length, seat_players FROM episodes ORDER BY episode")
         .fetchall()
     )
-    seats = '["eval_test_agents:RecordingAgent", "cleaner"]'
+    seats = '["eval_test_agents:RecordingAgent(action=4)", "cleaner"]'
     assert rows == [("mine", 0, 4, seats), ("mine", 1, 4, seats)]
+    assert out.splitlines()[0] == "agent: eval_test_agents:RecordingAgent(action=4)"
 
 
 @pytest.mark.parametrize(

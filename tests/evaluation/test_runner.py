@@ -100,7 +100,7 @@ def test_nobody_removes_so_nothing_is_earned_until_the_time_limit():
     assert [r.episode for r in records] == [0, 1, 2]
     for r in records:
         assert (r.length, r.returns, r.drifts) == (5, (0.0,) * 4, (0,) * 4)
-        assert r.seat_players == (REC, "free-rider", "free-rider", "free-rider")
+        assert r.seat_players == (f"{REC}(action=4)", "free-rider", "free-rider", "free-rider")
     (agent,) = ta.INSTANCES
     _, episodes = episodes_of(agent.log)
     assert len(episodes) == 3

@@ -103,6 +103,8 @@ def test_config_hash_is_stable_and_covers_agent_and_scenario():
         )
         == 5
     )
+    assert AgentSpec("random").label == "random"
+    assert AgentSpec("hop", {"trees": 3, "beta": 2.0}).label == "hop(beta=2.0,trees=3)"
     # the budget is not part of the configuration (more episodes extend stored trials)
     bigger = Scenario(s.name, s.env_id, s.focal_seats, s.background, episodes=50, trials=99)
     assert config_hash(AgentSpec("random"), bigger, "0.1.0") == h
