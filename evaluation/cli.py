@@ -19,6 +19,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but errors are one line (no usage dump) and exit with code 2."""
 
     def error(self, message: str) -> NoReturn:
+        bad = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if bad:
+            choices = re.findall(r"'([^']*)'", bad.group(2))
+            close = difflib.get_close_matches(bad.group(1), choices, n=3, cutoff=0.5)
+            if close:
+                message += f"; did you mean {', '.join(repr(c) for c in close)}?"
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 

@@ -334,4 +334,5 @@ def test_console_script_runs_and_reports_bad_commands():
     )
     assert bad.returncode == 2
     assert "invalid choice: 'evalute'" in bad.stderr
+    assert "did you mean 'evaluate'?" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
