@@ -1,5 +1,5 @@
 """The short table printed at the end of ``hop-bench evaluate`` (full reports live in
-:mod:`evaluation.report`)."""
+:mod:`evaluation.report`, whose Student-t intervals it shares)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import numpy as np
 
 from evaluation.records import EpisodeRecord
 
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
-
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """Per-trial means over a scenario's stored episodes, with 95% normal-approximation CIs."""
+    """Per-trial means over a scenario's stored episodes; ``focal_ci`` is the half-width of
+    the 95% Student-t interval of the focal mean over trials (NaN with one trial)."""
 
     scenario: str
     trials: int
@@ -26,15 +25,6 @@ class SummaryRow:
     focal_last: float
     background: float
     welfare: float
-
-
-def _mean_ci(values: Sequence[float]) -> tuple[float, float]:
-    arr = np.asarray(values, dtype=float)
-    if arr.size == 0:
-        return math.nan, math.nan
-    if arr.size == 1:
-        return float(arr[0]), math.nan
-    return float(arr.mean()), float(Z95 * arr.std(ddof=1) / math.sqrt(arr.size))
 
 
 def summarise(scenario: str, records: Sequence[EpisodeRecord]) -> SummaryRow:
@@ -49,7 +39,11 @@ def summarise(scenario: str, records: Sequence[EpisodeRecord]) -> SummaryRow:
         last.append(trial_records[-1].focal_return)
         background.append(float(np.mean([r.background_return for r in trial_records])))
         welfare.append(float(np.mean([r.welfare for r in trial_records])))
-    mean, ci = _mean_ci(focal)
+    from evaluation.report.stats import mean_ci  # the report's intervals, so numbers agree
+
+    estimate = mean_ci(focal) if focal else None
+    mean = estimate.mean if estimate else math.nan
+    ci = estimate.ci if estimate and estimate.ci is not None else math.nan
     return SummaryRow(
         scenario=scenario,
         trials=len(by_trial),
