@@ -1,0 +1,1 @@
+"""HOP training: data collection, the training loop, checkpoint IO and logging."""
