@@ -4,7 +4,8 @@ For each game (default configs: 8x8 grid, 4 players) and each network (focal pol
 goal-conditioned opponent model, goal-free action model, default sizes), it prints the
 median time of:
 
-* ``net``: the forward pass alone on ready-made features (``torch.inference_mode``);
+* ``net``: the forward pass alone on ready-made features (``torch.inference_mode``), as the
+  median and the fastest block (the fastest is the better guide on a shared, loaded machine);
 * ``features``: building the numpy features from ``GridState``s;
 * ``adapter``: the full planner-facing call (``LearnedCoplayerPolicy.action_probs`` or
   ``NetworkEvaluator.evaluate``): features + forward + softmax + numpy.
@@ -34,8 +35,9 @@ from hop_envs.core import GridRules, SnowdriftConfig, SnowdriftRules, StagHuntCo
 BATCHES = (1, 5, 20, 64)
 
 
-def median_us(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn`` in microseconds over ``repeats`` blocks of 20 calls."""
+def timings_us(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median and fastest mean time per call of ``fn`` in microseconds, over ``repeats``
+    blocks of 20 calls."""
     for _ in range(20):
         fn()
     times = []
@@ -44,7 +46,7 @@ def median_us(fn: Callable[[], object], repeats: int) -> float:
         for _ in range(20):
             fn()
         times.append((time.perf_counter() - start) / 20)
-    return statistics.median(times) * 1e6
+    return statistics.median(times) * 1e6, min(times) * 1e6
 
 
 def states_and_goals(rules: GridRules, count: int, rng: np.random.Generator):
@@ -64,8 +66,8 @@ def bench_game(name: str, rules: GridRules, repeats: int) -> None:
     rng = np.random.default_rng(0)
     print(f"\n{name}: {rules.num_players} players, {rules.height}x{rules.width} grid")
     print(
-        f"{'network':>13} {'params':>8} {'batch':>5} {'net us':>8} {'features us':>11} "
-        f"{'adapter us':>10}"
+        f"{'network':>13} {'params':>8} {'batch':>5} {'net us':>8} {'net best':>8} "
+        f"{'features us':>11} {'adapter us':>10}"
     )
     for kind in KINDS:
         net = build_network(NetworkConfig.for_rules(rules, kind), seed=0).eval()
@@ -80,21 +82,21 @@ def bench_game(name: str, rules: GridRules, repeats: int) -> None:
                 with torch.inference_mode():
                     net.run(features)
 
-            net_us = median_us(forward, repeats)
-            feat_us = median_us(lambda s=states, p=players, g=g: fb.build(s, p, g), repeats)
+            net_us, net_best = timings_us(forward, repeats)
+            feat_us, _ = timings_us(lambda s=states, p=players, g=g: fb.build(s, p, g), repeats)
             if kind == "focal":
                 evaluator = NetworkEvaluator(net, rules)
-                adapter_us = median_us(lambda s=states, e=evaluator: e.evaluate(s, 1), repeats)
+                adapter_us, _ = timings_us(lambda s=states, e=evaluator: e.evaluate(s, 1), repeats)
             else:
                 policy = LearnedCoplayerPolicy(net, rules)
                 queries = [
                     PolicyQuery(s, 1, goal if kind == "goal_om" else None)
                     for s, goal in zip(states, goals, strict=True)
                 ]
-                adapter_us = median_us(lambda q=queries, p=policy: p.action_probs(q), repeats)
+                adapter_us, _ = timings_us(lambda q=queries, p=policy: p.action_probs(q), repeats)
             print(
-                f"{kind:>13} {params:>8} {batch:>5} {net_us:>8.0f} {feat_us:>11.0f} "
-                f"{adapter_us:>10.0f}"
+                f"{kind:>13} {params:>8} {batch:>5} {net_us:>8.0f} {net_best:>8.0f} "
+                f"{feat_us:>11.0f} {adapter_us:>10.0f}"
             )
 
 
