@@ -76,3 +76,14 @@ def agent_entry(name_or_path: str) -> Entry[Any]:
 # -- shipped agents ----------------------------------------------------------------------
 for _name, _cls in BUILTIN_COPLAYERS.items():
     register_agent(_name, _cls, description=f"rule-based: {coplayer_entry(_name).description}")
+
+register_agent(
+    "hop",
+    "agents.hop.agent:HopAgent",
+    description="HOP: goal-conditioned opponent model, goal beliefs and multi-tree MCTS",
+)
+register_agent(
+    "oracle-mcts",
+    "agents.hop.oracle:OracleMCTSAgent",
+    description="reference: HOP's planner given the co-players' true policies (privileged)",
+)

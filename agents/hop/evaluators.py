@@ -8,7 +8,13 @@ goals when the planner supplies them) and the focal player follows a fixed rollo
 * ``"random"``: uniform over its legal actions;
 * ``"greedy"``: the object action when one is legal on its cell (hunt the prey it stands on,
   remove the drift it stands on), otherwise one step along a shortest path (around walls)
-  towards the nearest live object, ties broken at random.
+  towards the nearest live object, ties broken at random;
+* ``"best-kind"``: greedy rollouts that head only for objects of one kind (stag or hare;
+  the snowdrift has one kind), run for every kind, and the leaf takes the value of the best
+  kind. This lets short rollouts value a far stag next to a near hare. The max over noisy
+  samples would be biased upwards (a lucky stag sample outbids a sure hare), so it uses the
+  double estimator: ``num_rollouts`` rollouts per kind pick the kind, ``num_rollouts``
+  independent ones value it.
 
 The value is the discounted sum of the focal player's rewards along the rollout, averaged
 over rollouts. A rollout stops at a terminal (episode over, or the focal player has left)
@@ -28,7 +34,7 @@ from agents.hop.interfaces import IDLE, CoplayerPolicy, Goal, PolicyQuery
 from agents.hop.search_tree import Goals, Redraw
 from hop_envs.core import NUM_MOVES, STAY, GridLayout, GridRules, GridState, bfs_distances
 
-ROLLOUT_POLICIES = ("random", "greedy")
+ROLLOUT_POLICIES = ("random", "greedy", "best-kind")
 
 
 class RolloutEvaluator:
@@ -65,7 +71,7 @@ class RolloutEvaluator:
         self.num_rollouts = num_rollouts
         self.focal_policy = focal_policy
         self.rng = np.random.default_rng(seed)
-        self._distances: tuple[GridLayout, np.ndarray] | None = None
+        self._distances: tuple[GridLayout, list[list[int]], list[list[int]]] | None = None
 
     def reset(self, seed: int | None = None) -> None:
         """Re-seed the rollout RNG."""
@@ -100,8 +106,14 @@ class RolloutEvaluator:
         self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
     ) -> np.ndarray:
         k = self.num_rollouts
-        sims = [s.copy() for s in states for _ in range(k)]
-        sim_goals = [list(g) for g in goals for _ in range(k)]
+        kinds: list[int | None] = [None]
+        if self.focal_policy == "best-kind":
+            kinds = list(range(len(self.rules.object_kinds)))
+            k *= 2  # one half picks the kind, the other values it
+        per_state = k * len(kinds)
+        sims = [s.copy() for s in states for _ in range(per_state)]
+        sim_goals = [list(g) for g in goals for _ in range(per_state)]
+        sim_kind = kinds * (k * len(states))
         returns = np.zeros(len(sims))
         live = [i for i, s in enumerate(sims) if not s.over and s.active[player]]
         weight = 1.0
@@ -123,7 +135,7 @@ class RolloutEvaluator:
             for i in live:
                 s = sims[i]
                 joint = [STAY] * n
-                joint[player] = self._focal_action(s, player)
+                joint[player] = self._focal_action(s, player, sim_kind[i])
                 for j in range(n):
                     if j != player and s.active[j]:
                         joint[j] = co_actions[q]
@@ -137,7 +149,12 @@ class RolloutEvaluator:
                 still.append(i)
             live = still
             weight *= self.discount
-        return returns.reshape(len(states), k).mean(1)
+        returns = returns.reshape(len(states), k, len(kinds))
+        if self.focal_policy != "best-kind":
+            return returns.mean(axis=(1, 2))
+        half = k // 2
+        best = returns[:, :half].mean(1).argmax(1)
+        return returns[:, half:].mean(1)[np.arange(len(states)), best]
 
     def _sample(self, queries: list[PolicyQuery]) -> list[int]:
         probs = np.asarray(self.coplayer_policy.action_probs(queries), dtype=np.float64)
@@ -157,49 +174,62 @@ class RolloutEvaluator:
             if not goal_exists(self.rules, state, goal):
                 goals[seat] = redraw(state, seat)
 
-    def _focal_action(self, state: GridState, player: int) -> int:
-        mask = self.rules.action_masks(state)[player]
+    def _focal_action(self, state: GridState, player: int, kind: int | None) -> int:
+        """The rollout focal action; ``kind`` restricts greedy targets to one object kind."""
         if self.focal_policy == "random":
-            legal = np.flatnonzero(mask)
+            legal = np.flatnonzero(self.rules.action_masks(state)[player])
             return int(legal[self.rng.integers(legal.size)])
-        for action in range(NUM_MOVES + 1, self.rules.num_actions):
-            if mask[action]:
-                return action
-        return self._step_towards_nearest(state, player)
+        cell = int(state.player_pos[player])
+        targets = [
+            p
+            for p, k, alive in zip(
+                state.object_pos.tolist(),
+                state.object_kind.tolist(),
+                state.object_alive.tolist(),
+                strict=True,
+            )
+            if alive and (kind is None or k == kind)
+        ]
+        if cell in targets:
+            mask = self.rules.action_masks(state)[player]
+            for action in range(NUM_MOVES + 1, self.rules.num_actions):
+                if mask[action]:
+                    return action
+        return self._step_towards_nearest(state, cell, targets)
 
-    def _step_towards_nearest(self, state: GridState, player: int) -> int:
+    def _step_towards_nearest(self, state: GridState, cell: int, targets: list[int]) -> int:
         """A move along a shortest path to the nearest live object (stay if none)."""
         dist = self._distance_matrix(state.layout)
-        cell = int(state.player_pos[player])
-        targets = state.object_pos[state.object_alive]
-        if targets.size == 0:
+        row = dist[cell]
+        best, target = -1, -1
+        for p in targets:
+            d = row[p]
+            if d > 0 and (best < 0 or d < best):
+                best, target = d, p
+        if target < 0:
             return STAY
-        to_targets = dist[cell, targets]
-        reachable = to_targets >= 0
-        if not reachable.any():
-            return STAY
-        target = int(targets[reachable][np.argmin(to_targets[reachable])])
-        here = int(dist[cell, target])
-        if here == 0:
-            return STAY
-        neighbors = state.layout.neighbors[cell]
+        neighbors = self._neighbors(state.layout)[cell]
         good = [
             a
             for a in range(NUM_MOVES)
-            if neighbors[a] >= 0 and dist[neighbors[a], target] == here - 1
+            if neighbors[a] >= 0 and dist[neighbors[a]][target] == best - 1
         ]
-        return good[int(self.rng.integers(len(good)))]
+        return good[int(self.rng.integers(len(good)))] if len(good) > 1 else good[0]
 
-    def _distance_matrix(self, layout: GridLayout) -> np.ndarray:
-        """All-pairs shortest-path move counts of ``layout`` (-1: unreachable), cached for
-        the most recent layout."""
+    def _distance_matrix(self, layout: GridLayout) -> list[list[int]]:
+        """All-pairs shortest-path move counts of ``layout`` (-1: unreachable) as nested
+        lists, cached for the most recent layout."""
         cached = self._distances
         if cached is not None and cached[0] is layout:
             return cached[1]
         cells = layout.neighbors.shape[0]
-        dist = np.stack([bfs_distances(layout.neighbors, c) for c in range(cells)])
-        self._distances = (layout, dist)
+        dist = [bfs_distances(layout.neighbors, c).tolist() for c in range(cells)]
+        self._distances = (layout, dist, layout.neighbors.tolist())
         return dist
+
+    def _neighbors(self, layout: GridLayout) -> list[list[int]]:
+        self._distance_matrix(layout)
+        return self._distances[2]
 
 
 def _keep_goal(state: GridState, player: int) -> Goal:

@@ -10,6 +10,12 @@ the leaves of all trees are evaluated with a single
 :class:`~agents.hop.interfaces.LeafEvaluator` call and a single co-player-policy call, so a
 network is asked ``num_simulations`` times per decision, never ``num_trees x`` that.
 
+Batching: with ``leaves_per_round = k > 1`` every tree selects ``k`` leaves per step before
+the batched evaluation, each pending leaf counting as a visit with return 0 on its path
+("virtual loss", removed before the real backup) so the ``k`` selections spread out. This
+cuts the number of network calls by ``k`` at the price of slightly less sequential search;
+``k = 1`` (the default) is plain sequential PUCT in every tree.
+
 Root policy: ``"q_boltzmann"`` (default) averages each root action's Q over the trees that
 tried it and returns ``softmax(beta * Q)`` over the tried actions; ``"visits"`` returns the
 summed visit counts, normalised. Every legal root action is tried once per tree before PUCT
@@ -49,6 +55,7 @@ class PlannerConfig:
     dirichlet_fraction: float = 0.0
     max_depth: int | None = None
     normalize_q: bool = True
+    leaves_per_round: int = 1
 
     def __post_init__(self) -> None:
         _check_int("num_trees", self.num_trees, 1)
@@ -65,6 +72,7 @@ class PlannerConfig:
         _check_real("dirichlet_fraction", self.dirichlet_fraction, low=0.0, high=1.0)
         if self.max_depth is not None:
             _check_int("max_depth", self.max_depth, 1)
+        _check_int("leaves_per_round", self.leaves_per_round, 1)
         if not isinstance(self.normalize_q, bool):
             raise ValueError(f"PlannerConfig.normalize_q must be a bool, got {self.normalize_q!r}")
 
@@ -154,7 +162,15 @@ class MultiTreePlanner:
         tree_goals = self._root_goals(state, co_seats, rng, goal_sampler, goals, redraw)
         uniforms = UniformStream(rng)
         roots = [Node(state.copy(), 0.0, False, 0, g) for g in tree_goals]
-        self._evaluate(roots, player, coplayer_policy, evaluator, redraw, roots_only=True)
+        self._evaluate(
+            roots,
+            player,
+            coplayer_policy,
+            evaluator,
+            redraw,
+            roots_only=True,
+            goal_aware=isinstance(evaluator, GoalAwareEvaluator),
+        )
         if cfg.dirichlet_fraction > 0.0:
             for root in roots:
                 self._add_noise(root, rng)
@@ -172,23 +188,49 @@ class MultiTreePlanner:
             )
             for root in roots
         ]
-        for _ in range(cfg.num_simulations):
+        goal_aware = isinstance(evaluator, GoalAwareEvaluator)
+        batch = cfg.leaves_per_round
+        remaining = cfg.num_simulations
+        while remaining > 0:
+            take = min(batch, remaining)
+            remaining -= take
             pending: list[tuple[SearchTree, list[Node], list[int]]] = []
             for tree in trees:
-                nodes, actions = tree.select()
+                for _ in range(take):
+                    nodes, actions = tree.select()
+                    leaf = nodes[-1]
+                    if leaf.terminal:
+                        tree.backup(nodes, actions, 0.0)
+                    elif leaf.evaluated:
+                        tree.backup(nodes, actions, leaf.value)
+                    else:
+                        if take > 1:
+                            tree.add_virtual_visit(nodes, actions)
+                        pending.append((tree, nodes, actions))
+            if not pending:
+                continue
+            leaves: list[Node] = []
+            expand: list[bool] = []
+            seen: set[int] = set()
+            for tree, nodes, _ in pending:  # a leaf reached twice in a round is evaluated once
                 leaf = nodes[-1]
-                if leaf.terminal:
-                    tree.backup(nodes, actions, 0.0)
-                elif leaf.evaluated:
-                    tree.backup(nodes, actions, leaf.value)
-                else:
-                    pending.append((tree, nodes, actions))
-            if pending:
-                leaves = [nodes[-1] for _, nodes, _ in pending]
-                expand = [tree.needs_expansion(nodes[-1]) for tree, nodes, _ in pending]
-                self._evaluate(leaves, player, coplayer_policy, evaluator, redraw, expand=expand)
-                for tree, nodes, actions in pending:
-                    tree.backup(nodes, actions, nodes[-1].value)
+                if id(leaf) not in seen:
+                    seen.add(id(leaf))
+                    leaves.append(leaf)
+                    expand.append(tree.needs_expansion(leaf))
+            self._evaluate(
+                leaves,
+                player,
+                coplayer_policy,
+                evaluator,
+                redraw,
+                expand=expand,
+                goal_aware=goal_aware,
+            )
+            for tree, nodes, actions in pending:
+                if take > 1:
+                    tree.remove_virtual_visit(nodes, actions)
+                tree.backup(nodes, actions, nodes[-1].value)
         return self._result(roots, state, player)
 
     # -- set-up ----------------------------------------------------------------------------
@@ -262,12 +304,13 @@ class MultiTreePlanner:
         *,
         expand: list[bool] | None = None,
         roots_only: bool = False,
+        goal_aware: bool = False,
     ) -> None:
         """Values, priors and co-player distributions of ``leaves``, in one batched call
         each. With ``roots_only`` the leaves share one state, evaluated once."""
         a_n = self.num_actions
         states = [leaves[0].state] if roots_only else [leaf.state for leaf in leaves]
-        if isinstance(evaluator, GoalAwareEvaluator):
+        if goal_aware:
             goals = [leaves[0].goals] if roots_only else [leaf.goals for leaf in leaves]
             priors, values = evaluator.evaluate_with_goals(states, player, goals, redraw)
         else:

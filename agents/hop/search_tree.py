@@ -249,6 +249,18 @@ class SearchTree:
         return tuple(new) if changed else goals
 
     # -- backup ----------------------------------------------------------------------------
+    def add_virtual_visit(self, nodes: list[Node], actions: list[int]) -> None:
+        """Count a pending simulation as a visit with return 0 along its path (adds 0 to
+        the value sums, so removing it again is exact)."""
+        for node, action in zip(nodes, actions, strict=False):
+            node.visits[action] += 1
+            node.total_visits += 1
+
+    def remove_virtual_visit(self, nodes: list[Node], actions: list[int]) -> None:
+        for node, action in zip(nodes, actions, strict=False):
+            node.visits[action] -= 1
+            node.total_visits -= 1
+
     def backup(self, nodes: list[Node], actions: list[int], leaf_value: float) -> None:
         """Add ``reward + discount * value`` along the path, leaf to root."""
         value = leaf_value

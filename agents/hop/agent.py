@@ -1,0 +1,249 @@
+"""``hop``: the composed HOP agent (DESIGN §7) behind the Agent protocol.
+
+Parts: the focal policy/value net (priors and leaf values of the search), the
+goal-conditioned opponent model pi(a | s, t, g) (co-player moves inside the search and the
+likelihood of the intra-OM belief update), the intra- and inter-OM goal beliefs, the
+opponent-model buffer filled from the agent's own episodes and trained on after them, and the
+multi-tree planner.
+
+Per trial (``reset``): the env's rules come from ``SeatInfo``; the networks are restored to
+their starting weights (loaded from ``weights``, or freshly initialised from the trial seed),
+so nothing learnt about one trial's co-players leaks into the next; beliefs and the buffer
+are emptied. Per episode: the state is rebuilt from the agent's own observations
+(``rules.state_from_observation``), beliefs start at the inter-OM prior and are updated by
+Bayes' rule after every observed step; each decision samples one goal per co-player per tree
+from the beliefs and plans. At the end of an episode its hindsight-labelled co-player steps
+go to the buffer and, every ``om_train_every`` episodes, the opponent model is trained on the
+buffer, which is then cleared (HOP learns only from its current episodes).
+
+Weights: ``weights`` (and :meth:`save`/:meth:`load`) use a directory holding ``focal/`` and
+``opponent_model/``, each written by :func:`agents.hop.networks.save_network`
+(``safetensors`` + JSON, no pickle).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import hop_envs
+from agents.base import BaseAgent, Observation, SeatInfo, Transition
+from agents.hop.beliefs import BeliefConfig, GoalBeliefs
+from agents.hop.buffer import OpponentBuffer
+from agents.hop.goal_sampling import BeliefGoalSampler
+from agents.hop.goals import EpisodeRecorder
+from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
+from agents.hop.networks import (
+    FOCAL,
+    GOAL_OM,
+    FocalNet,
+    GoalOpponentModel,
+    NetworkConfig,
+    build_network,
+    load_network,
+    save_network,
+)
+from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer
+from agents.hop.planner import MultiTreePlanner, PlannerConfig, SearchResult
+from hop_envs.core import GridRules
+
+FOCAL_DIR, OM_DIR = "focal", "opponent_model"
+
+
+class HopAgent(BaseAgent):
+    """HOP with untrained (seeded) or loaded weights; every argument has a default."""
+
+    def __init__(
+        self,
+        weights: str | None = None,
+        num_trees: int = 5,
+        num_simulations: int = 200,
+        c_puct: float = 1.0,
+        discount: float = 0.95,
+        beta: float = 2.0,
+        max_depth: int | None = None,
+        belief_alpha: float = 0.99,
+        intra: bool = True,
+        inter: bool = True,
+        train_opponent_model: bool = True,
+        om_train_every: int = 1,
+        om_epochs: int = 5,
+        om_learning_rate: float = 1e-3,
+        torch_threads: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.planner_config = PlannerConfig(
+            num_trees=num_trees,
+            num_simulations=num_simulations,
+            c_puct=c_puct,
+            discount=discount,
+            beta=beta,
+            max_depth=max_depth,
+        )
+        self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
+        self.om_training = OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate)
+        if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
+            raise ValueError(
+                f"HopAgent: om_train_every must be an int >= 1, got {om_train_every!r}"
+            )
+        if om_train_every < 1:
+            raise ValueError(f"HopAgent: om_train_every must be >= 1, got {om_train_every}")
+        if torch_threads is not None and (
+            isinstance(torch_threads, bool)
+            or not isinstance(torch_threads, int)
+            or torch_threads < 1
+        ):
+            raise ValueError(f"HopAgent: torch_threads must be None or >= 1, got {torch_threads!r}")
+        self.weights = None if weights is None else Path(weights)
+        self.train_opponent_model = bool(train_opponent_model)
+        self.om_train_every = om_train_every
+        self.torch_threads = torch_threads
+        self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None
+        if self.weights is not None:
+            self._loaded = _load_pair(self.weights)
+        self.rules: GridRules | None = None
+        self.last_search: SearchResult | None = None
+        self.om_rounds: list[Any] = []
+
+    # -- Agent protocol --------------------------------------------------------------------
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        super().reset(seed, seat)
+        if seat is None:
+            raise ValueError("HopAgent.reset needs seat=SeatInfo(...) to know its env and seat")
+        if self.torch_threads is not None:
+            torch.set_num_threads(self.torch_threads)
+        self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).unwrapped.rules
+        self._build(self.rules, seat.seat)
+
+    def _build(self, rules: GridRules, seat: int) -> None:
+        """Fresh networks (starting weights), models, beliefs, buffer and trainer."""
+        self.focal_net, self.opponent_model = self._fresh_networks(rules)
+        self.policy = LearnedCoplayerPolicy(self.opponent_model, rules)
+        self.evaluator = NetworkEvaluator(self.focal_net, rules)
+        self.planner = MultiTreePlanner(rules, self.planner_config)
+        self.beliefs = GoalBeliefs(rules, self.policy, seat, self.belief_config)
+        self.recorder = EpisodeRecorder(rules, seat)
+        self.buffer = OpponentBuffer(rules)
+        self.trainer = OpponentModelTrainer(
+            self.opponent_model,
+            rules,
+            OMTrainingConfig(
+                epochs=self.om_training.epochs,
+                learning_rate=self.om_training.learning_rate,
+                seed=int(self.rng.integers(2**31)),
+            ),
+        )
+        self.om_rounds = []
+        self._episodes = 0
+        self._in_episode = False
+        self._first_capture_t = -1
+
+    def start_episode(self) -> None:
+        self._in_episode = False  # the episode is begun by the first observation in act()
+        self._first_capture_t = -1
+
+    def act(self, observation: Observation) -> int:
+        if self.rules is None or self.seat is None:
+            raise RuntimeError("HopAgent: call reset(seed=..., seat=...) before act()")
+        if not self._in_episode:
+            self.beliefs.start_episode(self.recorder.begin(observation))
+            self._in_episode = True
+        state = self.rules.state_from_observation(
+            np.asarray(observation["observation"]),
+            self.seat.seat,
+            int(observation["step"]),
+            self._first_capture_t,
+        )
+        rng = self.rng
+        goals = [self.beliefs.sample_goals(rng) for _ in range(self.planner_config.num_trees)]
+        sampler = BeliefGoalSampler(self.rules, self.beliefs.weights())
+        result = self.planner.plan(
+            state,
+            self.seat.seat,
+            self.policy,
+            self.evaluator,
+            rng,
+            goal_sampler=sampler,
+            goals=goals,
+        )
+        self.last_search = result
+        return int(rng.choice(len(result.policy), p=result.policy))
+
+    def observe(self, transition: Transition) -> None:
+        if not self._in_episode or self.seat is None:
+            return
+        me = self.seat.agent_id
+        if self._first_capture_t < 0 and _any_capture(transition):
+            self._first_capture_t = int(next(iter(transition.observations.values()))["step"])
+        before = self.recorder.state
+        if before is None:
+            return
+        after = self.recorder.record(transition)
+        if after is not None and bool(before.active[self.seat.seat]) and me in transition.actions:
+            seat_of = {f"player_{j}": j for j in range(self.seat.num_players)}
+            actions = {seat_of[a]: int(x) for a, x in transition.actions.items()}
+            self.beliefs.update(before, actions, after)
+
+    def end_episode(self) -> None:
+        if not self._in_episode:
+            return
+        self._in_episode = False
+        episode = self.recorder.finish()
+        self.beliefs.end_episode(co.outcome for co in episode.coplayers.values())
+        self._episodes += 1
+        if not self.train_opponent_model:
+            return
+        self.buffer.add_episode(episode)
+        if self._episodes % self.om_train_every == 0:
+            self.om_rounds.append(self.trainer.train_round(self.buffer))
+
+    # -- weights ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the current networks to ``path/focal`` and ``path/opponent_model``."""
+        if self.rules is None:
+            raise RuntimeError("HopAgent.save: call reset(...) first, there are no networks yet")
+        root = Path(path)
+        save_network(self.focal_net, root / FOCAL_DIR)
+        save_network(self.opponent_model, root / OM_DIR)
+        return root
+
+    def load(self, path: str | Path) -> None:
+        """Use the networks saved at ``path`` as the starting weights of every trial; after
+        ``reset`` this also restarts the current trial's learning state (beliefs, buffer)."""
+        self.weights = Path(path)
+        self._loaded = _load_pair(self.weights)
+        if self.rules is not None and self.seat is not None:
+            self._build(self.rules, self.seat.seat)
+
+    def _fresh_networks(self, rules: GridRules) -> tuple[FocalNet, GoalOpponentModel]:
+        if self._loaded is not None:
+            focal, om = (copy.deepcopy(net) for net in self._loaded)
+            focal.config.check_rules(rules)
+            om.config.check_rules(rules)
+        else:
+            focal = build_network(
+                NetworkConfig.for_rules(rules, FOCAL), int(self.rng.integers(2**31))
+            )
+            om = build_network(
+                NetworkConfig.for_rules(rules, GOAL_OM), int(self.rng.integers(2**31))
+            )
+        focal.eval()
+        om.eval()
+        return focal, om  # type: ignore[return-value]
+
+
+def _load_pair(path: Path) -> tuple[FocalNet, GoalOpponentModel]:
+    focal = load_network(path / FOCAL_DIR, expected_kind=FOCAL)
+    om = load_network(path / OM_DIR, expected_kind=GOAL_OM)
+    return focal, om  # type: ignore[return-value]
+
+
+def _any_capture(transition: Transition) -> bool:
+    return any(
+        info.get("captured") or info.get("removed_drift") is not None
+        for info in transition.infos.values()
+    )

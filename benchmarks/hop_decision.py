@@ -1,0 +1,137 @@
+"""Milliseconds per HOP decision: 5 trees x 200 simulations on the default stag hunt.
+
+Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8) with HOP's
+default networks (untrained, default sizes from :mod:`agents.hop.networks`): the focal net
+gives priors and leaf values, the goal-conditioned opponent model moves the co-players, and
+goals are drawn from uniform beliefs. One core: ``torch.set_num_threads(1)``. For
+comparison it also times the search with 4 leaves per tree per network call
+(``leaves_per_round=4``) and with the rollout evaluator in place of the focal net.
+
+Prints one line per configuration, a breakdown of where the time goes (``--profile``), and
+ends with ``ms_per_decision=<median>`` (wall clock) for the network configuration. Wall
+time depends on what else runs on the machine; the CPU time of this process (also printed)
+is what the decision costs on a core of its own.
+
+    python benchmarks/hop_decision.py [--decisions 20] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from agents.hop.evaluators import RolloutEvaluator
+from agents.hop.goal_sampling import BeliefGoalSampler
+from agents.hop.interfaces import IDLE
+from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
+from agents.hop.networks import FOCAL, GOAL_OM, NetworkConfig, build_network
+from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from hop_envs.core import GridState, StagHuntConfig, StagHuntRules
+
+
+def positions(rules: StagHuntRules, count: int, seed: int) -> list[GridState]:
+    """Start states and mid-episode states of random-play episodes (focal seat 0 active)."""
+    rng = np.random.default_rng(seed)
+    out: list[GridState] = []
+    while len(out) < count:
+        state = rules.reset(rng)
+        for _ in range(int(rng.integers(0, 8))):
+            masks = rules.action_masks(state)
+            joint = [int(rng.choice(np.flatnonzero(m))) for m in masks]
+            rules.step(state, joint)
+            if state.over or not state.active[0]:
+                break
+        if not state.over and state.active[0]:
+            out.append(state)
+    return out
+
+
+def uniform_beliefs(rules: StagHuntRules, state: GridState) -> dict[int, dict[int, float]]:
+    kinds = sorted({int(k) for k in state.object_kind[state.object_alive]})
+    belief = {g: 1.0 / len(kinds) for g in kinds} if kinds else {IDLE: 1.0}
+    return {j: dict(belief) for j in range(1, rules.num_players) if state.active[j]}
+
+
+def time_decisions(
+    planner, rules, states, policy, evaluator, seed: int
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (this process) milliseconds of each decision."""
+    rng = np.random.default_rng(seed)
+    wall, cpu = [], []
+    for state in states:
+        sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
+        start, start_cpu = time.perf_counter(), time.process_time()
+        planner.plan(state, 0, policy, evaluator, rng, goal_sampler=sampler)
+        wall.append((time.perf_counter() - start) * 1000.0)
+        cpu.append((time.process_time() - start_cpu) * 1000.0)
+    return wall, cpu
+
+
+def report(name: str, times: tuple[list[float], list[float]], sims: int) -> float:
+    """Print wall and CPU medians; returns the wall-clock median."""
+    wall, cpu = times
+    median, median_cpu = statistics.median(wall), statistics.median(cpu)
+    print(
+        f"{name:<32} wall median {median:7.1f} ms (min {min(wall):6.1f}, "
+        f"max {max(wall):6.1f}), cpu median {median_cpu:7.1f} ms; "
+        f"{sims / (median / 1000.0):7.0f} simulations/s (wall)"
+    )
+    return median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decisions", type=int, default=20, help="decisions to time")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile breakdown")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    rules = StagHuntRules(StagHuntConfig())
+    config = PlannerConfig()  # 5 trees x 200 simulations
+    sims = config.num_trees * config.num_simulations
+    planner = MultiTreePlanner(rules, config)
+    states = positions(rules, args.decisions, args.seed)
+
+    focal = build_network(NetworkConfig.for_rules(rules, FOCAL), args.seed).eval()
+    om = build_network(NetworkConfig.for_rules(rules, GOAL_OM), args.seed + 1).eval()
+    policy = LearnedCoplayerPolicy(om, rules)
+    evaluator = NetworkEvaluator(focal, rules)
+    print(
+        f"MarkovStagHunt-v0 defaults (4 players, 8x8); {config.num_trees} trees x "
+        f"{config.num_simulations} simulations; torch {torch.__version__}, 1 thread; "
+        f"{len(states)} decisions"
+    )
+    time_decisions(planner, rules, states[:2], policy, evaluator, args.seed)  # warm-up
+    net_times = time_decisions(planner, rules, states, policy, evaluator, args.seed)
+    median = report("networks, default", net_times, sims)
+
+    batched = MultiTreePlanner(rules, replace(config, leaves_per_round=4))
+    times = time_decisions(batched, rules, states, policy, evaluator, args.seed)
+    report("networks, leaves_per_round=4", times, sims)
+
+    rollout = RolloutEvaluator(rules, policy, depth=5, seed=args.seed)
+    times = time_decisions(planner, rules, states, policy, rollout, args.seed)
+    report("rollouts (depth 5) + goal OM", times, sims)
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        time_decisions(planner, rules, states[:5], policy, evaluator, args.seed)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        print(out.getvalue())
+    print(f"ms_per_decision={median:.1f}")
+
+
+if __name__ == "__main__":
+    main()
