@@ -41,6 +41,7 @@ CONFIG_OPTIONS: dict[str, str] = {
     "focal_epochs": "focal_epochs",
     "om_epochs": "om_epochs",
     "checkpoint_every": "checkpoint_every",
+    "holdout_episodes": "holdout_episodes",
 }
 HELP = "train the HOP agent (focal network and opponent model) and save a checkpoint"
 
@@ -95,6 +96,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--focal-epochs", type=_int_at_least(1), help="focal epochs per iteration")
     p.add_argument("--om-epochs", type=_int_at_least(1), help="OM epochs per iteration")
     p.add_argument("--checkpoint-every", type=_int_at_least(1), help="iterations between saves")
+    p.add_argument(
+        "--holdout-episodes",
+        type=_int_at_least(0),
+        help="held-out rule-based episodes scoring the opponent model (0: off)",
+    )
     p.add_argument("--workers", type=_int_at_least(1), help="collection processes (default: CPUs)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="plot the training curve here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

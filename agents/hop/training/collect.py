@@ -35,8 +35,8 @@ from agents.hop.training.players import NetworkPolicyPlayer, SearchLearner
 from agents.hop.training.samples import FocalSamples, discounted_returns
 from hop_envs.core import STAY, GridRules, StagHuntRules
 
-#: Seed-sequence tags of the two kinds of work.
-OFFLINE_PHASE, TRIAL_PHASE = 1, 2
+#: Seed-sequence tags of the kinds of work (held-out episodes score the opponent model).
+OFFLINE_PHASE, TRIAL_PHASE, HOLDOUT_PHASE = 1, 2, 4
 #: Offline episodes per task (the results do not depend on it).
 OFFLINE_CHUNK = 20
 
@@ -135,6 +135,7 @@ class OfflineTask:
     config: TrainConfig
     start: int
     count: int
+    phase: int = OFFLINE_PHASE
 
 
 def run_trial_task(task: TrialTask) -> TrialResult:
@@ -144,7 +145,8 @@ def run_trial_task(task: TrialTask) -> TrialResult:
 
 def run_offline_task(task: OfflineTask) -> OfflineResult:
     parts = [
-        play_offline_episode(task.config, k) for k in range(task.start, task.start + task.count)
+        play_offline_episode(task.config, k, phase=task.phase)
+        for k in range(task.start, task.start + task.count)
     ]
     samples = FocalSamples.concat([p[0] for p in parts])
     return OfflineResult(samples, tuple(p[1] for p in parts))
@@ -279,14 +281,17 @@ def _learner_episode(
     return samples, episode, stat
 
 
-def play_offline_episode(config: TrainConfig, index: int) -> tuple[FocalSamples, RecordedEpisode]:
+def play_offline_episode(
+    config: TrainConfig, index: int, *, phase: int = OFFLINE_PHASE
+) -> tuple[FocalSamples, RecordedEpisode]:
     """Offline episode ``index``: every seat a rule-based co-player drawn uniformly from the
     population (self-play excluded).
 
     Focal samples come from every seat: the value target is the seat's discounted return;
     the policy target is its executed action, counted only on steps that led to a capture
     (stag hunt) or to the drift it removed next (snowdrift), i.e. purposeful behaviour.
-    The episode is also recorded from seat 0's view for the opponent model.
+    The episode is also recorded from seat 0's view for the opponent model. ``phase`` tags
+    the seeds (the held-out episodes use their own tag, so they never repeat training ones).
     """
     from hop_envs.coplayers import make_coplayer
 
@@ -294,7 +299,7 @@ def play_offline_episode(config: TrainConfig, index: int) -> tuple[FocalSamples,
     rules = env.unwrapped.rules
     n = rules.num_players
     pool = config.rule_based_population
-    s = seeds(config.seed, OFFLINE_PHASE, index, count=2 + n)
+    s = seeds(config.seed, phase, index, count=2 + n)
     draw = np.random.default_rng(s[0])
     players = []
     for j in range(n):

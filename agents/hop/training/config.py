@@ -19,8 +19,9 @@ from hop_envs.registration import full_env_id
 
 #: The population entry that stands for the learner's own current network (self-play).
 SELF = "self"
-#: Policy targets of the focal network: the search's acting policy or its root visit counts.
-POLICY_TARGETS = ("search", "visits")
+#: Policy targets of the focal network: the search's root visit counts (default) or its acting
+#: policy (the Boltzmann policy over root Q values, nearly uniform when Q values are close).
+POLICY_TARGETS = ("visits", "search")
 CONFIG_FORMAT = 1
 
 #: Default training populations per env (rule-based co-players and self-play), see
@@ -87,7 +88,7 @@ class TrainConfig:
     dirichlet_fraction: float = 0.25
     dirichlet_alpha: float = 0.3
     belief_alpha: float = 0.99
-    policy_target: str = "search"
+    policy_target: str = "visits"
     # networks
     conv_channels: tuple[int, ...] = (16, 16)
     hidden: int = 128
@@ -106,6 +107,9 @@ class TrainConfig:
     pretrain_episodes: int = 400
     pretrain_om_epochs: int = 8
     pretrain_focal_epochs: int = 4
+    #: Held-out rule-based episodes on which the opponent model is scored after every
+    #: iteration (``om_eval_*`` in the log); 0 turns the score off.
+    holdout_episodes: int = 200
     # housekeeping
     checkpoint_every: int = 5
     torch_threads: int = 1
@@ -140,7 +144,12 @@ class TrainConfig:
         ):
             check_int(name, getattr(self, name), 1)
         check_int("iterations", self.iterations, 0)
-        for name in ("pretrain_episodes", "pretrain_om_epochs", "pretrain_focal_epochs"):
+        for name in (
+            "pretrain_episodes",
+            "pretrain_om_epochs",
+            "pretrain_focal_epochs",
+            "holdout_episodes",
+        ):
             check_int(name, getattr(self, name), 0)
         check_real("c_puct", self.c_puct, 0.0)
         check_real("discount", self.discount, 0.0, 1.0)

@@ -33,6 +33,8 @@ COLUMNS = (
     "om_accuracy",
     "action_model_loss",
     "action_model_accuracy",
+    "om_eval_loss",
+    "om_eval_accuracy",
     "wall_s",
 )
 
@@ -142,7 +144,7 @@ def plot_log(path: str | Path, out: str | Path, title: str = "") -> Path:
     for key, label in (
         ("policy_loss", "focal policy CE"),
         ("value_loss", "focal value (scaled MSE)"),
-        ("om_loss", "opponent model NLL"),
+        ("om_eval_loss", "opponent model NLL (held-out rule-based)"),
     ):
         x, y = series(key)
         if x:

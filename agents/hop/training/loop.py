@@ -29,16 +29,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.hop.buffer import OpponentBuffer
+from agents.hop.buffer import OMSamples, OpponentBuffer
+from agents.hop.features import FeatureBuilder
 from agents.hop.networks import ACTION_MODEL, FOCAL, GOAL_OM, HopNetwork, build_network
-from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer, RoundStats
+from agents.hop.om_training import (
+    OMTrainingConfig,
+    OpponentModelTrainer,
+    RoundStats,
+    evaluate_model,
+)
 from agents.hop.training.checkpoint import (
     TrainingState,
     load_checkpoint,
     save_checkpoint,
 )
 from agents.hop.training.collect import (
+    HOLDOUT_PHASE,
     OFFLINE_CHUNK,
+    OFFLINE_PHASE,
     Collector,
     OfflineResult,
     OfflineTask,
@@ -136,6 +144,7 @@ class Trainer:
         for kind, trainer in self.om_trainers.items():
             trainer.rounds = rounds.get(kind, 0)
         self.log = TrainingLog(self.directory, tensorboard=tensorboard)
+        self._holdout: OMSamples | None = None
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -185,6 +194,7 @@ class Trainer:
             raise ValueError(f"Trainer.run: iterations must be an integer >= 0, got {target!r}")
         try:
             with Collector(self.workers) as collector, torch_threads(self.config.torch_threads):
+                self._holdout = self._holdout_samples(collector)
                 if not self.state.pretrained:
                     metrics = self._pretrain(collector, on_progress)
                     self._finish_iteration(metrics, on_iteration, force_checkpoint=True)
@@ -205,6 +215,13 @@ class Trainer:
         force_checkpoint: bool,
     ) -> None:
         iteration = int(metrics["iteration"])
+        if self._holdout is not None:
+            loss, accuracy = evaluate_model(
+                self.networks[GOAL_OM],  # type: ignore[arg-type]
+                FeatureBuilder(self.rules),
+                self._holdout,
+            )
+            metrics.update(om_eval_loss=loss, om_eval_accuracy=accuracy)
         self.state.iteration = iteration
         self.state.pretrained = True
         self.state.rounds = self._rounds()
@@ -234,6 +251,25 @@ class Trainer:
     def _weights(self) -> dict[str, bytes]:
         return {kind: weights_to_bytes(self.networks[kind]) for kind in (FOCAL, GOAL_OM)}
 
+    def _offline_tasks(self, count: int, phase: int) -> list[OfflineTask]:
+        return [
+            OfflineTask(self.config, k, min(OFFLINE_CHUNK, count - k), phase)
+            for k in range(0, count, OFFLINE_CHUNK)
+        ]
+
+    def _holdout_samples(self, collector: Collector) -> OMSamples | None:
+        """Labelled co-player steps of ``holdout_episodes`` rule-based episodes (seeds of
+        their own), on which the opponent model is scored after every iteration."""
+        count = self.config.holdout_episodes
+        if count == 0:
+            return None
+        results = collector.map(run_offline_task, self._offline_tasks(count, HOLDOUT_PHASE))
+        buffer = OpponentBuffer(self.rules)
+        for result in results:
+            for episode in result.episodes:
+                buffer.add_episode(episode)
+        return buffer.samples(goal_conditioned=True)
+
     # -- phase 1 ---------------------------------------------------------------------------
     def _pretrain(
         self, collector: Collector, on_progress: Callable[[str, int, int], None] | None
@@ -244,10 +280,7 @@ class Trainer:
         if cfg.pretrain_episodes == 0:
             metrics["wall_s"] = time.perf_counter() - start
             return metrics
-        tasks = [
-            OfflineTask(cfg, k, min(OFFLINE_CHUNK, cfg.pretrain_episodes - k))
-            for k in range(0, cfg.pretrain_episodes, OFFLINE_CHUNK)
-        ]
+        tasks = self._offline_tasks(cfg.pretrain_episodes, OFFLINE_PHASE)
         done = 0
 
         def progress(result: OfflineResult) -> None:

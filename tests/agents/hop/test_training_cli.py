@@ -22,6 +22,7 @@ TINY_ARGS = [
     "--trees", "2",
     "--simulations", "3",
     "--pretrain-episodes", "4",
+    "--holdout-episodes", "3",
     "--workers", "1",
     "--no-progress",
     "--no-tensorboard",

@@ -44,6 +44,7 @@ TINY = TrainConfig(
     pretrain_episodes=6,
     pretrain_om_epochs=2,
     pretrain_focal_epochs=1,
+    holdout_episodes=10,
     checkpoint_every=1,
 )
 
@@ -72,6 +73,10 @@ def test_one_iteration_end_to_end(tmp_path: Path) -> None:
         assert math.isfinite(float(search[key])), key
     for key in ("om_loss", "action_model_loss", "policy_loss", "value_loss"):
         assert math.isfinite(float(rows[0][key])), key
+    # the opponent model is scored on held-out rule-based episodes after every iteration
+    for row in rows:
+        assert 0.0 <= float(row["om_eval_accuracy"]) <= 1.0
+        assert math.isfinite(float(row["om_eval_loss"]))
     assert trainer.state.iteration == 1 and trainer.state.pretrained
     # the counters of every trainer moved: pre-training and one iteration each
     assert trainer.state.rounds == {FOCAL: 2, GOAL_OM: 2, ACTION_MODEL: 2}

@@ -133,7 +133,7 @@ def test_config_defaults_population_and_json_round_trip() -> None:
         ({"num_simulations": 0}, r"TrainConfig.num_simulations must be an integer >= 1, got 0"),
         ({"discount": 1.5}, r"TrainConfig.discount must be a number in \[0.0, 1.0\], got 1.5"),
         ({"population": ("nearest-stga",)}, r"unknown co-player 'nearest-stga'"),
-        ({"policy_target": "argmax"}, r"policy_target must be one of \['search', 'visits'\]"),
+        ({"policy_target": "argmax"}, r"policy_target must be one of \['visits', 'search'\]"),
         ({"env_kwargs": {"grid_size": 1}}, r"grid_size"),
         ({"conv_channels": ()}, r"conv_channels must be a non-empty sequence"),
     ],
