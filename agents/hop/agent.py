@@ -16,6 +16,12 @@ from the beliefs and plans. At the end of an episode its hindsight-labelled co-p
 go to the buffer and, every ``om_train_every`` episodes, the opponent model is trained on the
 buffer, which is then cleared (HOP learns only from its current episodes).
 
+Threads: ``torch_threads`` (default 1) is applied with ``torch.set_num_threads`` at
+``reset``. HOP's networks are small and queried with small batches, where extra intra-op
+threads only add synchronisation, and evaluation runs several seats and workers side by side
+(measured: a second thread made the stag-hunt self-play trial several times slower on a busy
+2-core machine). ``None`` leaves torch's setting alone.
+
 Weights: ``weights`` (and :meth:`save`/:meth:`load`) use a directory holding ``focal/`` and
 ``opponent_model/``, each written by :func:`agents.hop.networks.save_network`
 (``safetensors`` + JSON, no pickle).
@@ -73,7 +79,7 @@ class HopAgent(BaseAgent):
         om_train_every: int = 1,
         om_epochs: int = 5,
         om_learning_rate: float = 1e-3,
-        torch_threads: int | None = None,
+        torch_threads: int | None = 1,
     ) -> None:
         super().__init__()
         self.planner_config = PlannerConfig(
