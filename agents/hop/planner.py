@@ -334,23 +334,23 @@ class MultiTreePlanner:
             seats_of.append(seats)
             queries.extend(PolicyQuery(leaf.state, j, leaf.goals[j]) for j in seats)
         dists = self._coplayer_dists(coplayer_policy, queries) if queries else []
-        masks = [self.rules.action_masks(leaf.state)[player] for leaf in leaves]
+        rows = [0] * len(leaves) if roots_only else list(range(len(leaves)))
+        masks = np.stack([self.rules.action_masks(leaf.state)[player] for leaf in leaves]) > 0
+        prior = np.where(masks, np.maximum(priors[rows], 0.0), 0.0)
+        total = prior.sum(1, keepdims=True)
+        uniform = masks / masks.sum(1, keepdims=True)
+        prior = np.where(total > 0.0, prior / np.where(total > 0.0, total, 1.0), uniform)
+        prior_rows = prior.tolist()
+        mask_rows = masks.tolist()
+        value_rows = values[rows].tolist()
         k = 0
         for i, (leaf, grow, seats) in enumerate(zip(leaves, expand, seats_of, strict=True)):
-            row = 0 if roots_only else i
-            leaf.value = float(values[row])
+            leaf.value = value_rows[i]
             leaf.evaluated = True
             if not grow:
                 continue
-            legal = np.flatnonzero(masks[i])
-            prior = np.zeros(a_n)
-            prior[legal] = np.maximum(priors[row, legal], 0.0)
-            total = prior.sum()
-            if total > 0.0:
-                prior /= total
-            else:
-                prior[legal] = 1.0 / legal.size
-            leaf.expand(legal.tolist(), prior.tolist(), seats, dists[k : k + len(seats)])
+            legal = [a for a, ok in enumerate(mask_rows[i]) if ok]
+            leaf.expand(legal, prior_rows[i], seats, dists[k : k + len(seats)])
             k += len(seats)
 
     def _coplayer_dists(
