@@ -504,3 +504,48 @@ def test_plan_rejects_finished_states_absent_players_and_bad_models() -> None:
 
     with pytest.raises(ValueError, match="summing to 1"):
         planner.plan(state, 0, Broken(), evaluator, rng)
+
+
+# -- rollout evaluator and goal samplers ---------------------------------------------------------
+def test_greedy_rollout_value_by_hand() -> None:
+    # Focal two steps left of the only hare: right, right, hunt -> reward 1 at the third
+    # step, worth 0.95^2; a depth-2 rollout stops before the hunt and is worth 0.
+    rules = stag_hunt(2, num_stags=0, num_hares=1)
+    state = rules.state_from_positions(
+        open_layout(), player_pos=[cell(2, 1), cell(4, 4)], object_pos=[cell(2, 3)]
+    )
+    policy = ScriptedPolicy(rules)
+    deep = RolloutEvaluator(rules, policy, depth=5, focal_policy="greedy", seed=0)
+    priors, values = deep.evaluate([state], 0)
+    assert values.tolist() == [pytest.approx(0.95**2, abs=1e-15)]
+    np.testing.assert_allclose(priors[0], [0.2] * 5 + [0, 0])  # uniform: 4 moves + stay
+    short = RolloutEvaluator(rules, policy, depth=2, focal_policy="greedy", seed=0)
+    assert short.evaluate([state], 0)[1].tolist() == [0.0]
+    assert state.player_pos.tolist() == [cell(2, 1), cell(4, 4)]  # rollouts work on copies
+
+
+def test_best_kind_rollouts_value_the_far_stag_a_partner_is_hunting() -> None:
+    # Stag two steps right with co-player 1 on it hunting every step; hare two steps left.
+    # Heading for the stag: 10 / 2 = 5 at the third step (0.95^2 * 5); for the hare 0.95^2.
+    rules = stag_hunt(2)
+    state = rules.state_from_positions(
+        open_layout(), player_pos=[cell(2, 2), cell(2, 4)], object_pos=[cell(2, 4), cell(2, 0)]
+    )
+    evaluator = RolloutEvaluator(rules, ScriptedPolicy(rules), depth=6, focal_policy="best-kind")
+    evaluator.reset(seed=0)
+    assert evaluator.evaluate([state], 0)[1].tolist() == [pytest.approx(0.95**2 * 5.0)]
+
+
+def test_rollout_evaluator_and_belief_sampler_reject_bad_arguments() -> None:
+    rules = stag_hunt(2)
+    policy = UniformPolicy(rules)
+    for kwargs, field in [
+        ({"depth": -1}, "depth"),
+        ({"num_rollouts": 0}, "num_rollouts"),
+        ({"discount": 1.5}, "discount"),
+        ({"focal_policy": "clever"}, "focal_policy"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            RolloutEvaluator(rules, policy, **kwargs)
+    with pytest.raises(ValueError, match="belief of player 1"):
+        BeliefGoalSampler(rules, {1: {STAG: -0.5, HARE: 1.0}})
