@@ -72,6 +72,7 @@ class HopAgent(BaseAgent):
         discount: float = 0.95,
         beta: float = 2.0,
         max_depth: int | None = None,
+        leaves_per_round: int = 1,
         belief_alpha: float = 0.99,
         intra: bool = True,
         inter: bool = True,
@@ -89,6 +90,7 @@ class HopAgent(BaseAgent):
             discount=discount,
             beta=beta,
             max_depth=max_depth,
+            leaves_per_round=leaves_per_round,
         )
         self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
         self.om_training = OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate)

@@ -136,6 +136,7 @@ class OracleMCTSAgent(BaseAgent):
         beta: float = 100.0,
         c_puct: float = 1.0,
         discount: float = 0.99,
+        leaves_per_round: int = 1,
     ) -> None:
         super().__init__()
         self.config = PlannerConfig(
@@ -144,6 +145,7 @@ class OracleMCTSAgent(BaseAgent):
             beta=beta,
             c_puct=c_puct,
             discount=discount,
+            leaves_per_round=leaves_per_round,
         )
         self.rollout_depth = rollout_depth
         self.rollout_policy = rollout_policy

@@ -5,10 +5,12 @@ For each of ``num_trees`` trees the co-players' goals are drawn from the beliefs
 search over the focal player's actions in which the co-players' actions are drawn from a
 :class:`~agents.hop.interfaces.CoplayerPolicy` given their goals (see
 :mod:`agents.hop.search_tree` for chance nodes, terminals and removed goals). The trees run
-in one process, advanced in lock-step: each simulation step selects one leaf per tree, and
-the leaves of all trees are evaluated with a single
-:class:`~agents.hop.interfaces.LeafEvaluator` call and a single co-player-policy call, so a
-network is asked ``num_simulations`` times per decision, never ``num_trees x`` that.
+in one process, advanced in lock-step: each simulation step selects one leaf per tree; the
+nodes of all trees whose co-player distributions are needed go to a single
+:class:`~agents.hop.interfaces.CoplayerPolicy` call and the new leaves of all trees to a
+single :class:`~agents.hop.interfaces.LeafEvaluator` call, so each network is asked at most
+``num_simulations`` times per decision, never ``num_trees x`` that (the co-player policy
+fewer, since nodes are expanded lazily, see :mod:`agents.hop.search_tree`).
 
 Batching: with ``leaves_per_round = k > 1`` every tree selects ``k`` leaves per step before
 the batched evaluation, each pending leaf counting as a visit with return 0 on its path
@@ -34,10 +36,22 @@ import numpy as np
 
 from agents.hop.goal_sampling import GoalSampler, UniformGoalSampler, goal_exists
 from agents.hop.interfaces import CoplayerPolicy, Goal, LeafEvaluator, PolicyQuery
-from agents.hop.search_tree import Goals, Node, Redraw, SearchTree, UniformStream
+from agents.hop.search_tree import (
+    DEPTH_LIMIT,
+    EVALUATE,
+    EXPAND,
+    TERMINAL,
+    Goals,
+    Node,
+    Redraw,
+    SearchTree,
+    UniformStream,
+)
 from hop_envs.core import GridRules, GridState
 
 ROOT_SELECTIONS = ("q_boltzmann", "visits")
+#: One simulation in flight: its tree, the nodes on its path and the actions between them.
+Path = tuple[SearchTree, list[Node], list[int]]
 
 
 @dataclass(frozen=True)
@@ -161,16 +175,13 @@ class MultiTreePlanner:
 
         tree_goals = self._root_goals(state, co_seats, rng, goal_sampler, goals, redraw)
         uniforms = UniformStream(rng)
+        goal_aware = isinstance(evaluator, GoalAwareEvaluator)
         roots = [Node(state.copy(), 0.0, False, 0, g) for g in tree_goals]
-        self._evaluate(
-            roots,
-            player,
-            coplayer_policy,
-            evaluator,
-            redraw,
-            roots_only=True,
-            goal_aware=isinstance(evaluator, GoalAwareEvaluator),
-        )
+        # The roots share a state: one evaluation; their goals differ: one query each.
+        self._evaluate(roots[:1], player, evaluator, redraw, goal_aware)
+        for root in roots[1:]:
+            root.set_evaluation(list(roots[0].legal), list(roots[0].prior), roots[0].value)
+        self._expand(roots, player, coplayer_policy)
         if cfg.dirichlet_fraction > 0.0:
             for root in roots:
                 self._add_noise(root, rng)
@@ -188,50 +199,52 @@ class MultiTreePlanner:
             )
             for root in roots
         ]
-        goal_aware = isinstance(evaluator, GoalAwareEvaluator)
-        batch = cfg.leaves_per_round
         remaining = cfg.num_simulations
         while remaining > 0:
-            take = min(batch, remaining)
+            take = min(cfg.leaves_per_round, remaining)
             remaining -= take
-            pending: list[tuple[SearchTree, list[Node], list[int]]] = []
+            virtual = take > 1
+            to_evaluate: list[Path] = []
+            to_expand: list[Path] = []
             for tree in trees:
                 for _ in range(take):
-                    nodes, actions = tree.select()
-                    leaf = nodes[-1]
-                    if leaf.terminal:
-                        tree.backup(nodes, actions, 0.0)
-                    elif leaf.evaluated:
-                        tree.backup(nodes, actions, leaf.value)
-                    else:
-                        if take > 1:
-                            tree.add_virtual_visit(nodes, actions)
-                        pending.append((tree, nodes, actions))
-            if not pending:
-                continue
-            leaves: list[Node] = []
-            expand: list[bool] = []
-            seen: set[int] = set()
-            for tree, nodes, _ in pending:  # a leaf reached twice in a round is evaluated once
-                leaf = nodes[-1]
-                if id(leaf) not in seen:
-                    seen.add(id(leaf))
-                    leaves.append(leaf)
-                    expand.append(tree.needs_expansion(leaf))
-            self._evaluate(
-                leaves,
-                player,
-                coplayer_policy,
-                evaluator,
-                redraw,
-                expand=expand,
-                goal_aware=goal_aware,
-            )
-            for tree, nodes, actions in pending:
-                if take > 1:
-                    tree.remove_virtual_visit(nodes, actions)
-                tree.backup(nodes, actions, nodes[-1].value)
+                    path: Path = (tree, [tree.root], [])
+                    self._route(
+                        path, tree.descend(path[1], path[2]), to_evaluate, to_expand, virtual
+                    )
+            if to_expand:
+                self._expand(_unique_leaves(to_expand), player, coplayer_policy)
+                for path in to_expand:
+                    tree, nodes, actions = path
+                    if virtual:
+                        tree.remove_virtual_visit(nodes, actions)
+                    status = tree.descend(nodes, actions)
+                    if status == EXPAND:  # cannot happen: an unexpanded node has no children
+                        raise RuntimeError("planner: a node needed expansion twice in a round")
+                    self._route(path, status, to_evaluate, to_expand, virtual)
+            if to_evaluate:
+                self._evaluate(_unique_leaves(to_evaluate), player, evaluator, redraw, goal_aware)
+                for tree, nodes, actions in to_evaluate:
+                    if virtual:
+                        tree.remove_virtual_visit(nodes, actions)
+                    tree.backup(nodes, actions, nodes[-1].value)
         return self._result(roots, state, player)
+
+    @staticmethod
+    def _route(
+        path: Path, status: str, to_evaluate: list[Path], to_expand: list[Path], virtual: bool
+    ) -> None:
+        """Back up a finished simulation now, or queue it for the batched calls (with a
+        virtual visit on its path when several leaves per tree are collected)."""
+        tree, nodes, actions = path
+        if status == TERMINAL:
+            tree.backup(nodes, actions, 0.0)
+        elif status == DEPTH_LIMIT:
+            tree.backup(nodes, actions, nodes[-1].value)
+        else:
+            if virtual:
+                tree.add_virtual_visit(nodes, actions)
+            (to_evaluate if status == EVALUATE else to_expand).append(path)
 
     # -- set-up ----------------------------------------------------------------------------
     def _check_root(self, state: GridState, player: int) -> None:
@@ -298,21 +311,17 @@ class MultiTreePlanner:
         self,
         leaves: list[Node],
         player: int,
-        coplayer_policy: CoplayerPolicy,
         evaluator: LeafEvaluator,
         redraw: Redraw,
-        *,
-        expand: list[bool] | None = None,
-        roots_only: bool = False,
-        goal_aware: bool = False,
+        goal_aware: bool,
     ) -> None:
-        """Values, priors and co-player distributions of ``leaves``, in one batched call
-        each. With ``roots_only`` the leaves share one state, evaluated once."""
+        """Values, legal actions and (masked, renormalised) priors of ``leaves``, in one
+        evaluator call."""
         a_n = self.num_actions
-        states = [leaves[0].state] if roots_only else [leaf.state for leaf in leaves]
+        states = [leaf.state for leaf in leaves]
         if goal_aware:
-            goals = [leaves[0].goals] if roots_only else [leaf.goals for leaf in leaves]
-            priors, values = evaluator.evaluate_with_goals(states, player, goals, redraw)
+            goals = [leaf.goals for leaf in leaves]
+            priors, values = evaluator.evaluate_with_goals(states, player, goals, redraw)  # type: ignore[attr-defined]
         else:
             priors, values = evaluator.evaluate(states, player)
         priors = np.asarray(priors, dtype=np.float64)
@@ -325,32 +334,29 @@ class MultiTreePlanner:
             )
         if not (np.isfinite(priors).all() and np.isfinite(values).all()):
             raise ValueError(f"{type(evaluator).__name__}.evaluate returned non-finite numbers")
-        if expand is None:
-            expand = [True] * len(leaves)
-        queries: list[PolicyQuery] = []
-        seats_of: list[list[int]] = []
-        for leaf, grow in zip(leaves, expand, strict=True):
-            seats = [] if not grow else _coplayer_seats(leaf.state, player)
-            seats_of.append(seats)
-            queries.extend(PolicyQuery(leaf.state, j, leaf.goals[j]) for j in seats)
-        dists = self._coplayer_dists(coplayer_policy, queries) if queries else []
-        rows = [0] * len(leaves) if roots_only else list(range(len(leaves)))
-        masks = np.stack([self.rules.action_masks(leaf.state)[player] for leaf in leaves]) > 0
-        prior = np.where(masks, np.maximum(priors[rows], 0.0), 0.0)
+        masks = np.stack([self.rules.action_masks(s)[player] for s in states]) > 0
+        prior = np.where(masks, np.maximum(priors, 0.0), 0.0)
         total = prior.sum(1, keepdims=True)
         uniform = masks / masks.sum(1, keepdims=True)
         prior = np.where(total > 0.0, prior / np.where(total > 0.0, total, 1.0), uniform)
-        prior_rows = prior.tolist()
-        mask_rows = masks.tolist()
-        value_rows = values[rows].tolist()
+        for leaf, p, m, v in zip(
+            leaves, prior.tolist(), masks.tolist(), values.tolist(), strict=True
+        ):
+            leaf.set_evaluation([a for a, ok in enumerate(m) if ok], p, v)
+
+    def _expand(self, nodes: list[Node], player: int, policy: CoplayerPolicy) -> None:
+        """The co-players' action distributions at ``nodes``, in one policy call."""
+        queries: list[PolicyQuery] = []
+        seats_of: list[list[int]] = []
+        for node in nodes:
+            seats = _coplayer_seats(node.state, player)
+            seats_of.append(seats)
+            goals = node.goals
+            queries.extend([PolicyQuery(node.state, j, goals[j]) for j in seats])
+        dists = self._coplayer_dists(policy, queries) if queries else []
         k = 0
-        for i, (leaf, grow, seats) in enumerate(zip(leaves, expand, seats_of, strict=True)):
-            leaf.value = value_rows[i]
-            leaf.evaluated = True
-            if not grow:
-                continue
-            legal = [a for a, ok in enumerate(mask_rows[i]) if ok]
-            leaf.expand(legal, prior_rows[i], seats, dists[k : k + len(seats)])
+        for node, seats in zip(nodes, seats_of, strict=True):
+            node.set_coplayers(seats, dists[k : k + len(seats)])
             k += len(seats)
 
     def _coplayer_dists(
@@ -394,6 +400,14 @@ class MultiTreePlanner:
             policy = total / total.sum()
         legal = self.rules.action_masks(state)[player].astype(bool)
         return SearchResult(policy, q, tree_q, visits, legal)
+
+
+def _unique_leaves(paths: list[Path]) -> list[Node]:
+    """The last node of each path, each node once (two simulations may end at one node)."""
+    seen: dict[int, Node] = {}
+    for _, nodes, _ in paths:
+        seen.setdefault(id(nodes[-1]), nodes[-1])
+    return list(seen.values())
 
 
 def _coplayer_seats(state: GridState, player: int) -> list[int]:

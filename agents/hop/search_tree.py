@@ -17,6 +17,11 @@ path. Unvisited edges count as a return of 0 (nothing gained) in the PUCT score;
 min-max normalised over the tree (MuZero style, 0 always inside the bounds) unless the
 config turns that off, so ``c_puct`` does not depend on the reward scale.
 
+Lazy expansion. A new node is only evaluated (value, focal priors); the co-players' action
+distributions at a node are asked for when a simulation first needs to go through it (its
+second visit). Most leaves of a wide chance tree are visited once, so this saves most
+opponent-model queries without changing the search.
+
 Goals. Each node carries the co-players' goals. A child inherits its parent's goals; when a
 transition captures prey or removes a drift, every co-player whose goal no longer exists is
 given a new goal by the goal sampler (drawn once, when the child is created, and kept for its
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,6 +41,8 @@ from agents.hop.interfaces import IDLE, Goal
 from hop_envs.core import STAY, GridRules, GridState
 
 Goals = tuple[Goal | None, ...]
+#: Why :meth:`SearchTree.descend` stopped.
+TERMINAL, EVALUATE, EXPAND, DEPTH_LIMIT = "terminal", "evaluate", "expand", "depth_limit"
 #: Draws a replacement goal for ``player`` in ``state`` (see ``goal_sampling.GoalSampler``).
 Redraw = Callable[[GridState, int], Goal]
 
@@ -90,8 +97,8 @@ class Node:
         self.terminal = terminal
         self.depth = depth
         self.goals = goals
-        self.evaluated = False  # the leaf evaluator has given this node a value
-        self.expanded = False  # priors and co-player distributions are set
+        self.evaluated = False  # the leaf evaluator gave it a value, priors and legal actions
+        self.expanded = False  # the co-players' action distributions are set
         self.value = 0.0
         self.legal: list[int] = []
         self.prior: list[float] = []
@@ -103,20 +110,19 @@ class Node:
         self.co_dists: list[int | list[float]] = []
         self.children: dict[tuple[int, tuple[int, ...]], Node] = {}
 
-    def expand(
-        self,
-        legal: Sequence[int],
-        prior: Sequence[float],
-        co_seats: Sequence[int],
-        co_dists: Sequence[int | list[float]],
-    ) -> None:
-        num_actions = len(prior)
-        self.legal = list(legal)
-        self.prior = list(prior)
-        self.visits = [0] * num_actions
-        self.value_sum = [0.0] * num_actions
-        self.co_seats = list(co_seats)
-        self.co_dists = list(co_dists)
+    def set_evaluation(self, legal: list[int], prior: list[float], value: float) -> None:
+        """The leaf evaluator's answer: legal focal actions, their priors, the value."""
+        self.legal = legal
+        self.prior = prior
+        self.value = value
+        self.visits = [0] * len(prior)
+        self.value_sum = [0.0] * len(prior)
+        self.evaluated = True
+
+    def set_coplayers(self, co_seats: list[int], co_dists: list[int | list[float]]) -> None:
+        """The co-players' action distributions (needed to descend through this node)."""
+        self.co_seats = co_seats
+        self.co_dists = co_dists
         self.expanded = True
 
     def sample_coplayers(self, uniforms: UniformStream) -> tuple[int, ...]:
@@ -168,13 +174,21 @@ class SearchTree:
         self._root_order = sorted(root.legal, key=lambda a: -root.prior[a])
 
     # -- selection -------------------------------------------------------------------------
-    def select(self) -> tuple[list[Node], list[int]]:
-        """Walk down from the root to a node that is terminal, unevaluated, or an evaluated
-        leaf at the depth limit; create the last child if it is new."""
-        node = self.root
-        nodes = [node]
-        actions: list[int] = []
-        while node.expanded and not node.terminal:
+    def descend(self, nodes: list[Node], actions: list[int]) -> str:
+        """Walk down from ``nodes[-1]`` (appending to ``nodes``/``actions``) and say why it
+        stopped: :data:`TERMINAL`, :data:`EVALUATE` (a node without a value, usually the new
+        child just created), :data:`EXPAND` (a node whose co-player distributions are needed
+        to go on) or :data:`DEPTH_LIMIT` (an evaluated node at ``max_depth``)."""
+        node = nodes[-1]
+        while True:
+            if node.terminal:
+                return TERMINAL
+            if not node.evaluated:
+                return EVALUATE
+            if not node.expanded:
+                if self.max_depth is not None and node.depth >= self.max_depth:
+                    return DEPTH_LIMIT
+                return EXPAND
             action = self._choose(node)
             co = node.sample_coplayers(self.uniforms)
             key = (action, co)
@@ -183,14 +197,8 @@ class SearchTree:
             if child is None:
                 child = self._make_child(node, action, co)
                 node.children[key] = child
-                nodes.append(child)
-                break
             nodes.append(child)
             node = child
-        return nodes, actions
-
-    def needs_expansion(self, node: Node) -> bool:
-        return self.max_depth is None or node.depth < self.max_depth
 
     def _choose(self, node: Node) -> int:
         visits = node.visits

@@ -215,7 +215,8 @@ def test_snowdrift_last_drift_removed_alone_is_worth_exactly_two() -> None:
     assert result.tree_q[:, REMOVE].tolist() == [6.0 - 4.0, 6.0 - 4.0]
 
 
-def test_two_step_line_is_discounted_once_per_step() -> None:
+@pytest.mark.parametrize("leaves_per_round", [1, 4])
+def test_two_step_line_is_discounted_once_per_step(leaves_per_round: int) -> None:
     # Focal one step left of a hare. The prior sends every non-root visit along RIGHT then
     # hunt-hare. The first visit of RIGHT reaches a new leaf of value 0 and backs up 0;
     # every later one backs up 0 + 0.95 * (1 + 0.95 * 0) = 0.95.
@@ -223,7 +224,8 @@ def test_two_step_line_is_discounted_once_per_step() -> None:
     state = rules.state_from_positions(
         open_layout(), player_pos=[cell(2, 1), cell(4, 4)], object_pos=[cell(2, 2)]
     )
-    planner = MultiTreePlanner(rules, PlannerConfig(num_trees=1, num_simulations=40))
+    config = PlannerConfig(num_trees=1, num_simulations=40, leaves_per_round=leaves_per_round)
+    planner = MultiTreePlanner(rules, config)
     result = planner.plan(
         state, 0, ScriptedPolicy(rules), LineEvaluator(rules), np.random.default_rng(0)
     )
@@ -244,6 +246,40 @@ def test_max_depth_stops_expansion() -> None:
         rules, state, 0, ScriptedPolicy(rules), LineEvaluator(rules), num_trees=1, max_depth=1
     )
     assert result.tree_q[0, RIGHT] == 0.0  # the hare is two steps away, beyond the horizon
+
+
+def test_coplayer_model_is_asked_only_where_the_search_goes_through() -> None:
+    # One simulation per tree: the roots are expanded (one query per tree and co-player),
+    # the new leaves are only evaluated.
+    rules = stag_hunt(3)
+    state = rules.reset(np.random.default_rng(2))
+    policy = UniformPolicy(rules)
+    planner = MultiTreePlanner(rules, PlannerConfig(num_trees=4, num_simulations=1))
+    evaluator = ConstantEvaluator(rules)
+    planner.plan(state, 0, policy, evaluator, np.random.default_rng(0))
+    assert [(q.state.t, q.player) for q in policy.queries] == [(0, 1), (0, 2)] * 4
+    assert [s.t for s in evaluator.evaluated] == [0, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("leaves_per_round", [2, 5, 16])
+def test_batched_leaves_leave_no_virtual_visits_behind(leaves_per_round: int) -> None:
+    rules = stag_hunt(4, num_hares=4)
+    state = rules.reset(np.random.default_rng(8))
+    policy = UniformPolicy(rules)
+    config = PlannerConfig(num_trees=2, num_simulations=23, leaves_per_round=leaves_per_round)
+    planner = MultiTreePlanner(rules, config)
+    calls = []
+
+    class Counting(ConstantEvaluator):
+        def evaluate(self, states, player):
+            calls.append(len(states))
+            return super().evaluate(states, player)
+
+    result = planner.plan(state, 0, policy, Counting(rules), np.random.default_rng(0))
+    assert (result.visit_counts.sum(1) == 23).all()
+    # 1 root call, then one call per round of leaves_per_round simulations per tree.
+    assert len(calls) <= 1 + -(-23 // leaves_per_round)
+    assert max(calls[1:]) <= 2 * leaves_per_round
 
 
 # -- masks, determinism, root policy -----------------------------------------------------------
