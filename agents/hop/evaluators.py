@@ -14,7 +14,7 @@ goals when the planner supplies them) and the focal player follows a fixed rollo
   kind. This lets short rollouts value a far stag next to a near hare. The max over noisy
   samples would be biased upwards (a lucky stag sample outbids a sure hare), so it uses the
   double estimator: ``num_rollouts`` rollouts per kind pick the kind, ``num_rollouts``
-  independent ones value it.
+  independent ones value it. With a single kind (snowdrift) it is plain greedy.
 
 The value is the discounted sum of the focal player's rewards along the rollout, averaged
 over rollouts. A rollout stops at a terminal (episode over, or the focal player has left)
@@ -107,7 +107,8 @@ class RolloutEvaluator:
     ) -> np.ndarray:
         k = self.num_rollouts
         kinds: list[int | None] = [None]
-        if self.focal_policy == "best-kind":
+        double = self.focal_policy == "best-kind" and len(self.rules.object_kinds) > 1
+        if double:
             kinds = list(range(len(self.rules.object_kinds)))
             k *= 2  # one half picks the kind, the other values it
         per_state = k * len(kinds)
@@ -150,7 +151,7 @@ class RolloutEvaluator:
             live = still
             weight *= self.discount
         returns = returns.reshape(len(states), k, len(kinds))
-        if self.focal_policy != "best-kind":
+        if not double:
             return returns.mean(axis=(1, 2))
         half = k // 2
         best = returns[:, :half].mean(1).argmax(1)

@@ -33,7 +33,9 @@ class TrueCoplayerPolicy:
     ``models[seat]`` has ``action_distribution(observation)``; the observation is built from
     the queried state exactly as the env builds it (``rules.observation`` plus the action mask
     and the step). Seats without a model are uniform over their legal actions. Answers are
-    cached per state (the cache is dropped when the layout changes, i.e. every decision).
+    cached per (seat, step, positions, who is in, which objects are left); the cache is
+    dropped when the layout object changes, i.e. at every decision, since object positions
+    and walls are fixed within one.
     """
 
     def __init__(self, rules: GridRules, models: Mapping[int, Any]) -> None:
@@ -62,7 +64,6 @@ class TrueCoplayerPolicy:
             state.player_pos.tobytes(),
             state.active.tobytes(),
             state.object_alive.tobytes(),
-            state.object_pos.tobytes(),
         )
         cached = self._cache.get(key)
         if cached is not None:
