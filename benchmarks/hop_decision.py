@@ -4,8 +4,9 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8) 
 default networks (untrained, default sizes from :mod:`agents.hop.networks`): the focal net
 gives priors and leaf values, the goal-conditioned opponent model moves the co-players, and
 goals are drawn from uniform beliefs. One core: ``torch.set_num_threads(1)``. For
-comparison it also times the search with 4 leaves per tree per network call
-(``leaves_per_round=4``) and with the rollout evaluator in place of the focal net.
+comparison it also times the search with 4 and 8 leaves per tree per network call
+(``leaves_per_round``, virtual loss) and with the rollout evaluator in place of the focal
+net.
 
 Prints one line per configuration, a breakdown of where the time goes (``--profile``), and
 ends with ``ms_per_decision=<median>`` (wall clock) for the network configuration. Wall
@@ -114,9 +115,10 @@ def main() -> None:
     net_times = time_decisions(planner, rules, states, policy, evaluator, args.seed)
     median = report("networks, default", net_times, sims)
 
-    batched = MultiTreePlanner(rules, replace(config, leaves_per_round=4))
-    times = time_decisions(batched, rules, states, policy, evaluator, args.seed)
-    report("networks, leaves_per_round=4", times, sims)
+    for k in (4, 8):
+        batched = MultiTreePlanner(rules, replace(config, leaves_per_round=k))
+        times = time_decisions(batched, rules, states, policy, evaluator, args.seed)
+        report(f"networks, leaves_per_round={k}", times, sims)
 
     rollout = RolloutEvaluator(rules, policy, depth=5, seed=args.seed)
     times = time_decisions(planner, rules, states, policy, rollout, args.seed)

@@ -21,7 +21,8 @@ cuts the number of network calls by ``k`` at the price of slightly less sequenti
 Root policy: ``"q_boltzmann"`` (default) averages each root action's Q over the trees that
 tried it and returns ``softmax(beta * Q)`` over the tried actions; ``"visits"`` returns the
 summed visit counts, normalised. Every legal root action is tried once per tree before PUCT
-takes over, so with ``num_simulations >= `` the number of legal actions all of them have a Q.
+takes over, so when ``num_simulations`` is at least the number of legal actions all of them
+have a Q (actions no tree tried get probability 0).
 Any number of players is supported: the co-players are every other seat still in the game.
 """
 
