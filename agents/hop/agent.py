@@ -11,10 +11,11 @@ their starting weights (loaded from ``weights``, or freshly initialised from the
 so nothing learnt about one trial's co-players leaks into the next; beliefs and the buffer
 are emptied. Per episode: the state is rebuilt from the agent's own observations
 (``rules.state_from_observation``), beliefs start at the inter-OM prior and are updated by
-Bayes' rule after every observed step; each decision samples one goal per co-player per tree
-from the beliefs and plans. At the end of an episode its hindsight-labelled co-player steps
-go to the buffer and, every ``om_train_every`` episodes, the opponent model is trained on the
-buffer, which is then cleared (HOP learns only from its current episodes).
+Bayes' rule after every observed step; each decision samples, per tree, each co-player's goal
+(snowdrift: an ordering of drifts) from the beliefs and plans. At the end of an episode its
+hindsight-labelled co-player steps go to the buffer and, every ``om_train_every`` episodes,
+the opponent model is trained on the buffer, which is then cleared (HOP learns only from its
+current episodes).
 
 Threads: ``torch_threads`` (default 1) is applied with ``torch.set_num_threads`` at
 ``reset``. HOP's networks are small and queried with small batches, where extra intra-op
@@ -167,7 +168,9 @@ class HopAgent(BaseAgent):
             self._first_capture_t,
         )
         rng = self.rng
-        goals = [self.beliefs.sample_goals(rng) for _ in range(self.planner_config.num_trees)]
+        # Per tree and co-player, a goal ordering drawn from the beliefs (snowdrift: the
+        # drift it goes for first, then the others in random order, then idle).
+        goals = [self.beliefs.sample_orderings(rng) for _ in range(self.planner_config.num_trees)]
         sampler = BeliefGoalSampler(self.rules, self.beliefs.weights())
         result = self.planner.plan(
             state,

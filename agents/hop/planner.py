@@ -155,15 +155,17 @@ class MultiTreePlanner:
         rng: np.random.Generator,
         *,
         goal_sampler: GoalSampler | None = None,
-        goals: Sequence[Mapping[int, Goal]] | None = None,
+        goals: Sequence[Mapping[int, Goal | Sequence[Goal]]] | None = None,
     ) -> SearchResult:
         """Search from ``state`` for ``player``.
 
-        Co-player goals per tree: ``goals[t][seat]`` when given (a goal that no longer
-        exists in ``state`` is redrawn), else drawn with ``goal_sampler``, else ``None`` for
-        every co-player (goal-free models and true policies). Goals that disappear inside a
-        tree are redrawn with ``goal_sampler``, or uniformly from the goals left (IDLE when
-        none is left) when no sampler is given. ``rng`` drives every random choice.
+        Co-player goals per tree: ``goals[t][seat]`` when given, either one goal or an
+        ordering of goals (the co-player pursues the first that exists, and when it is gone
+        the next one that exists, in this tree); else drawn with ``goal_sampler``; else
+        ``None`` for every co-player (goal-free models and true policies). A goal that
+        disappears inside a tree (and is not followed by an existing goal of its ordering) is
+        redrawn with ``goal_sampler``, or uniformly from the goals left (IDLE when none is
+        left) when no sampler is given. ``rng`` drives every random choice.
         """
         self._check_root(state, player)
         cfg = self.config
@@ -174,7 +176,7 @@ class MultiTreePlanner:
         def redraw(s: GridState, seat: int) -> Goal:
             return sampler(s, seat, rng)
 
-        tree_goals = self._root_goals(state, co_seats, rng, goal_sampler, goals, redraw)
+        tree_goals, orderings = self._root_goals(state, co_seats, rng, goal_sampler, goals, redraw)
         uniforms = UniformStream(rng)
         goal_aware = isinstance(evaluator, GoalAwareEvaluator)
         roots = [Node(state.copy(), 0.0, False, 0, g) for g in tree_goals]
@@ -197,8 +199,9 @@ class MultiTreePlanner:
                 normalize_q=cfg.normalize_q,
                 uniforms=uniforms,
                 redraw=redraw,
+                orderings=ordering,
             )
-            for root in roots
+            for root, ordering in zip(roots, orderings, strict=True)
         ]
         remaining = cfg.num_simulations
         while remaining > 0:
@@ -267,11 +270,13 @@ class MultiTreePlanner:
         co_seats: list[int],
         rng: np.random.Generator,
         goal_sampler: GoalSampler | None,
-        goals: Sequence[Mapping[int, Goal]] | None,
+        goals: Sequence[Mapping[int, Goal | Sequence[Goal]]] | None,
         redraw: Redraw,
-    ) -> list[Goals]:
+    ) -> tuple[list[Goals], list[dict[int, tuple[Goal, ...]]]]:
+        """Each tree's root goals and its goal orderings (seat -> goals in order)."""
         n, num_trees = self.rules.num_players, self.config.num_trees
         out: list[Goals] = []
+        orderings: list[dict[int, tuple[Goal, ...]]] = [{} for _ in range(num_trees)]
         if goals is not None:
             if len(goals) != num_trees:
                 raise ValueError(
@@ -286,8 +291,14 @@ class MultiTreePlanner:
                     )
                 row: list[Goal | None] = [None] * n
                 for j in co_seats:
-                    g = int(per_tree[j])
-                    row[j] = g if goal_exists(self.rules, state, g) else redraw(state, j)
+                    given = per_tree[j]
+                    order = tuple(int(g) for g in given) if _is_sequence(given) else (int(given),)
+                    if not order:
+                        raise ValueError(f"plan: goals[{t}][{j}] is an empty goal ordering")
+                    orderings[t][j] = order
+                    row[j] = _first_existing(self.rules, state, order)
+                    if row[j] is None:
+                        row[j] = redraw(state, j)
                 out.append(tuple(row))
         elif goal_sampler is not None:
             for _ in range(num_trees):
@@ -297,7 +308,7 @@ class MultiTreePlanner:
                 out.append(tuple(row))
         else:
             out = [(None,) * n for _ in range(num_trees)]
-        return out
+        return out, orderings
 
     def _add_noise(self, root: Node, rng: np.random.Generator) -> None:
         cfg = self.config
@@ -322,7 +333,8 @@ class MultiTreePlanner:
         states = [leaf.state for leaf in leaves]
         if goal_aware:
             goals = [leaf.goals for leaf in leaves]
-            priors, values = evaluator.evaluate_with_goals(states, player, goals, redraw)  # type: ignore[attr-defined]
+            aware: GoalAwareEvaluator = evaluator  # type: ignore[assignment]
+            priors, values = aware.evaluate_with_goals(states, player, goals, redraw)
         else:
             priors, values = evaluator.evaluate(states, player)
         priors = np.asarray(priors, dtype=np.float64)
@@ -401,6 +413,18 @@ class MultiTreePlanner:
             policy = total / total.sum()
         legal = self.rules.action_masks(state)[player].astype(bool)
         return SearchResult(policy, q, tree_q, visits, legal)
+
+
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, Sequence | np.ndarray) and not isinstance(value, str)
+
+
+def _first_existing(rules: GridRules, state: GridState, order: Sequence[Goal]) -> Goal | None:
+    """The first goal of ``order`` that exists in ``state`` (None if none does)."""
+    for goal in order:
+        if goal_exists(rules, state, goal):
+            return goal
+    return None
 
 
 def _unique_leaves(paths: list[Path]) -> list[Node]:

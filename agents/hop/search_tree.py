@@ -24,15 +24,17 @@ opponent-model queries without changing the search.
 
 Goals. Each node carries the co-players' goals. A child inherits its parent's goals; when a
 transition captures prey or removes a drift, every co-player whose goal no longer exists is
-given a new goal by the goal sampler (drawn once, when the child is created, and kept for its
-subtree), so removed goals are never pursued inside the tree.
+given a new goal (drawn once, when the child is created, and kept for its subtree): the next
+goal that still exists in the tree's ordering for that co-player when the caller gave one
+(e.g. the order in which it will clear drifts), otherwise a draw from the goal sampler. So
+removed goals are never pursued inside the tree.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -156,6 +158,7 @@ class SearchTree:
         normalize_q: bool,
         uniforms: UniformStream,
         redraw: Redraw,
+        orderings: Mapping[int, Sequence[Goal]] | None = None,
     ) -> None:
         self.rules = rules
         self.player = player
@@ -166,6 +169,7 @@ class SearchTree:
         self.normalize_q = normalize_q
         self.uniforms = uniforms
         self.redraw = redraw
+        self.orderings = dict(orderings or {})
         self.q_low = 0.0
         self.q_high = 0.0
         self._num_players = rules.num_players
@@ -245,16 +249,23 @@ class SearchTree:
         return Node(state, reward, terminal, node.depth + 1, goals)
 
     def _redraw_removed(self, state: GridState, goals: Goals) -> Goals:
-        """Goals whose object was just captured or removed, replaced by new draws."""
+        """Goals whose object was just captured or removed, replaced by the next existing
+        goal of the tree's ordering for that co-player, else by a new draw."""
         new = list(goals)
         changed = False
         for seat, goal in enumerate(goals):
             if goal is None or goal == IDLE or not state.active[seat]:
                 continue
             if not goal_exists(self.rules, state, goal):
-                new[seat] = self.redraw(state, seat)
+                new[seat] = self._next_goal(state, seat)
                 changed = True
         return tuple(new) if changed else goals
+
+    def _next_goal(self, state: GridState, seat: int) -> Goal:
+        for goal in self.orderings.get(seat, ()):
+            if goal_exists(self.rules, state, goal):
+                return goal
+        return self.redraw(state, seat)
 
     # -- backup ----------------------------------------------------------------------------
     def add_virtual_visit(self, nodes: list[Node], actions: list[int]) -> None:

@@ -422,6 +422,31 @@ def test_removed_drift_goal_is_redrawn_from_the_belief() -> None:
     assert {q.goal for q in after if q.player == 2} <= {drifts[1], drifts[2]}
 
 
+def test_goal_orderings_give_the_next_goal_before_the_sampler_is_asked() -> None:
+    rules = SnowdriftRules(SnowdriftConfig(num_players=3, grid_size=5, num_drifts=3))
+    drifts = [cell(2, 2), cell(0, 4), cell(4, 4)]
+    state = rules.state_from_positions(
+        open_layout(), player_pos=[cell(0, 0), cell(4, 0), cell(2, 2)], object_pos=drifts
+    )
+    # The sampler would say (0,4); player 1's ordering says (2,2), then (4,4), then idle.
+    sampler = BeliefGoalSampler(rules, {1: {drifts[1]: 1.0}, 2: {drifts[1]: 1.0}})
+    policy = ScriptedPolicy(rules)
+    planner = MultiTreePlanner(rules, PlannerConfig(num_trees=1, num_simulations=20))
+    planner.plan(
+        state,
+        0,
+        policy,
+        ConstantEvaluator(rules),
+        np.random.default_rng(1),
+        goals=[{1: [drifts[0], drifts[2], IDLE], 2: drifts[0]}],
+        goal_sampler=sampler,
+    )
+    after = [q for q in policy.queries if not q.state.object_alive[0]]
+    assert after
+    assert {q.goal for q in after if q.player == 1} == {drifts[2]}
+    assert {q.goal for q in after if q.player == 2} == {drifts[1]}  # no ordering: the sampler
+
+
 def test_root_goal_that_no_longer_exists_is_redrawn_and_idle_when_nothing_is_left() -> None:
     rules = stag_hunt(3)
     state = rules.state_from_positions(
