@@ -102,7 +102,9 @@ class SearchLearner:
         if state is None:
             raise RuntimeError("SearchLearner.act: call begin(observation) first")
         rng = self.rng
-        goals = [self.beliefs.sample_goals(rng) for _ in range(self.config.num_trees)]
+        # As the ``hop`` agent does: per tree and co-player a goal ordering drawn from the
+        # beliefs (snowdrift: the drift it goes for first, the others in random order, idle).
+        goals = [self.beliefs.sample_orderings(rng) for _ in range(self.config.num_trees)]
         sampler = BeliefGoalSampler(self.rules, self.beliefs.weights())
         result = self.planner.plan(
             state, self.seat, self.policy, self.evaluator, rng, goal_sampler=sampler, goals=goals
