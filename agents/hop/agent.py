@@ -25,12 +25,15 @@ threads only add synchronisation, and evaluation runs several seats and workers 
 
 Weights: ``weights`` (and :meth:`save`/:meth:`load`) use a directory holding ``focal/`` and
 ``opponent_model/``, each written by :func:`agents.hop.networks.save_network`
-(``safetensors`` + JSON, no pickle).
+(``safetensors`` + JSON, no pickle). ``weights="default"`` (the default) is the shipped
+checkpoint of the env, ``agents/hop/checkpoints/<env>/``, made by ``hop-bench train`` for the
+env's default arguments (``docs/training.md``); ``None`` gives untrained networks.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,8 @@ from agents.hop.planner import MultiTreePlanner, PlannerConfig, SearchResult
 from hop_envs.core import GridRules
 
 FOCAL_DIR, OM_DIR = "focal", "opponent_model"
+#: ``weights`` value naming the shipped checkpoint of the env being played.
+DEFAULT_WEIGHTS = "default"
 
 
 class HopAgent(BaseAgent):
@@ -66,14 +71,14 @@ class HopAgent(BaseAgent):
 
     def __init__(
         self,
-        weights: str | None = None,
+        weights: str | None = DEFAULT_WEIGHTS,
         num_trees: int = 5,
         num_simulations: int = 200,
         c_puct: float = 1.0,
         discount: float = 0.95,
         beta: float = 2.0,
         max_depth: int | None = None,
-        leaves_per_round: int = 1,
+        leaves_per_round: int = 8,
         belief_alpha: float = 0.99,
         intra: bool = True,
         inter: bool = True,
@@ -107,12 +112,12 @@ class HopAgent(BaseAgent):
             or torch_threads < 1
         ):
             raise ValueError(f"HopAgent: torch_threads must be None or >= 1, got {torch_threads!r}")
-        self.weights = None if weights is None else Path(weights)
+        self.weights = weights if weights in (None, DEFAULT_WEIGHTS) else Path(weights)
         self.train_opponent_model = bool(train_opponent_model)
         self.om_train_every = om_train_every
         self.torch_threads = torch_threads
         self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None
-        if self.weights is not None:
+        if isinstance(self.weights, Path):
             self._loaded = _load_pair(self.weights)
         self.rules: GridRules | None = None
         self.last_search: SearchResult | None = None
@@ -126,6 +131,18 @@ class HopAgent(BaseAgent):
         if self.torch_threads is not None:
             torch.set_num_threads(self.torch_threads)
         self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).unwrapped.rules
+        if self.weights == DEFAULT_WEIGHTS:
+            self._loaded = _shipped_pair(seat.env_id)
+            try:
+                for net in self._loaded:
+                    net.config.check_rules(self.rules)
+            except ValueError as err:
+                raise ValueError(
+                    f"HopAgent: weights='default' is the shipped checkpoint of {seat.env_id}, "
+                    f"trained with the env's default arguments, and it does not fit this env "
+                    f"({err}); pass weights=None for untrained networks or the folder of a "
+                    "checkpoint trained for these arguments ('hop-bench train')"
+                ) from None
         self._build(self.rules, seat.seat)
 
     def _build(self, rules: GridRules, seat: int) -> None:
@@ -245,6 +262,16 @@ class HopAgent(BaseAgent):
         focal.eval()
         om.eval()
         return focal, om  # type: ignore[return-value]
+
+
+@functools.cache
+def _shipped_pair(env_id: str) -> tuple[FocalNet, GoalOpponentModel]:
+    """The shipped checkpoint's networks (loaded once; trials work on deep copies)."""
+    from agents.hop.training.checkpoint import resolve_checkpoint
+
+    path = resolve_checkpoint(DEFAULT_WEIGHTS, env_id)
+    assert path is not None
+    return _load_pair(path)
 
 
 def _load_pair(path: Path) -> tuple[FocalNet, GoalOpponentModel]:
