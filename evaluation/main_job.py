@@ -1,15 +1,25 @@
 """The main job (``make run``): the standard protocol for every shipped agent, then the report.
 
     python -m evaluation.main_job [--full] [--trials N] [--episodes K] [--agents A,B]
-                                  [--seed S] [--workers W] [--backend B] [--db PATH] [--out DIR]
+                                  [--planner-trials N] [--planner-episodes K] [--seed S]
+                                  [--workers W] [--backend B] [--db PATH] [--out DIR]
+                                  [--readme PATH]
 
 For each env it evaluates every agent the package ships for that env (the registry's
-built-in agents: ``random`` and the env's rule-based agents so far) as the focal agent in all
-of the env's standard scenarios (``adapt-1v3-*``, ``adapt-3v1-*``, ``selfplay``), stores every
-episode in the SQLite result database, and writes the report (Markdown, CSV, JSON, PNG
-curves) of exactly this run's budget to ``--out``. The default budget is small enough for a
-laptop in a few minutes; ``--full`` is the full-size run. Results already in the database are
-not run again, so an interrupted job resumes where it stopped.
+built-in agents: ``random``, the env's rule-based agents, the HOP family and ``oracle-mcts``)
+as the focal agent, stores every episode in the SQLite result database, and writes the report
+(Markdown, CSV, JSON, PNG curves) of exactly this run's budget to ``--out``.
+
+Budgets. Cheap agents (``random``, rule-based) play every standard scenario (``adapt-1v3-*``,
+``adapt-3v1-*``, ``selfplay``) with ``--trials`` x ``--episodes``. The planning agents
+(:data:`PLANNING_AGENTS`, a tree search per decision) cost about a thousand times more per
+step, so by default they play only the ``adapt-1v3-*`` scenarios with the small
+``--planner-trials`` x ``--planner-episodes`` budget; this keeps the default run to a few
+minutes on two cores. ``--full`` gives every agent every scenario with the full budget (hours
+for the planners). ``--readme README.md`` also copies the generated tables and curves into the
+README between the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers, so the
+README's results are generated, never typed. Results already in the database are not run
+again, so an interrupted job resumes where it stopped.
 
 Exit codes: 0 done, 1 some trials failed (listed; the report covers the rest), 2 bad
 arguments, 130 interrupted (finished episodes are stored; run it again to resume).
@@ -18,6 +28,7 @@ arguments, 130 interrupted (finished episodes are stored; run it again to resume
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -34,7 +45,12 @@ if TYPE_CHECKING:
 #: Default budget: fits a few minutes on two cores. ``--full``: the size to publish.
 QUICK_TRIALS, FULL_TRIALS = 10, 30
 EPISODES = 10
+#: Default budget of the planning agents (adapt-1v3 scenarios only, unless ``--full``).
+PLANNER_TRIALS, PLANNER_EPISODES = 2, 3
+#: Agents that search a tree at every decision; they get the planner budget.
+PLANNING_AGENTS = frozenset({"hop", "direct-om", "hop-no-inter", "hop-no-intra", "oracle-mcts"})
 DEFAULT_OUT = Path("results") / "report"
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 @dataclass(frozen=True)
@@ -50,9 +66,12 @@ class MainJobConfig:
     out: Path = DEFAULT_OUT
     agents: tuple[str, ...] | None = None  # None: every shipped agent of each env
     progress: bool = True
+    planner_trials: int = PLANNER_TRIALS
+    planner_episodes: int = PLANNER_EPISODES
+    planners_everywhere: bool = False  # True: planners play every scenario, not only 1v3
 
     def __post_init__(self) -> None:
-        for name in ("trials", "episodes"):
+        for name in ("trials", "episodes", "planner_trials", "planner_episodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"MainJobConfig.{name} must be an integer >= 1, got {value!r}")
@@ -68,6 +87,16 @@ class MainJobConfig:
             raise ValueError(
                 f"MainJobConfig.backend must be one of {list(BACKENDS)}, got {self.backend!r}"
             )
+
+
+@dataclass(frozen=True)
+class Run:
+    """One agent, the scenarios it plays and its budget."""
+
+    agent: str
+    scenarios: list[Scenario]
+    trials: int
+    episodes: int
 
 
 @dataclass(frozen=True)
@@ -92,9 +121,10 @@ def shipped_agents(env_id: str) -> list[str]:
     return [e.name for e in AGENTS.entries() if e.origin == BUILTIN and e.supports(env)]
 
 
-def plan_runs(config: MainJobConfig) -> list[tuple[str, list[Scenario]]]:
-    """``(agent, scenarios)`` pairs: each agent with the standard scenarios of the envs it
-    plays. Unknown or unsupported ``config.agents`` raise with the known names."""
+def plan_runs(config: MainJobConfig) -> list[Run]:
+    """Each agent with the standard scenarios of the envs it plays and its budget (planning
+    agents: :data:`PLANNING_AGENTS`). Unknown or unsupported ``config.agents`` raise with
+    the known names."""
     from evaluation.scenarios import standard_scenarios
     from hop_envs.registration import ENV_IDS
 
@@ -105,7 +135,10 @@ def plan_runs(config: MainJobConfig) -> list[tuple[str, list[Scenario]]]:
         known |= set(shipped)
         chosen = shipped if config.agents is None else [a for a in config.agents if a in shipped]
         for agent in chosen:
-            per_agent.setdefault(agent, []).extend(standard_scenarios(env_id))
+            scenarios = standard_scenarios(env_id)
+            if agent in PLANNING_AGENTS and not config.planners_everywhere:
+                scenarios = [s for s in scenarios if "/adapt-1v3-" in s.name]
+            per_agent.setdefault(agent, []).extend(scenarios)
     if config.agents is not None:
         unknown = [a for a in config.agents if a not in known]
         if unknown:
@@ -113,12 +146,15 @@ def plan_runs(config: MainJobConfig) -> list[tuple[str, list[Scenario]]]:
                 f"--agents: {', '.join(repr(a) for a in unknown)} is not a shipped agent; "
                 f"shipped agents: {', '.join(sorted(known))}"
             )
-    return list(per_agent.items())
+    return [
+        Run(agent, scenarios, config.planner_trials, config.planner_episodes)
+        if agent in PLANNING_AGENTS
+        else Run(agent, scenarios, config.trials, config.episodes)
+        for agent, scenarios in per_agent.items()
+    ]
 
 
-def run_main_job(
-    config: MainJobConfig, runs: Sequence[tuple[str, list[Scenario]]] | None = None
-) -> MainJobResult:
+def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> MainJobResult:
     """Evaluate ``runs`` (default :func:`plan_runs`), store and report; a
     ``KeyboardInterrupt`` propagates with every finished episode stored."""
     from tqdm import tqdm
@@ -129,30 +165,35 @@ def run_main_job(
     from evaluation.store import ResultStore
 
     start = time.perf_counter()
-    specs = [
-        (AgentSpec(agent), scenarios)
-        for agent, scenarios in (plan_runs(config) if runs is None else runs)
-    ]
-    budget = {"seed": config.seed, "trials": config.trials, "episodes": config.episodes}
+    runs = plan_runs(config) if runs is None else runs
     with ResultStore(config.db) as store:
         total = sum(
             job.missing
-            for spec, scenarios in specs
-            for job in plan(spec, scenarios, store, **budget)[0]
+            for run in runs
+            for job in plan(
+                AgentSpec(run.agent),
+                run.scenarios,
+                store,
+                seed=config.seed,
+                trials=run.trials,
+                episodes=run.episodes,
+            )[0]
         )
         bar = tqdm(total=total, unit="ep", desc="main job", disable=not config.progress or None)
         inserted, skipped, failures, keys = 0, 0, [], []
         try:
-            for spec, scenarios in specs:
-                bar.set_postfix_str(spec.name)
+            for run in runs:
+                bar.set_postfix_str(run.agent)
                 result = evaluate(
-                    spec,
-                    scenarios,
+                    AgentSpec(run.agent),
+                    run.scenarios,
                     store,
                     backend=config.backend,
                     workers=config.workers,
                     progress=lambda done, total: bar.update(1),
-                    **budget,
+                    seed=config.seed,
+                    trials=run.trials,
+                    episodes=run.episodes,
                 )
                 inserted += result.inserted
                 skipped += result.skipped_trials
@@ -179,6 +220,26 @@ def run_main_job(
     )
 
 
+def update_readme(readme: Path, report: ReportPaths) -> None:
+    """Replace the text between the results markers of ``readme`` with the report's env
+    sections, plot links rewritten relative to the README."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(
+            f"{readme} has no results markers; add the lines {README_START!r} and "
+            f"{README_END!r} where the results should go"
+        )
+    body = report.markdown.read_text()
+    body = body[body.index("\n## ") + 1 :] if "\n## " in body else body
+    plots = os.path.relpath(report.markdown.parent / "plots", readme.parent)
+    body = body.replace("](plots/", f"]({plots}/")
+    body = body.replace("\n### ", "\n#### ").replace("\n## ", "\n### ")  # nest under README
+    body = "### " + body[3:] if body.startswith("## ") else body
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    readme.write_text(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m evaluation.main_job",
@@ -194,6 +255,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--episodes", type=int, default=EPISODES, help=f"episodes per trial ({EPISODES})"
     )
     p.add_argument("--agents", help="comma-separated shipped agents (default: all of each env)")
+    p.add_argument(
+        "--planner-trials",
+        type=int,
+        help=f"trials of the planning agents ({PLANNER_TRIALS}; {FULL_TRIALS} with --full)",
+    )
+    p.add_argument(
+        "--planner-episodes",
+        type=int,
+        help=f"episodes of the planning agents ({PLANNER_EPISODES}; {EPISODES} with --full)",
+    )
+    p.add_argument("--readme", type=Path, help="also write the results into this README")
     p.add_argument("--seed", type=int, default=0, help="base seed (0)")
     p.add_argument("--workers", type=int, help="worker processes (default: usable CPUs)")
     p.add_argument("--backend", default="process", help="serial, process (default) or ray")
@@ -222,8 +294,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.agents is None
             else tuple(a.strip() for a in args.agents.split(",") if a.strip()),
             progress=not args.no_progress,
+            planner_trials=args.planner_trials
+            if args.planner_trials is not None
+            else (FULL_TRIALS if args.full else PLANNER_TRIALS),
+            planner_episodes=args.planner_episodes
+            if args.planner_episodes is not None
+            else (EPISODES if args.full else PLANNER_EPISODES),
+            planners_everywhere=args.full,
         )
         runs = plan_runs(config)
+        if args.readme is not None and not args.readme.is_file():
+            raise ValueError(f"--readme: no such file {str(args.readme)!r}")
     except ValueError as err:
         print(f"main job: error: {err}", file=sys.stderr)
         return 2
@@ -249,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"tables: {report.summary_csv}, {report.curves_csv}, {report.scores_csv}, {report.json}"
         )
         print(f"plots:  {len(report.plots)} PNG curves in {report.markdown.parent / 'plots'}")
+        if args.readme is not None:
+            update_readme(args.readme, report)
+            print(f"readme: results written into {args.readme}")
     if result.failures:
         print(f"main job: {len(result.failures)} trial(s) failed:", file=sys.stderr)
         for failure in result.failures:

@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.main_job import MainJobConfig, main, plan_runs, run_main_job, shipped_agents
+from evaluation.main_job import (
+    PLANNER_EPISODES,
+    PLANNER_TRIALS,
+    PLANNING_AGENTS,
+    MainJobConfig,
+    Run,
+    main,
+    plan_runs,
+    run_main_job,
+    shipped_agents,
+    update_readme,
+)
 from evaluation.report import ScenarioSummary, read_csv
 
 MSH_SCENARIOS = {
@@ -33,7 +44,9 @@ def test_shipped_agents_are_random_and_the_rule_based_ones() -> None:
 
 
 def test_plan_covers_every_standard_scenario_of_each_env() -> None:
-    runs = dict(plan_runs(MainJobConfig(agents=("random", "nearest-stag"))))
+    runs = {
+        r.agent: r.scenarios for r in plan_runs(MainJobConfig(agents=("random", "nearest-stag")))
+    }
     assert {s.name for s in runs["nearest-stag"]} == MSH_SCENARIOS
     assert {s.name for s in runs["random"]} == MSH_SCENARIOS | {
         n.replace("msh/", "msg/")
@@ -43,13 +56,30 @@ def test_plan_covers_every_standard_scenario_of_each_env() -> None:
     }
 
 
+def test_planning_agents_get_their_own_budget_on_the_1v3_scenarios() -> None:
+    runs = {r.agent: r for r in plan_runs(MainJobConfig(trials=7, episodes=9))}
+    assert PLANNING_AGENTS & set(runs), "the HOP family and the oracle are shipped agents"
+    for agent, run in runs.items():
+        if agent in PLANNING_AGENTS:
+            assert (run.trials, run.episodes) == (PLANNER_TRIALS, PLANNER_EPISODES)
+            assert {s.name.split("/")[1][:9] for s in run.scenarios} == {"adapt-1v3"}
+            assert len(run.scenarios) == 6  # three co-players in each of the two envs
+        else:
+            assert (run.trials, run.episodes) == (7, 9)
+    everywhere = plan_runs(MainJobConfig(agents=("oracle-mcts",), planners_everywhere=True))
+    assert len(everywhere[0].scenarios) == 14
+
+
+FAST = "random,nearest-stag,nearest-hare,free-rider,cleaner"
+
+
 def test_main_job_tiny_budget_stores_reports_and_resumes(tmp_path: Path, capsys) -> None:
     db, out = tmp_path / "db.sqlite", tmp_path / "report"
     argv = ["--trials", "1", "--episodes", "1", "--db", str(db), "--out", str(out)]
-    argv += ["--no-progress", "--backend", "serial"]
+    argv += ["--no-progress", "--backend", "serial", "--agents", FAST]
     assert main(argv) == 0
-    runs = plan_runs(MainJobConfig())
-    pairs = {(agent, s.name) for agent, scenarios in runs for s in scenarios}
+    runs = plan_runs(MainJobConfig(agents=tuple(FAST.split(","))))
+    pairs = {(run.agent, s.name) for run in runs for s in run.scenarios}
     assert stored(db) == len(pairs)  # one trial of one episode per agent x scenario
     rows = read_csv(out / "summary.csv", ScenarioSummary)
     assert {(r.agent, r.scenario) for r in rows} == pairs
@@ -132,9 +162,42 @@ def test_failed_trials_are_listed_and_the_rest_is_reported(tmp_path: Path) -> No
         backend="serial",
         progress=False,
     )
-    result = run_main_job(config, [("random", [scenario]), (f"{__name__}:Boom", [scenario])])
+    runs = [Run("random", [scenario], 2, 1), Run(f"{__name__}:Boom", [scenario], 2, 1)]
+    result = run_main_job(config, runs)
     assert len(result.failures) == 2  # both trials of Boom
     assert all("boom" in f and "Boom" in f for f in result.failures)
     assert result.report is not None
     rows = read_csv(result.report.summary_csv, ScenarioSummary)
     assert [(r.agent, r.trials) for r in rows] == [("random", 2)]
+
+
+def test_readme_gets_the_generated_tables_between_its_markers(tmp_path: Path) -> None:
+    out = tmp_path / "docs" / "results"
+    argv = ["--agents", "random,nearest-stag", "--trials", "1", "--episodes", "1"]
+    argv += ["--db", str(tmp_path / "db"), "--out", str(out), "--no-progress"]
+    argv += ["--backend", "serial"]
+    readme = tmp_path / "README.md"
+    readme.write_text("# t\n\nintro\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n")
+    assert main([*argv, "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# t\n\nintro\n<!-- results:start -->\n### MarkovStagHunt-v0")
+    assert "old" not in text and text.endswith("<!-- results:end -->\nafter\n")
+    assert "](docs/results/plots/MarkovStagHunt-v0__msh_selfplay.png)" in text
+    assert "#### Focal per-capita return" in text
+    bare = tmp_path / "BARE.md"
+    bare.write_text("# no markers here\n")
+    with pytest.raises(ValueError, match="no results markers"):
+        update_readme(bare, _paths(out))
+
+
+def _paths(out: Path):
+    from evaluation.report import ReportPaths
+
+    return ReportPaths(
+        markdown=out / "report.md",
+        summary_csv=out / "summary.csv",
+        curves_csv=out / "curves.csv",
+        scores_csv=out / "scores.csv",
+        json=out / "report.json",
+        plots=(),
+    )
