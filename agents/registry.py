@@ -87,3 +87,18 @@ register_agent(
     "agents.hop.oracle:OracleMCTSAgent",
     description="reference: HOP's planner given the co-players' true policies (privileged)",
 )
+register_agent(
+    "direct-om",
+    "agents.hop.variants:DirectOMAgent",
+    description="HOP variant: planning with a goal-free co-player action model (no goals, beliefs)",
+)
+register_agent(
+    "hop-no-inter",
+    "agents.hop.variants:HopNoInterAgent",
+    description="HOP ablation without inter-OM: every episode's goal beliefs start uniform",
+)
+register_agent(
+    "hop-no-intra",
+    "agents.hop.variants:HopNoIntraAgent",
+    description="HOP ablation without intra-OM: goals drawn from the inter-episode prior only",
+)
