@@ -366,3 +366,10 @@ def test_pretrain_config_and_population_errors() -> None:
         PretrainConfig(epochs=0)
     with pytest.raises(ValueError, match="population must be None or a non-empty sequence"):
         PretrainConfig(population=())
+
+
+def test_action_model_folder_is_where_hop_bench_train_writes_it() -> None:
+    from agents.hop.training.checkpoint import NETWORK_DIRS
+    from agents.hop.variants import ACTION_MODEL_DIR
+
+    assert NETWORK_DIRS[ACTION_MODEL] == ACTION_MODEL_DIR == "action_model"
