@@ -76,7 +76,8 @@ def resolve_checkpoint(checkpoint: str | os.PathLike[str] | None, env_id: str) -
         if not (path / STATE_FILE).is_file():
             raise FileNotFoundError(
                 f"no shipped HOP checkpoint for {full_env_id(env_id)} (looked in {path}); "
-                "train one with 'hop-bench train' or pass checkpoint=None for untrained weights"
+                "train one with 'hop-bench train', or use untrained networks (the hop agent's "
+                "weights=None)"
             )
         return path
     if not isinstance(checkpoint, str | os.PathLike):

@@ -214,3 +214,31 @@ def test_resolve_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="checkpoint must be None, 'default' or a folder"):
         resolve_checkpoint(3, "MarkovStagHunt-v0")  # type: ignore[arg-type]
     assert shipped_checkpoint_dir("hop/MarkovSnowdrift-v0").name == "MarkovSnowdrift-v0"
+
+
+@pytest.mark.parametrize(
+    ("env_id", "pretrain_episodes"),
+    [("hop/MarkovStagHunt-v0", 3000), ("hop/MarkovSnowdrift-v0", 1000)],
+)
+def test_shipped_checkpoints_load_and_fit_the_default_envs(
+    env_id: str, pretrain_episodes: int
+) -> None:
+    import hop_envs
+
+    path = resolve_checkpoint("default", env_id)
+    assert path == shipped_checkpoint_dir(env_id)
+    files = [p for p in path.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 6_000_000  # a few MB
+    for p in files:
+        if p.suffix == ".safetensors":
+            assert _is_safetensors(p), p
+    checkpoint = load_checkpoint(path, optimizers=False)
+    # made by the documented command (docs/training.md): default env, seed 0, 20 iterations
+    assert checkpoint.config.env_id == env_id and checkpoint.config.env_kwargs == {}
+    assert (checkpoint.config.seed, checkpoint.state.iteration) == (0, 20)
+    assert checkpoint.config.pretrain_episodes == pretrain_episodes
+    rules = hop_envs.make(env_id).unwrapped.rules
+    for network in checkpoint.networks.values():
+        network.config.check_rules(rules)
+    rows = read_log(path / "log.csv")
+    assert [int(r["iteration"]) for r in rows] == list(range(21))
