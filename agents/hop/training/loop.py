@@ -13,6 +13,9 @@ trials (``focal_epochs`` epochs, on-policy data only) and the opponent models on
 of their co-player steps (``om_epochs`` epochs; the buffer is cleared after each round, as
 HOP does). Checkpoints are saved every ``checkpoint_every`` iterations and at the end.
 
+After pre-training and after every iteration the goal-conditioned opponent model is scored on
+``holdout_episodes`` held-out rule-based episodes (seeds of their own): ``om_eval_*`` in the log.
+
 Everything random is seeded from the run's seed and the iteration, and the trainers' round
 counters are saved, so a resumed run gives exactly the numbers of an uninterrupted one.
 """

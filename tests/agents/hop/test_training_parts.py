@@ -177,3 +177,54 @@ def test_offline_episode_imitates_only_steps_that_led_to_a_capture() -> None:
         wins = samples.returns[samples.policy_weights == 1.0]
         if wins.size:
             assert wins.max() in (pytest.approx(1.0), pytest.approx(0.5))
+
+
+# -- the log -----------------------------------------------------------------------------------
+def test_log_writes_csv_and_tensorboard_scalars_when_available(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    from agents.hop.training.log import TrainingLog, read_log
+
+    calls: list[tuple[str, float, int]] = []
+
+    class Writer:
+        def __init__(self, log_dir: str) -> None:
+            self.log_dir = log_dir
+
+        def add_scalar(self, tag: str, value: float, step: int) -> None:
+            calls.append((tag, value, step))
+
+        def flush(self) -> None:
+            return None
+
+        def close(self) -> None:
+            return None
+
+    fake_tb = types.ModuleType("torch.utils.tensorboard")
+    fake_tb.SummaryWriter = Writer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tensorboard", types.ModuleType("tensorboard"))
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", fake_tb)
+    log = TrainingLog(tmp_path, tensorboard=True)
+    assert log.writer.log_dir == str(tmp_path / "tensorboard")
+    log.append({"iteration": 3, "phase": "search", "policy_loss": 1.5, "om_loss": float("nan")})
+    log.close()
+    # NaN values are left out of TensorBoard and written as empty CSV cells
+    assert calls == [("train/policy_loss", 1.5, 3)]
+    row = read_log(tmp_path / "log.csv")[0]
+    assert (row["iteration"], row["policy_loss"], row["om_loss"]) == ("3", "1.5", "")
+
+
+def test_log_skips_tensorboard_when_it_is_not_installed(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from agents.hop.training.log import TrainingLog
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # import fails
+    assert TrainingLog(tmp_path, tensorboard=True).writer is None
+    with pytest.raises(ValueError, match=r"unknown columns \['reward'\]"):
+        TrainingLog(tmp_path, tensorboard=False).append({"iteration": 1, "reward": 2.0})
