@@ -15,6 +15,12 @@ It then prints the speed-up of ``process x2`` over ``serial`` and the overhead o
 ``serial`` (and of the bare runner) over the bare loop; the target overhead is <= 1.5x.
 
     python benchmarks/eval_throughput.py [--trials 50] [--episodes 10] [--repeat 3]
+                                         [--agent random]
+
+``--agent`` picks the focal agent: with a cheap one (``random``, the default) an episode
+takes about a millisecond and the pool's inter-process traffic eats the gain; with a planning
+agent (e.g. ``--agent hop --trials 2 --episodes 2 --repeat 1``) each episode takes seconds
+and the two workers show their speed-up.
 
 Each figure is the best of ``--repeat`` runs (the least disturbed by other load), with the
 CPU cores it kept busy (this process plus its workers): on a shared machine a ``process x2``
@@ -39,12 +45,11 @@ from evaluation.players import make_background, make_focal
 from evaluation.seeding import trial_seeds
 
 SCENARIOS = ("msh/adapt-1v3-nearest-stag", "msg/adapt-1v3-cleaner")
-AGENT = AgentSpec("random")
 
 
-def make_jobs(trials: int, episodes: int) -> list[TrialJob]:
+def make_jobs(agent: AgentSpec, trials: int, episodes: int) -> list[TrialJob]:
     return [
-        TrialJob(AGENT, load_scenario(name), 0, trial, episodes)
+        TrialJob(agent, load_scenario(name), 0, trial, episodes)
         for name in SCENARIOS
         for trial in range(trials)
     ]
@@ -61,7 +66,7 @@ def bare_loop(jobs: list[TrialJob]) -> int:
             zip(scenario.background_seats, scenario.draw_background(seeds.sampling), strict=True)
         )
         players = [
-            make_focal(AGENT, scenario.env_id)
+            make_focal(job.agent, scenario.env_id)
             if seat in scenario.focal_seats
             else make_background(background[seat], scenario.env_id)
             for seat in range(scenario.num_players)
@@ -100,10 +105,12 @@ def runner_only(jobs: list[TrialJob]) -> int:
     return sum(1 for job in jobs for _ in run_trial(job))
 
 
-def full_evaluate(trials: int, episodes: int, backend: str, workers: int | None) -> int:
+def full_evaluate(
+    agent: AgentSpec, trials: int, episodes: int, backend: str, workers: int | None
+) -> int:
     with tempfile.TemporaryDirectory() as folder, ResultStore(Path(folder) / "b.sqlite") as store:
         result = evaluate(
-            AGENT,
+            agent,
             [load_scenario(name) for name in SCENARIOS],
             store,
             seed=0,
@@ -142,11 +149,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--agent", default="random", help="focal agent (random)")
     args = parser.parse_args()
-    jobs = make_jobs(args.trials, args.episodes)
+    agent = AgentSpec(args.agent)
+    jobs = make_jobs(agent, args.trials, args.episodes)
     total = len(jobs) * args.episodes
     print(
-        f"workload: agent 'random' in {', '.join(SCENARIOS)}: {len(jobs)} trials x "
+        f"workload: agent {args.agent!r} in {', '.join(SCENARIOS)}: {len(jobs)} trials x "
         f"{args.episodes} episodes = {total} episodes; best of {args.repeat}; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
@@ -155,8 +164,8 @@ def main() -> None:
         {
             "bare loop": (bare_loop, jobs),
             "runner": (runner_only, jobs),
-            "serial": (full_evaluate, args.trials, args.episodes, "serial", None),
-            "process x2": (full_evaluate, args.trials, args.episodes, "process", 2),
+            "serial": (full_evaluate, agent, args.trials, args.episodes, "serial", None),
+            "process x2": (full_evaluate, agent, args.trials, args.episodes, "process", 2),
         },
     )
     for name, (rate, cores) in rates.items():
