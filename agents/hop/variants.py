@@ -47,7 +47,7 @@ from agents.hop.action_model_training import (
     PretrainConfig,
     cached_pretrained_action_model,
 )
-from agents.hop.agent import DEFAULT_WEIGHTS, FOCAL_DIR, HopAgent
+from agents.hop.agent import DEFAULT_WEIGHTS, FOCAL_DIR, HopAgent, _any_capture
 from agents.hop.buffer import OpponentBuffer
 from agents.hop.goals import EpisodeRecorder
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
@@ -354,11 +354,3 @@ def _load_folder(path: Path) -> tuple[FocalNet, ActionModel | None]:
     if (path / ACTION_MODEL_DIR).is_dir():
         model = load_network(path / ACTION_MODEL_DIR, expected_kind=ACTION_MODEL)
     return focal, model  # type: ignore[return-value]
-
-
-def _any_capture(transition: Transition) -> bool:
-    """Whether any player captured prey or removed a drift in this step."""
-    return any(
-        info.get("captured") or info.get("removed_drift") is not None
-        for info in transition.infos.values()
-    )
