@@ -35,17 +35,10 @@ from __future__ import annotations
 import copy
 import functools
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import torch
-
-import hop_envs
-from agents.base import BaseAgent, Observation, SeatInfo, Transition
+from agents.base import Observation, SeatInfo, Transition
 from agents.hop.beliefs import BeliefConfig, GoalBeliefs
-from agents.hop.buffer import OpponentBuffer
 from agents.hop.goal_sampling import BeliefGoalSampler
-from agents.hop.goals import EpisodeRecorder
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import (
     FOCAL,
@@ -57,16 +50,17 @@ from agents.hop.networks import (
     load_network,
     save_network,
 )
-from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer
-from agents.hop.planner import MultiTreePlanner, PlannerConfig, SearchResult
+from agents.hop.om_training import OMTrainingConfig
+from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent
 from hop_envs.core import GridRules
 
 FOCAL_DIR, OM_DIR = "focal", "opponent_model"
-#: ``weights`` value naming the shipped checkpoint of the env being played.
-DEFAULT_WEIGHTS = "default"
+
+__all__ = ["DEFAULT_WEIGHTS", "FOCAL_DIR", "OM_DIR", "HopAgent"]
 
 
-class HopAgent(BaseAgent):
+class HopAgent(PlanningAgent):
     """HOP with untrained (seeded) or loaded weights; every argument has a default."""
 
     def __init__(
@@ -88,62 +82,34 @@ class HopAgent(BaseAgent):
         om_learning_rate: float = 1e-3,
         torch_threads: int | None = 1,
     ) -> None:
-        super().__init__()
-        self.planner_config = PlannerConfig(
-            num_trees=num_trees,
-            num_simulations=num_simulations,
-            c_puct=c_puct,
-            discount=discount,
-            beta=beta,
-            max_depth=max_depth,
-            leaves_per_round=leaves_per_round,
+        super().__init__(
+            weights=weights,
+            planner_config=PlannerConfig(
+                num_trees=num_trees,
+                num_simulations=num_simulations,
+                c_puct=c_puct,
+                discount=discount,
+                beta=beta,
+                max_depth=max_depth,
+                leaves_per_round=leaves_per_round,
+            ),
+            om_training=OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate),
+            om_train_every=om_train_every,
+            torch_threads=torch_threads,
         )
         self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
-        self.om_training = OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate)
-        if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
-            raise ValueError(
-                f"HopAgent: om_train_every must be an int >= 1, got {om_train_every!r}"
-            )
-        if om_train_every < 1:
-            raise ValueError(f"HopAgent: om_train_every must be >= 1, got {om_train_every}")
-        if torch_threads is not None and (
-            isinstance(torch_threads, bool)
-            or not isinstance(torch_threads, int)
-            or torch_threads < 1
-        ):
-            raise ValueError(f"HopAgent: torch_threads must be None or >= 1, got {torch_threads!r}")
-        self.weights = weights if weights in (None, DEFAULT_WEIGHTS) else Path(weights)
         self.train_opponent_model = bool(train_opponent_model)
-        self.om_train_every = om_train_every
-        self.torch_threads = torch_threads
         self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None
         if isinstance(self.weights, Path):
             self._loaded = _load_pair(self.weights)
-        self.rules: GridRules | None = None
-        self.last_search: SearchResult | None = None
-        self.om_rounds: list[Any] = []
 
     # -- Agent protocol --------------------------------------------------------------------
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
-        super().reset(seed, seat)
-        if seat is None:
-            raise ValueError("HopAgent.reset needs seat=SeatInfo(...) to know its env and seat")
-        if self.torch_threads is not None:
-            torch.set_num_threads(self.torch_threads)
-        self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).unwrapped.rules
+        rules, seat = self._start_trial(seed, seat)
         if self.weights == DEFAULT_WEIGHTS:
             self._loaded = _shipped_pair(seat.env_id)
-            try:
-                for net in self._loaded:
-                    net.config.check_rules(self.rules)
-            except ValueError as err:
-                raise ValueError(
-                    f"HopAgent: weights='default' is the shipped checkpoint of {seat.env_id}, "
-                    f"trained with the env's default arguments, and it does not fit this env "
-                    f"({err}); pass weights=None for untrained networks or the folder of a "
-                    "checkpoint trained for these arguments ('hop-bench train')"
-                ) from None
-        self._build(self.rules, seat.seat)
+            self._check_shipped_fit(seat.env_id, self._loaded)
+        self._build(rules, seat.seat)
 
     def _build(self, rules: GridRules, seat: int) -> None:
         """Fresh networks (starting weights), models, beliefs, buffer and trainer."""
@@ -152,38 +118,13 @@ class HopAgent(BaseAgent):
         self.evaluator = NetworkEvaluator(self.focal_net, rules)
         self.planner = MultiTreePlanner(rules, self.planner_config)
         self.beliefs = GoalBeliefs(rules, self.policy, seat, self.belief_config)
-        self.recorder = EpisodeRecorder(rules, seat)
-        self.buffer = OpponentBuffer(rules)
-        self.trainer = OpponentModelTrainer(
-            self.opponent_model,
-            rules,
-            OMTrainingConfig(
-                epochs=self.om_training.epochs,
-                learning_rate=self.om_training.learning_rate,
-                seed=int(self.rng.integers(2**31)),
-            ),
-        )
-        self.om_rounds = []
-        self._episodes = 0
-        self._in_episode = False
-        self._first_capture_t = -1
-
-    def start_episode(self) -> None:
-        self._in_episode = False  # the episode is begun by the first observation in act()
-        self._first_capture_t = -1
+        self._start_learning(rules, seat, self.opponent_model)
 
     def act(self, observation: Observation) -> int:
-        if self.rules is None or self.seat is None:
-            raise RuntimeError("HopAgent: call reset(seed=..., seat=...) before act()")
+        state = self._state_from(observation)
         if not self._in_episode:
             self.beliefs.start_episode(self.recorder.begin(observation))
             self._in_episode = True
-        state = self.rules.state_from_observation(
-            np.asarray(observation["observation"]),
-            self.seat.seat,
-            int(observation["step"]),
-            self._first_capture_t,
-        )
         rng = self.rng
         # Per tree and co-player, a goal ordering drawn from the beliefs (snowdrift: the
         # drift it goes for first, then the others in random order, then idle).
@@ -198,15 +139,13 @@ class HopAgent(BaseAgent):
             goal_sampler=sampler,
             goals=goals,
         )
-        self.last_search = result
-        return int(rng.choice(len(result.policy), p=result.policy))
+        return self._choose(result)
 
     def observe(self, transition: Transition) -> None:
         if not self._in_episode or self.seat is None:
             return
         me = self.seat.agent_id
-        if self._first_capture_t < 0 and _any_capture(transition):
-            self._first_capture_t = int(next(iter(transition.observations.values()))["step"])
+        self._note_capture(transition)
         before = self.recorder.state
         if before is None:
             return
@@ -222,12 +161,7 @@ class HopAgent(BaseAgent):
         self._in_episode = False
         episode = self.recorder.finish()
         self.beliefs.end_episode(co.outcome for co in episode.coplayers.values())
-        self._episodes += 1
-        if not self.train_opponent_model:
-            return
-        self.buffer.add_episode(episode)
-        if self._episodes % self.om_train_every == 0:
-            self.om_rounds.append(self.trainer.train_round(self.buffer))
+        self._train_after(episode, self.train_opponent_model)
 
     # -- weights ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -278,10 +212,3 @@ def _load_pair(path: Path) -> tuple[FocalNet, GoalOpponentModel]:
     focal = load_network(path / FOCAL_DIR, expected_kind=FOCAL)
     om = load_network(path / OM_DIR, expected_kind=GOAL_OM)
     return focal, om  # type: ignore[return-value]
-
-
-def _any_capture(transition: Transition) -> bool:
-    return any(
-        info.get("captured") or info.get("removed_drift") is not None
-        for info in transition.infos.values()
-    )

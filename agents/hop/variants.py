@@ -36,20 +36,14 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-import hop_envs
-from agents.base import BaseAgent, Observation, SeatInfo, Transition
+from agents.base import Observation, SeatInfo, Transition
 from agents.hop.action_model_training import (
     DEFAULT_PRETRAIN_EPISODES,
     DEFAULT_PRETRAIN_EPOCHS,
     PretrainConfig,
     cached_pretrained_action_model,
 )
-from agents.hop.agent import DEFAULT_WEIGHTS, FOCAL_DIR, HopAgent, _any_capture
-from agents.hop.buffer import OpponentBuffer
-from agents.hop.goals import EpisodeRecorder
+from agents.hop.agent import FOCAL_DIR, HopAgent
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import (
     ACTION_MODEL,
@@ -61,8 +55,9 @@ from agents.hop.networks import (
     load_network,
     save_network,
 )
-from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer, RoundStats
-from agents.hop.planner import MultiTreePlanner, PlannerConfig, SearchResult
+from agents.hop.om_training import OMTrainingConfig
+from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent
 from hop_envs.core import GridRules
 
 __all__ = [
@@ -105,7 +100,7 @@ class HopNoIntraAgent(HopAgent):
         super().__init__(*args, intra=False, **kwargs)
 
 
-class DirectOMAgent(BaseAgent):
+class DirectOMAgent(PlanningAgent):
     """direct-OM: HOP's planner with a goal-free co-player action model (module docstring)."""
 
     def __init__(
@@ -128,90 +123,56 @@ class DirectOMAgent(BaseAgent):
         om_learning_rate: float = 1e-3,
         torch_threads: int | None = 1,
     ) -> None:
-        super().__init__()
         name = type(self).__name__
         if action_model_init not in ACTION_MODEL_INITS:
             raise ValueError(
                 f"{name}: action_model_init must be one of {list(ACTION_MODEL_INITS)}, "
                 f"got {action_model_init!r}"
             )
-        self.planner_config = PlannerConfig(
-            num_trees=num_trees,
-            num_simulations=num_simulations,
-            c_puct=c_puct,
-            discount=discount,
-            beta=beta,
-            max_depth=max_depth,
-            leaves_per_round=leaves_per_round,
+        super().__init__(
+            weights=weights,
+            planner_config=PlannerConfig(
+                num_trees=num_trees,
+                num_simulations=num_simulations,
+                c_puct=c_puct,
+                discount=discount,
+                beta=beta,
+                max_depth=max_depth,
+                leaves_per_round=leaves_per_round,
+            ),
+            om_training=OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate),
+            om_train_every=om_train_every,
+            torch_threads=torch_threads,
         )
-        self.om_training = OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate)
         self.pretrain_config = PretrainConfig(
             episodes=pretrain_episodes, epochs=pretrain_epochs, seed=pretrain_seed
         )
-        if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
-            raise ValueError(f"{name}: om_train_every must be an int >= 1, got {om_train_every!r}")
-        if om_train_every < 1:
-            raise ValueError(f"{name}: om_train_every must be >= 1, got {om_train_every}")
-        if torch_threads is not None and (
-            isinstance(torch_threads, bool)
-            or not isinstance(torch_threads, int)
-            or torch_threads < 1
-        ):
-            raise ValueError(f"{name}: torch_threads must be None or >= 1, got {torch_threads!r}")
         if not isinstance(train_action_model, bool):
             raise ValueError(
                 f"{name}: train_action_model must be a bool, got {train_action_model!r}"
             )
-        if weights is not None and not isinstance(weights, str | Path):
-            raise ValueError(
-                f"{name}: weights must be 'default', None or a folder path, got {weights!r}"
-            )
-        self.weights: str | Path | None = (
-            weights if weights in (None, DEFAULT_WEIGHTS) else Path(weights)
-        )
         if action_model_init == "checkpoint" and self.weights is None:
             raise ValueError(
                 f"{name}: action_model_init='checkpoint' needs a weights folder, got weights=None"
             )
         self.action_model_init = action_model_init
         self.train_action_model = train_action_model
-        self.om_train_every = om_train_every
-        self.torch_threads = torch_threads
         self._loaded: tuple[FocalNet, ActionModel | None] | None = None
         if isinstance(self.weights, Path):
             self._loaded = _load_folder(self.weights)
             self._check_checkpoint_has_model(self.weights)
-        self.rules: GridRules | None = None
-        self.last_search: SearchResult | None = None
-        self.om_rounds: list[RoundStats] = []
         #: Where the current trial's action model came from ("checkpoint", "pretrain",
         #: "untrained").
         self.action_model_source: str | None = None
 
     # -- Agent protocol --------------------------------------------------------------------
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
-        super().reset(seed, seat)
-        name = type(self).__name__
-        if seat is None:
-            raise ValueError(f"{name}.reset needs seat=SeatInfo(...) to know its env and seat")
-        if self.torch_threads is not None:
-            torch.set_num_threads(self.torch_threads)
-        self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).unwrapped.rules
+        rules, seat = self._start_trial(seed, seat)
         if self.weights == DEFAULT_WEIGHTS:
             self._loaded = _shipped_folder(seat.env_id)
             self._check_checkpoint_has_model(f"the shipped checkpoint of {seat.env_id}")
-            try:
-                for net in self._loaded:
-                    if net is not None:
-                        net.config.check_rules(self.rules)
-            except ValueError as err:
-                raise ValueError(
-                    f"{name}: weights='default' is the shipped checkpoint of {seat.env_id}, "
-                    f"trained with the env's default arguments, and it does not fit this env "
-                    f"({err}); pass weights=None for an untrained focal net or the folder of a "
-                    "checkpoint trained for these arguments ('hop-bench train')"
-                ) from None
-        self._build(self.rules, seat)
+            self._check_shipped_fit(seat.env_id, self._loaded)
+        self._build(rules, seat)
 
     def _build(self, rules: GridRules, seat: SeatInfo) -> None:
         """Starting weights, co-player policy, evaluator, planner, recorder, buffer, trainer."""
@@ -220,63 +181,28 @@ class DirectOMAgent(BaseAgent):
         self.policy = LearnedCoplayerPolicy(self.action_model, rules)
         self.evaluator = NetworkEvaluator(self.focal_net, rules)
         self.planner = MultiTreePlanner(rules, self.planner_config)
-        self.recorder = EpisodeRecorder(rules, seat.seat)
-        self.buffer = OpponentBuffer(rules)
-        self.trainer = OpponentModelTrainer(
-            self.action_model,
-            rules,
-            OMTrainingConfig(
-                epochs=self.om_training.epochs,
-                learning_rate=self.om_training.learning_rate,
-                seed=int(self.rng.integers(2**31)),
-            ),
-        )
-        self.om_rounds = []
-        self._episodes = 0
-        self._in_episode = False
-        self._first_capture_t = -1
-
-    def start_episode(self) -> None:
-        self._in_episode = False  # begun by the first observation in act()
-        self._first_capture_t = -1
+        self._start_learning(rules, seat.seat, self.action_model)
 
     def act(self, observation: Observation) -> int:
-        if self.rules is None or self.seat is None:
-            raise RuntimeError(
-                f"{type(self).__name__}: call reset(seed=..., seat=...) before act()"
-            )
+        state = self._state_from(observation)
         if not self._in_episode:
             self.recorder.begin(observation)
             self._in_episode = True
-        state = self.rules.state_from_observation(
-            np.asarray(observation["observation"]),
-            self.seat.seat,
-            int(observation["step"]),
-            self._first_capture_t,
-        )
         # No goals and no goal sampler: the planner asks the co-player policy with goal=None.
         result = self.planner.plan(state, self.seat.seat, self.policy, self.evaluator, self.rng)
-        self.last_search = result
-        return int(self.rng.choice(len(result.policy), p=result.policy))
+        return self._choose(result)
 
     def observe(self, transition: Transition) -> None:
         if not self._in_episode or self.recorder.state is None:
             return
-        if self._first_capture_t < 0 and _any_capture(transition):
-            self._first_capture_t = int(next(iter(transition.observations.values()))["step"])
+        self._note_capture(transition)
         self.recorder.record(transition)
 
     def end_episode(self) -> None:
         if not self._in_episode:
             return
         self._in_episode = False
-        episode = self.recorder.finish()
-        self._episodes += 1
-        if not self.train_action_model:
-            return
-        self.buffer.add_episode(episode)
-        if self._episodes % self.om_train_every == 0:
-            self.om_rounds.append(self.trainer.train_round(self.buffer))
+        self._train_after(self.recorder.finish(), self.train_action_model)
 
     # -- weights ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

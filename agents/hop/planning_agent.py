@@ -1,0 +1,158 @@
+"""What ``hop`` and its variants share: a planning agent on learned co-player models.
+
+Validated options, the env's rules at each trial, the check that shipped weights fit the env,
+the episode bookkeeping (rebuilding the state from the agent's own observation, the time of
+the first capture), acting on a search result, and the co-player model's training rounds
+(the buffer of the agent's own episodes, trained every ``om_train_every`` episodes and
+cleared). Subclasses build their networks, planner and models in ``_build``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import hop_envs
+from agents.base import BaseAgent, Observation, SeatInfo, Transition
+from agents.hop.buffer import OpponentBuffer
+from agents.hop.goals import EpisodeRecorder
+from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer
+from agents.hop.planner import PlannerConfig, SearchResult
+from hop_envs.core import GridRules, GridState
+
+#: ``weights`` value naming the shipped checkpoint of the env being played.
+DEFAULT_WEIGHTS = "default"
+
+
+class PlanningAgent(BaseAgent):
+    """Base of the agents that plan with the multi-tree search on learned models."""
+
+    def __init__(
+        self,
+        *,
+        weights: str | Path | None,
+        planner_config: PlannerConfig,
+        om_training: OMTrainingConfig,
+        om_train_every: int,
+        torch_threads: int | None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
+            raise ValueError(f"{name}: om_train_every must be an int >= 1, got {om_train_every!r}")
+        if om_train_every < 1:
+            raise ValueError(f"{name}: om_train_every must be >= 1, got {om_train_every}")
+        if torch_threads is not None and (
+            isinstance(torch_threads, bool)
+            or not isinstance(torch_threads, int)
+            or torch_threads < 1
+        ):
+            raise ValueError(f"{name}: torch_threads must be None or >= 1, got {torch_threads!r}")
+        if weights is not None and not isinstance(weights, str | Path):
+            raise ValueError(
+                f"{name}: weights must be 'default', None or a folder path, got {weights!r}"
+            )
+        self.weights: str | Path | None = (
+            weights if weights in (None, DEFAULT_WEIGHTS) else Path(weights)
+        )
+        self.planner_config = planner_config
+        self.om_training = om_training
+        self.om_train_every = om_train_every
+        self.torch_threads = torch_threads
+        self.rules: GridRules | None = None
+        self.last_search: SearchResult | None = None
+        self.om_rounds: list[Any] = []
+
+    # -- trial -----------------------------------------------------------------------------
+    def _start_trial(self, seed: int | None, seat: SeatInfo | None) -> tuple[GridRules, SeatInfo]:
+        """Seed, thread count and the env's rules for a new trial."""
+        super().reset(seed, seat)
+        if seat is None:
+            raise ValueError(
+                f"{type(self).__name__}.reset needs seat=SeatInfo(...) to know its env and seat"
+            )
+        if self.torch_threads is not None:
+            torch.set_num_threads(self.torch_threads)
+        self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).unwrapped.rules
+        return self.rules, seat
+
+    def _check_shipped_fit(self, env_id: str, nets: Iterable[nn.Module | None]) -> None:
+        """Raise if the shipped checkpoint's networks do not fit this trial's env."""
+        try:
+            for net in nets:
+                if net is not None:
+                    net.config.check_rules(self.rules)
+        except ValueError as err:
+            raise ValueError(
+                f"{type(self).__name__}: weights='default' is the shipped checkpoint of "
+                f"{env_id}, trained with the env's default arguments, and it does not fit this "
+                f"env ({err}); pass weights=None for untrained networks or the folder of a "
+                "checkpoint trained for these arguments ('hop-bench train')"
+            ) from None
+
+    def _start_learning(self, rules: GridRules, seat: int, model: nn.Module) -> None:
+        """Fresh episode recorder, buffer and trainer of ``model`` for a new trial."""
+        self.recorder = EpisodeRecorder(rules, seat)
+        self.buffer = OpponentBuffer(rules)
+        self.trainer = OpponentModelTrainer(
+            model,
+            rules,
+            OMTrainingConfig(
+                epochs=self.om_training.epochs,
+                learning_rate=self.om_training.learning_rate,
+                seed=int(self.rng.integers(2**31)),
+            ),
+        )
+        self.om_rounds = []
+        self._episodes = 0
+        self._in_episode = False
+        self._first_capture_t = -1
+
+    # -- episode ---------------------------------------------------------------------------
+    def start_episode(self) -> None:
+        self._in_episode = False  # the episode is begun by the first observation in act()
+        self._first_capture_t = -1
+
+    def _state_from(self, observation: Observation) -> GridState:
+        """The state rebuilt from this agent's own observation."""
+        if self.rules is None or self.seat is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: call reset(seed=..., seat=...) before act()"
+            )
+        return self.rules.state_from_observation(
+            np.asarray(observation["observation"]),
+            self.seat.seat,
+            int(observation["step"]),
+            self._first_capture_t,
+        )
+
+    def _choose(self, result: SearchResult) -> int:
+        """Sample the action from the search's policy and keep the search for inspection."""
+        self.last_search = result
+        return int(self.rng.choice(len(result.policy), p=result.policy))
+
+    def _note_capture(self, transition: Transition) -> None:
+        """Remember the step of the episode's first capture (the env's end rule needs it)."""
+        if self._first_capture_t < 0 and _any_capture(transition):
+            self._first_capture_t = int(next(iter(transition.observations.values()))["step"])
+
+    def _train_after(self, episode: Any, enabled: bool) -> None:
+        """Count the episode; if learning, buffer it and train every ``om_train_every``."""
+        self._episodes += 1
+        if not enabled:
+            return
+        self.buffer.add_episode(episode)
+        if self._episodes % self.om_train_every == 0:
+            self.om_rounds.append(self.trainer.train_round(self.buffer))
+
+
+def _any_capture(transition: Transition) -> bool:
+    return any(
+        info.get("captured") or info.get("removed_drift") is not None
+        for info in transition.infos.values()
+    )
