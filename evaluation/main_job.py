@@ -14,11 +14,12 @@ Budgets. Cheap agents (``random``, rule-based) play every standard scenario (``a
 ``adapt-3v1-*``, ``selfplay``) with ``--trials`` x ``--episodes``. The planning agents
 (:data:`PLANNING_AGENTS`, a tree search per decision) cost about a thousand times more per
 step, so by default they play only the ``adapt-1v3-*`` scenarios with the small
-``--planner-trials`` x ``--planner-episodes`` budget; this keeps the default run to a few
-minutes on two cores. ``--full`` gives every agent every scenario with the full budget (hours
-for the planners). ``--readme README.md`` also copies the generated tables and curves into the
-README between the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers, so the
-README's results are generated, never typed. Results already in the database are not run
+``--planner-trials`` x ``--planner-episodes`` budget (3 x 5: enough episodes for an
+adaptation curve); this keeps the default run to about twenty minutes on two cores.
+``--full`` gives every agent every scenario with the full budget (hours for the planners).
+``--readme README.md`` also copies the generated tables and curves into the README between
+the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers, so the README's results
+are generated, never typed. Results already in the database are not run
 again, so an interrupted job resumes where it stopped.
 
 Exit codes: 0 done, 1 some trials failed (listed; the report covers the rest), 2 bad
@@ -42,11 +43,11 @@ from evaluation.report import ReportPaths
 if TYPE_CHECKING:
     from evaluation.scenarios import Scenario
 
-#: Default budget: fits a few minutes on two cores. ``--full``: the size to publish.
+#: Default budget of the cheap agents (seconds per scenario). ``--full``: the size to publish.
 QUICK_TRIALS, FULL_TRIALS = 10, 30
 EPISODES = 10
 #: Default budget of the planning agents (adapt-1v3 scenarios only, unless ``--full``).
-PLANNER_TRIALS, PLANNER_EPISODES = 2, 3
+PLANNER_TRIALS, PLANNER_EPISODES = 3, 5
 #: Agents that search a tree at every decision; they get the planner budget.
 PLANNING_AGENTS = frozenset({"hop", "direct-om", "hop-no-inter", "hop-no-intra", "oracle-mcts"})
 DEFAULT_OUT = Path("results") / "report"

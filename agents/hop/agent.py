@@ -39,7 +39,8 @@ from pathlib import Path
 from agents.base import Observation, SeatInfo, Transition
 from agents.hop.beliefs import BeliefConfig, GoalBeliefs
 from agents.hop.goal_sampling import BeliefGoalSampler
-from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
+from agents.hop.leaf_values import LeafValueConfig
+from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import (
     FOCAL,
     GOAL_OM,
@@ -67,12 +68,16 @@ class HopAgent(PlanningAgent):
         self,
         weights: str | None = DEFAULT_WEIGHTS,
         num_trees: int = 5,
-        num_simulations: int = 200,
+        num_simulations: int = 50,
         c_puct: float = 1.0,
-        discount: float = 0.95,
-        beta: float = 2.0,
+        discount: float = 0.99,
+        beta: float = 100.0,
         max_depth: int | None = None,
-        leaves_per_round: int = 8,
+        leaves_per_round: int = 10,
+        rollout_weight: float = 1.0,
+        rollout_depth: int = 15,
+        rollout_policy: str = "best-kind",
+        num_rollouts: int = 1,
         belief_alpha: float = 0.99,
         intra: bool = True,
         inter: bool = True,
@@ -92,6 +97,12 @@ class HopAgent(PlanningAgent):
                 beta=beta,
                 max_depth=max_depth,
                 leaves_per_round=leaves_per_round,
+            ),
+            leaf_values=LeafValueConfig(
+                rollout_weight=rollout_weight,
+                rollout_depth=rollout_depth,
+                rollout_policy=rollout_policy,
+                num_rollouts=num_rollouts,
             ),
             om_training=OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate),
             om_train_every=om_train_every,
@@ -115,7 +126,7 @@ class HopAgent(PlanningAgent):
         """Fresh networks (starting weights), models, beliefs, buffer and trainer."""
         self.focal_net, self.opponent_model = self._fresh_networks(rules)
         self.policy = LearnedCoplayerPolicy(self.opponent_model, rules)
-        self.evaluator = NetworkEvaluator(self.focal_net, rules)
+        self.evaluator = self._leaf_evaluator(rules, self.focal_net, self.policy)
         self.planner = MultiTreePlanner(rules, self.planner_config)
         self.beliefs = GoalBeliefs(rules, self.policy, seat, self.belief_config)
         self._start_learning(rules, seat, self.opponent_model)

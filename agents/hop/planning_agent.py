@@ -1,10 +1,11 @@
 """What ``hop`` and its variants share: a planning agent on learned co-player models.
 
-Validated options, the env's rules at each trial, the check that shipped weights fit the env,
-the episode bookkeeping (rebuilding the state from the agent's own observation, the time of
-the first capture), acting on a search result, and the co-player model's training rounds
-(the buffer of the agent's own episodes, trained every ``om_train_every`` episodes and
-cleared). Subclasses build their networks, planner and models in ``_build``.
+Validated options, the leaf evaluator (:mod:`agents.hop.leaf_values`), the env's rules at
+each trial, the check that shipped weights fit the env, the episode bookkeeping (rebuilding
+the state from the agent's own observation, the time of the first capture), acting on a
+search result, and the co-player model's training rounds (the buffer of the agent's own
+episodes, trained every ``om_train_every`` episodes and cleared). Subclasses build their
+networks, planner and models in ``_build``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import hop_envs
 from agents.base import BaseAgent, Observation, SeatInfo, Transition
 from agents.hop.buffer import OpponentBuffer
 from agents.hop.goals import EpisodeRecorder
+from agents.hop.interfaces import CoplayerPolicy, LeafEvaluator
+from agents.hop.leaf_values import LeafValueConfig, build_leaf_evaluator
+from agents.hop.networks import FocalNet
 from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer
 from agents.hop.planner import PlannerConfig, SearchResult
 from hop_envs.core import GridRules, GridState
@@ -37,6 +41,7 @@ class PlanningAgent(BaseAgent):
         *,
         weights: str | Path | None,
         planner_config: PlannerConfig,
+        leaf_values: LeafValueConfig,
         om_training: OMTrainingConfig,
         om_train_every: int,
         torch_threads: int | None,
@@ -61,6 +66,7 @@ class PlanningAgent(BaseAgent):
             weights if weights in (None, DEFAULT_WEIGHTS) else Path(weights)
         )
         self.planner_config = planner_config
+        self.leaf_values = leaf_values
         self.om_training = om_training
         self.om_train_every = om_train_every
         self.torch_threads = torch_threads
@@ -94,6 +100,19 @@ class PlanningAgent(BaseAgent):
                 f"env ({err}); pass weights=None for untrained networks or the folder of a "
                 "checkpoint trained for these arguments ('hop-bench train')"
             ) from None
+
+    def _leaf_evaluator(
+        self, rules: GridRules, focal_net: FocalNet, policy: CoplayerPolicy
+    ) -> LeafEvaluator:
+        """The search's leaf evaluator: focal-net priors, values as ``leaf_values`` says."""
+        return build_leaf_evaluator(
+            self.leaf_values,
+            rules,
+            focal_net,
+            policy,
+            discount=self.planner_config.discount,
+            seed=int(self.rng.integers(2**31)),
+        )
 
     def _start_learning(self, rules: GridRules, seat: int, model: nn.Module) -> None:
         """Fresh episode recorder, buffer and trainer of ``model`` for a new trial."""

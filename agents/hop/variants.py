@@ -44,7 +44,8 @@ from agents.hop.action_model_training import (
     cached_pretrained_action_model,
 )
 from agents.hop.agent import FOCAL_DIR, HopAgent
-from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
+from agents.hop.leaf_values import LeafValueConfig
+from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import (
     ACTION_MODEL,
     FOCAL,
@@ -111,12 +112,16 @@ class DirectOMAgent(PlanningAgent):
         pretrain_epochs: int = DEFAULT_PRETRAIN_EPOCHS,
         pretrain_seed: int = 0,
         num_trees: int = 5,
-        num_simulations: int = 200,
+        num_simulations: int = 50,
         c_puct: float = 1.0,
-        discount: float = 0.95,
-        beta: float = 2.0,
+        discount: float = 0.99,
+        beta: float = 100.0,
         max_depth: int | None = None,
-        leaves_per_round: int = 8,
+        leaves_per_round: int = 10,
+        rollout_weight: float = 1.0,
+        rollout_depth: int = 15,
+        rollout_policy: str = "best-kind",
+        num_rollouts: int = 1,
         train_action_model: bool = True,
         om_train_every: int = 1,
         om_epochs: int = 5,
@@ -139,6 +144,12 @@ class DirectOMAgent(PlanningAgent):
                 beta=beta,
                 max_depth=max_depth,
                 leaves_per_round=leaves_per_round,
+            ),
+            leaf_values=LeafValueConfig(
+                rollout_weight=rollout_weight,
+                rollout_depth=rollout_depth,
+                rollout_policy=rollout_policy,
+                num_rollouts=num_rollouts,
             ),
             om_training=OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate),
             om_train_every=om_train_every,
@@ -179,7 +190,7 @@ class DirectOMAgent(PlanningAgent):
         self.focal_net = self._fresh_focal(rules)
         self.action_model = self._fresh_action_model(rules, seat)
         self.policy = LearnedCoplayerPolicy(self.action_model, rules)
-        self.evaluator = NetworkEvaluator(self.focal_net, rules)
+        self.evaluator = self._leaf_evaluator(rules, self.focal_net, self.policy)
         self.planner = MultiTreePlanner(rules, self.planner_config)
         self._start_learning(rules, seat.seat, self.action_model)
 

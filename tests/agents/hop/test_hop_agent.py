@@ -193,3 +193,29 @@ def test_bad_arguments_and_misuse_raise_clear_errors() -> None:
         HopAgent().act({})
     with pytest.raises(ValueError, match="seat"):
         HopAgent().reset(seed=0, seat=None)
+
+
+# -- leaf values -------------------------------------------------------------------------------
+def test_leaf_values_default_to_goal_aware_rollouts_and_zero_weight_is_the_value_net() -> None:
+    from agents.hop.leaf_values import MixedEvaluator
+    from agents.hop.learned import NetworkEvaluator
+
+    env = hop_envs.make("MarkovStagHunt-v0")
+    agent = HopAgent(**TINY)
+    agent.reset(seed=0, seat=seat_info(env, 0))
+    assert isinstance(agent.evaluator, MixedEvaluator)
+    assert agent.evaluator.rollouts.coplayer_policy is agent.policy  # the opponent model
+    assert agent.evaluator.rollouts.depth == 15
+    assert agent.evaluator.rollouts.discount == agent.planner_config.discount
+    plain = HopAgent(rollout_weight=0.0, **TINY)
+    plain.reset(seed=0, seat=seat_info(env, 0))
+    assert type(plain.evaluator) is NetworkEvaluator
+
+
+def test_bad_leaf_value_options_name_the_value() -> None:
+    with pytest.raises(ValueError, match="rollout_weight must be in \\[0, 1\\], got 2"):
+        HopAgent(rollout_weight=2)
+    with pytest.raises(ValueError, match="rollout_depth must be an int >= 1, got 0"):
+        HopAgent(rollout_depth=0)
+    with pytest.raises(ValueError, match="rollout_policy must be one of"):
+        HopAgent(rollout_policy="clever")
