@@ -17,6 +17,24 @@ hindsight-labelled co-player steps go to the buffer and, every ``om_train_every`
 the opponent model is trained on the buffer, which is then cleared (HOP learns only from its
 current episodes).
 
+Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``):
+
+* Leaf values come from rollouts of ``rollout_depth`` 15 steps in which the co-players act
+  from the opponent model pursuing the goals the tree drew from the beliefs, and the focal
+  player heads for the best kind of object (``rollout_weight`` 1.0; 0 is DESIGN's value
+  network, anything between mixes the two, see :mod:`agents.hop.leaf_values`). The focal
+  net still gives the priors. The value net cannot see what the co-players are after, so it
+  values a state by what the training population did; with it the agent did not adapt (it
+  scored 0.20 against three hare hunters, where any hare-hunting rule gets 0.94).
+* 5 trees x 50 simulations (DESIGN: 200) with 10 leaves per batched call: rollout values are
+  informative enough that 50 suffice, and a decision stays around 0.1-0.3 s.
+* ``beta`` 100 (DESIGN: 2) and ``discount`` 0.99 (DESIGN: 0.95): root Q gaps are often a few
+  hundredths of a reward, which ``beta`` 2 leaves nearly uniform; 0.99 is close to the
+  undiscounted return the benchmark scores (the ``oracle-mcts`` reasoning).
+
+``hop-bench train`` keeps DESIGN's search settings for self-play data; these are acting
+settings only.
+
 Threads: ``torch_threads`` (default 1) is applied with ``torch.set_num_threads`` at
 ``reset``. HOP's networks are small and queried with small batches, where extra intra-op
 threads only add synchronisation, and evaluation runs several seats and workers side by side
