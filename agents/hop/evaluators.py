@@ -15,6 +15,13 @@ goals when the planner supplies them) and the focal player follows a fixed rollo
   samples would be biased upwards (a lucky stag sample outbids a sure hare), so it uses the
   double estimator: ``num_rollouts`` rollouts per kind pick the kind, ``num_rollouts``
   independent ones value it. With a single kind (snowdrift) it is plain greedy.
+* ``"best-option"``: greedy rollouts per object kind plus one more option, **waiting** (the
+  focal player stays put and acts on nothing); the leaf takes the best option's value. Where
+  acting costs something (a snowdrift removal), this lets the rollouts value leaving the work
+  to co-players who are believed to do it; a greedy rollout policy always does the work
+  itself, so it undervalues free-riding on cleaners. To keep its cost at ``num_rollouts`` per
+  option it takes the plain maximum (no double estimator): slightly optimistic, and equally
+  so at every leaf, since every leaf has the same options.
 
 The value is the discounted sum of the focal player's rewards along the rollout, averaged
 over rollouts. A rollout stops at a terminal (episode over, or the focal player has left)
@@ -34,7 +41,9 @@ from agents.hop.interfaces import IDLE, CoplayerPolicy, Goal, PolicyQuery
 from agents.hop.search_tree import Goals, Redraw
 from hop_envs.core import NUM_MOVES, STAY, GridLayout, GridRules, GridState, bfs_distances
 
-ROLLOUT_POLICIES = ("random", "greedy", "best-kind")
+ROLLOUT_POLICIES = ("random", "greedy", "best-kind", "best-option")
+#: The rollout option of ``"best-option"`` in which the focal player waits.
+WAIT_OPTION = -1
 
 
 class RolloutEvaluator:
@@ -107,10 +116,13 @@ class RolloutEvaluator:
     ) -> np.ndarray:
         k = self.num_rollouts
         kinds: list[int | None] = [None]
-        double = self.focal_policy == "best-kind" and len(self.rules.object_kinds) > 1
+        num_kinds = len(self.rules.object_kinds)
+        double = self.focal_policy == "best-kind" and num_kinds > 1
         if double:
-            kinds = list(range(len(self.rules.object_kinds)))
+            kinds = list(range(num_kinds))
             k *= 2  # one half picks the kind, the other values it
+        elif self.focal_policy == "best-option":
+            kinds = [*range(num_kinds), WAIT_OPTION]
         per_state = k * len(kinds)
         sims = [s.copy() for s in states for _ in range(per_state)]
         sim_goals = [list(g) for g in goals for _ in range(per_state)]
@@ -151,6 +163,8 @@ class RolloutEvaluator:
             live = still
             weight *= self.discount
         returns = returns.reshape(len(states), k, len(kinds))
+        if self.focal_policy == "best-option":
+            return returns.mean(1).max(1)
         if not double:
             return returns.mean(axis=(1, 2))
         half = k // 2
@@ -180,6 +194,8 @@ class RolloutEvaluator:
         if self.focal_policy == "random":
             legal = np.flatnonzero(self.rules.action_masks(state)[player])
             return int(legal[self.rng.integers(legal.size)])
+        if kind == WAIT_OPTION:
+            return STAY
         cell = int(state.player_pos[player])
         targets = [
             p

@@ -37,7 +37,7 @@ class LeafValueConfig:
     ``rollout_weight`` is the rollouts' share of the value (0: value net only, 1: rollouts
     only); ``rollout_depth`` the rollout length in steps; ``rollout_policy`` the focal
     player's rollout policy (see :mod:`agents.hop.evaluators`); ``num_rollouts`` rollouts per
-    leaf (per object kind for ``"best-kind"``).
+    leaf (per option for ``"best-kind"`` and ``"best-option"``).
     """
 
     rollout_weight: float = 1.0

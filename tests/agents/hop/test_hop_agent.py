@@ -207,6 +207,10 @@ def test_leaf_values_default_to_goal_aware_rollouts_and_zero_weight_is_the_value
     assert agent.evaluator.rollouts.coplayer_policy is agent.policy  # the opponent model
     assert agent.evaluator.rollouts.depth == 15
     assert agent.evaluator.rollouts.discount == agent.planner_config.discount
+    assert agent.evaluator.rollouts.focal_policy == "best-kind"
+    waiting = HopAgent(rollout_policy="best-option", **TINY)
+    waiting.reset(seed=0, seat=seat_info(hop_envs.make("MarkovSnowdrift-v0"), 0))
+    assert waiting.evaluator.rollouts.focal_policy == "best-option"
     plain = HopAgent(rollout_weight=0.0, **TINY)
     plain.reset(seed=0, seat=seat_info(env, 0))
     assert type(plain.evaluator) is NetworkEvaluator

@@ -5,12 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.hop.interfaces import PolicyQuery
-from agents.hop.leaf_values import LeafValueConfig, MixedEvaluator, build_leaf_evaluator
+from agents.hop.evaluators import RolloutEvaluator
+from agents.hop.interfaces import IDLE, PolicyQuery
+from agents.hop.leaf_values import (
+    LeafValueConfig,
+    MixedEvaluator,
+    build_leaf_evaluator,
+)
 from agents.hop.learned import NetworkEvaluator
 from agents.hop.networks import FOCAL, NetworkConfig, build_network
 from agents.hop.planner import GoalAwareEvaluator
-from hop_envs.core import HARE, HUNT_STAG, STAG, STAY, GridLayout, StagHuntConfig, StagHuntRules
+from hop_envs.core import (
+    HARE,
+    HUNT_STAG,
+    REMOVE,
+    STAG,
+    STAY,
+    GridLayout,
+    SnowdriftConfig,
+    SnowdriftRules,
+    StagHuntConfig,
+    StagHuntRules,
+)
 
 WIDTH = 5
 
@@ -147,3 +163,56 @@ def test_mixed_evaluator_rejects_a_zero_weight(position) -> None:
     rules, _, focal = position
     with pytest.raises(ValueError, match=r"rollout_weight must be in \(0, 1\], got 0.0"):
         MixedEvaluator(NetworkEvaluator(focal, rules), object(), 0.0)  # type: ignore[arg-type]
+
+
+# -- waiting as a rollout option (snowdrift) ---------------------------------------------------
+class RemovesItsGoal:
+    """A co-player that removes its goal drift when standing on it, else stays."""
+
+    def __init__(self, rules: SnowdriftRules) -> None:
+        self.rules = rules
+
+    def action_probs(self, queries: list[PolicyQuery]) -> np.ndarray:
+        out = np.zeros((len(queries), self.rules.num_actions))
+        for i, q in enumerate(queries):
+            on_goal = q.goal == int(q.state.player_pos[q.player])
+            legal = self.rules.action_mask(q.state, q.player)
+            out[i, REMOVE if on_goal and legal[REMOVE] else STAY] = 1.0
+        return out
+
+
+def one_drift(removal_cost: float = 4.0) -> tuple[SnowdriftRules, object]:
+    # Both players stand on the only drift, at (1, 1).
+    rules = SnowdriftRules(
+        SnowdriftConfig(
+            num_players=2,
+            grid_size=WIDTH,
+            num_drifts=1,
+            num_wall_pieces=0,
+            removal_cost=removal_cost,
+        )
+    )
+    layout = GridLayout.from_walls(np.zeros((WIDTH, WIDTH), dtype=bool))
+    state = rules.state_from_positions(
+        layout, player_pos=[cell(1, 1), cell(1, 1)], object_pos=[cell(1, 1)]
+    )
+    return rules, state
+
+
+@pytest.mark.parametrize(
+    ("policy", "goal", "expected"),
+    [
+        # The co-player removes the drift now. Removing with it: 6 - 4 / 2 = 4; waiting: 6.
+        ("best-option", cell(1, 1), 6.0),
+        ("greedy", cell(1, 1), 4.0),
+        # The co-player is idle: removing alone nets 6 - 4 = 2, waiting gets nothing.
+        ("best-option", IDLE, 2.0),
+        ("greedy", IDLE, 2.0),
+    ],
+)
+def test_best_option_values_leaving_the_work_to_a_co_player(policy, goal, expected) -> None:
+    rules, state = one_drift()
+    rollouts = RolloutEvaluator(rules, RemovesItsGoal(rules), depth=5, focal_policy=policy)
+    rollouts.reset(seed=0)
+    _, values = rollouts.evaluate_with_goals([state], 0, [(None, goal)], never_redraw)
+    assert values.tolist() == [pytest.approx(expected)]
