@@ -7,7 +7,8 @@ goals are drawn from uniform beliefs. One core: ``torch.set_num_threads(1)``. Fo
 comparison it also times the search with 4 and 8 leaves per tree per network call
 (``leaves_per_round``, virtual loss), and the ``hop`` agent's own acting configuration
 (fewer simulations, leaf values from rollouts with the opponent model, see
-:mod:`agents.hop.leaf_values`), built by the agent itself from its defaults.
+:mod:`agents.hop.leaf_values`), built by the agent itself from its defaults, with its shipped
+weights (the rollouts' length depends on what the opponent model makes the co-players do).
 
 Prints one line per configuration, a breakdown of where the time goes (``--profile``), and
 ends with ``ms_per_decision=<median>`` (wall clock) for 5 trees x 200 simulations on the value
@@ -33,8 +34,6 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-import hop_envs
-from agents.base import SeatInfo
 from agents.hop.agent import HopAgent
 from agents.hop.evaluators import RolloutEvaluator
 from agents.hop.goal_sampling import BeliefGoalSampler
@@ -136,7 +135,7 @@ def main() -> None:
     leaf = agent.leaf_values
     times = time_decisions(agent.planner, rules, states, agent.policy, agent.evaluator, args.seed)
     agent_median = report(
-        f"hop agent default: {acting.num_trees} x {acting.num_simulations} sims, "
+        f"hop agent default (shipped weights): {acting.num_trees} x {acting.num_simulations} sims, "
         f"leaves_per_round={acting.leaves_per_round}, rollout depth {leaf.rollout_depth} "
         f"({leaf.rollout_policy}), rollout weight {leaf.rollout_weight}",
         times,
@@ -156,9 +155,12 @@ def main() -> None:
 
 
 def hop_agent(seed: int) -> HopAgent:
-    """A ``hop`` agent with its default options (untrained networks) on the default stag hunt."""
+    """A ``hop`` agent with its default options (shipped weights) on the default stag hunt."""
+    import hop_envs  # imported here: the env stack is not needed by the timings above
+    from agents.base import SeatInfo
+
     env = hop_envs.make("MarkovStagHunt-v0")
-    agent = HopAgent(weights=None)
+    agent = HopAgent()
     agent.reset(
         seed=seed,
         seat=SeatInfo(
