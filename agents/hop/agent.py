@@ -53,11 +53,11 @@ from __future__ import annotations
 import copy
 import functools
 from pathlib import Path
+from typing import Any
 
 from agents.base import Observation, SeatInfo, Transition
 from agents.hop.beliefs import BeliefConfig, GoalBeliefs
 from agents.hop.goal_sampling import BeliefGoalSampler
-from agents.hop.leaf_values import LeafValueConfig
 from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import (
     FOCAL,
@@ -69,8 +69,7 @@ from agents.hop.networks import (
     load_network,
     save_network,
 )
-from agents.hop.om_training import OMTrainingConfig
-from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from agents.hop.planner import MultiTreePlanner
 from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent
 from hop_envs.core import GridRules
 
@@ -85,47 +84,17 @@ class HopAgent(PlanningAgent):
     def __init__(
         self,
         weights: str | None = DEFAULT_WEIGHTS,
-        num_trees: int = 5,
-        num_simulations: int = 50,
-        c_puct: float = 1.0,
-        discount: float = 0.99,
-        beta: float = 100.0,
-        max_depth: int | None = None,
-        leaves_per_round: int = 10,
-        rollout_weight: float = 1.0,
-        rollout_depth: int = 15,
-        rollout_policy: str = "best-kind",
-        num_rollouts: int = 1,
         belief_alpha: float = 0.99,
         intra: bool = True,
         inter: bool = True,
         train_opponent_model: bool = True,
-        om_train_every: int = 1,
-        om_epochs: int = 5,
-        om_learning_rate: float = 1e-3,
-        torch_threads: int | None = 1,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            weights=weights,
-            planner_config=PlannerConfig(
-                num_trees=num_trees,
-                num_simulations=num_simulations,
-                c_puct=c_puct,
-                discount=discount,
-                beta=beta,
-                max_depth=max_depth,
-                leaves_per_round=leaves_per_round,
-            ),
-            leaf_values=LeafValueConfig(
-                rollout_weight=rollout_weight,
-                rollout_depth=rollout_depth,
-                rollout_policy=rollout_policy,
-                num_rollouts=num_rollouts,
-            ),
-            om_training=OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate),
-            om_train_every=om_train_every,
-            torch_threads=torch_threads,
-        )
+        """``options``: the search, leaf-value and training-round keywords of
+        :class:`~agents.hop.planning_agent.PlanningAgent` (``num_trees``, ``num_simulations``,
+        ``beta``, ``rollout_weight``, ``om_epochs``, ...)."""
+        self._check_options(options)
+        super().__init__(weights=weights, **options)
         self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
         self.train_opponent_model = bool(train_opponent_model)
         self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None

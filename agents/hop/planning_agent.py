@@ -10,7 +10,9 @@ networks, planner and models in ``_build``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+import inspect
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +42,27 @@ class PlanningAgent(BaseAgent):
         self,
         *,
         weights: str | Path | None,
-        planner_config: PlannerConfig,
-        leaf_values: LeafValueConfig,
-        om_training: OMTrainingConfig,
-        om_train_every: int,
-        torch_threads: int | None,
+        num_trees: int = 5,
+        num_simulations: int = 50,
+        c_puct: float = 1.0,
+        discount: float = 0.99,
+        beta: float = 100.0,
+        max_depth: int | None = None,
+        leaves_per_round: int = 10,
+        rollout_weight: float = 1.0,
+        rollout_depth: int = 15,
+        rollout_policy: str = "best-kind",
+        num_rollouts: int = 1,
+        om_train_every: int = 1,
+        om_epochs: int = 5,
+        om_learning_rate: float = 1e-3,
+        torch_threads: int | None = 1,
     ) -> None:
+        """The options every planning agent shares (the subclasses take them as keywords):
+        the search (:class:`~agents.hop.planner.PlannerConfig`), the leaf values
+        (:class:`~agents.hop.leaf_values.LeafValueConfig`), the co-player model's training
+        rounds and the torch thread count; the defaults are the ``hop`` agent's
+        (:mod:`agents.hop.agent`)."""
         super().__init__()
         name = type(self).__name__
         if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
@@ -65,14 +82,46 @@ class PlanningAgent(BaseAgent):
         self.weights: str | Path | None = (
             weights if weights in (None, DEFAULT_WEIGHTS) else Path(weights)
         )
-        self.planner_config = planner_config
-        self.leaf_values = leaf_values
-        self.om_training = om_training
+        self.planner_config = PlannerConfig(
+            num_trees=num_trees,
+            num_simulations=num_simulations,
+            c_puct=c_puct,
+            discount=discount,
+            beta=beta,
+            max_depth=max_depth,
+            leaves_per_round=leaves_per_round,
+        )
+        self.leaf_values = LeafValueConfig(
+            rollout_weight=rollout_weight,
+            rollout_depth=rollout_depth,
+            rollout_policy=rollout_policy,
+            num_rollouts=num_rollouts,
+        )
+        self.om_training = OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate)
         self.om_train_every = om_train_every
         self.torch_threads = torch_threads
         self.rules: GridRules | None = None
         self.last_search: SearchResult | None = None
         self.om_rounds: list[Any] = []
+
+    def _check_options(self, options: Mapping[str, Any]) -> None:
+        """Raise ``TypeError`` naming this agent, each unknown keyword, its close matches and
+        every option the agent takes (its own and the shared planning ones)."""
+        shared = _keywords(PlanningAgent) - {"weights"}
+        own = set().union(*(_keywords(c) for c in type(self).__mro__ if "__init__" in vars(c)))
+        known = sorted(shared | own)
+        unknown = [name for name in options if name not in shared]
+        if unknown:
+            hints = [
+                f"{name!r} (did you mean {', '.join(map(repr, close))}?)"
+                if (close := difflib.get_close_matches(name, known, n=2))
+                else repr(name)
+                for name in unknown
+            ]
+            raise TypeError(
+                f"{type(self).__name__}: unknown option {', '.join(hints)}; "
+                f"its options are {', '.join(known)}"
+            )
 
     # -- trial -----------------------------------------------------------------------------
     def _start_trial(self, seed: int | None, seat: SeatInfo | None) -> tuple[GridRules, SeatInfo]:
@@ -175,3 +224,12 @@ def _any_capture(transition: Transition) -> bool:
         info.get("captured") or info.get("removed_drift") is not None
         for info in transition.infos.values()
     )
+
+
+def _keywords(cls: type) -> set[str]:
+    """The named keyword parameters of ``cls.__init__`` (no ``self``, ``*args``, ``**kw``)."""
+    if "__init__" not in vars(cls) or cls is object:
+        return set()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = inspect.signature(vars(cls)["__init__"]).parameters.values()
+    return {p.name for p in params if p.kind in named and p.name != "self"}

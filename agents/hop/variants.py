@@ -44,7 +44,6 @@ from agents.hop.action_model_training import (
     cached_pretrained_action_model,
 )
 from agents.hop.agent import FOCAL_DIR, HopAgent
-from agents.hop.leaf_values import LeafValueConfig
 from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import (
     ACTION_MODEL,
@@ -56,8 +55,7 @@ from agents.hop.networks import (
     load_network,
     save_network,
 )
-from agents.hop.om_training import OMTrainingConfig
-from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from agents.hop.planner import MultiTreePlanner
 from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent
 from hop_envs.core import GridRules
 
@@ -111,50 +109,19 @@ class DirectOMAgent(PlanningAgent):
         pretrain_episodes: int = DEFAULT_PRETRAIN_EPISODES,
         pretrain_epochs: int = DEFAULT_PRETRAIN_EPOCHS,
         pretrain_seed: int = 0,
-        num_trees: int = 5,
-        num_simulations: int = 50,
-        c_puct: float = 1.0,
-        discount: float = 0.99,
-        beta: float = 100.0,
-        max_depth: int | None = None,
-        leaves_per_round: int = 10,
-        rollout_weight: float = 1.0,
-        rollout_depth: int = 15,
-        rollout_policy: str = "best-kind",
-        num_rollouts: int = 1,
         train_action_model: bool = True,
-        om_train_every: int = 1,
-        om_epochs: int = 5,
-        om_learning_rate: float = 1e-3,
-        torch_threads: int | None = 1,
+        **options: Any,
     ) -> None:
+        """``options``: the search, leaf-value and training-round keywords of
+        :class:`~agents.hop.planning_agent.PlanningAgent`."""
         name = type(self).__name__
         if action_model_init not in ACTION_MODEL_INITS:
             raise ValueError(
                 f"{name}: action_model_init must be one of {list(ACTION_MODEL_INITS)}, "
                 f"got {action_model_init!r}"
             )
-        super().__init__(
-            weights=weights,
-            planner_config=PlannerConfig(
-                num_trees=num_trees,
-                num_simulations=num_simulations,
-                c_puct=c_puct,
-                discount=discount,
-                beta=beta,
-                max_depth=max_depth,
-                leaves_per_round=leaves_per_round,
-            ),
-            leaf_values=LeafValueConfig(
-                rollout_weight=rollout_weight,
-                rollout_depth=rollout_depth,
-                rollout_policy=rollout_policy,
-                num_rollouts=num_rollouts,
-            ),
-            om_training=OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate),
-            om_train_every=om_train_every,
-            torch_threads=torch_threads,
-        )
+        self._check_options(options)
+        super().__init__(weights=weights, **options)
         self.pretrain_config = PretrainConfig(
             episodes=pretrain_episodes, epochs=pretrain_epochs, seed=pretrain_seed
         )

@@ -223,3 +223,24 @@ def test_bad_leaf_value_options_name_the_value() -> None:
         HopAgent(rollout_depth=0)
     with pytest.raises(ValueError, match="rollout_policy must be one of"):
         HopAgent(rollout_policy="clever")
+
+
+def test_unknown_options_name_the_agent_the_close_match_and_every_option() -> None:
+    from agents.hop.variants import DirectOMAgent, HopNoInterAgent
+
+    with pytest.raises(
+        TypeError,
+        match=r"HopAgent: unknown option 'num_tree' \(did you mean 'num_trees'\?\); "
+        r"its options are belief_alpha, beta,",
+    ):
+        HopAgent(num_tree=3)
+    with pytest.raises(
+        TypeError,
+        match=r"HopNoInterAgent: unknown option 'betta' .*'beta'.*train_opponent_model, weights$",
+    ):
+        HopNoInterAgent(betta=3)
+    with pytest.raises(
+        TypeError,
+        match=r"DirectOMAgent: unknown option 'belief_alpha'; its options are action_model_init,",
+    ):
+        DirectOMAgent(belief_alpha=0.9)  # a hop option, not direct-om's
