@@ -19,15 +19,17 @@ current episodes).
 
 Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``):
 
-* Leaf values come from rollouts of ``rollout_depth`` 15 steps in which the co-players act
+* Leaf values come from rollouts of ``rollout_depth`` 25 steps in which the co-players act
   from the opponent model pursuing the goals the tree drew from the beliefs, and the focal
   player heads for the best kind of object (``rollout_weight`` 1.0; 0 is DESIGN's value
   network, anything between mixes the two, see :mod:`agents.hop.leaf_values`). The focal
   net still gives the priors. The value net cannot see what the co-players are after, so it
   values a state by what the training population did; with it the agent did not adapt (it
-  scored 0.20 against three hare hunters, where any hare-hunting rule gets 0.94).
+  scored 0.20 against three hare hunters, where any hare-hunting rule gets 0.94). 25 steps,
+  not 15: shorter rollouts cut off the removals cleaners make late in a snowdrift episode,
+  so removing a drift oneself looked better than leaving it to them.
 * 5 trees x 50 simulations (DESIGN: 200) with 10 leaves per batched call: rollout values are
-  informative enough that 50 suffice, and a decision stays around 0.1-0.3 s.
+  informative enough that 50 suffice, and a decision stays well under a second.
 * ``beta`` 100 (DESIGN: 2) and ``discount`` 0.99 (DESIGN: 0.95): root Q gaps are often a few
   hundredths of a reward, which ``beta`` 2 leaves nearly uniform; 0.99 is close to the
   undiscounted return the benchmark scores (the ``oracle-mcts`` reasoning).

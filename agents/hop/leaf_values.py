@@ -41,7 +41,7 @@ class LeafValueConfig:
     """
 
     rollout_weight: float = 1.0
-    rollout_depth: int = 15
+    rollout_depth: int = 25
     rollout_policy: str = "best-kind"
     num_rollouts: int = 1
 

@@ -50,7 +50,7 @@ class PlanningAgent(BaseAgent):
         max_depth: int | None = None,
         leaves_per_round: int = 10,
         rollout_weight: float = 1.0,
-        rollout_depth: int = 15,
+        rollout_depth: int = 25,
         rollout_policy: str = "best-kind",
         num_rollouts: int = 1,
         om_train_every: int = 1,

@@ -205,7 +205,7 @@ def test_leaf_values_default_to_goal_aware_rollouts_and_zero_weight_is_the_value
     agent.reset(seed=0, seat=seat_info(env, 0))
     assert isinstance(agent.evaluator, MixedEvaluator)
     assert agent.evaluator.rollouts.coplayer_policy is agent.policy  # the opponent model
-    assert agent.evaluator.rollouts.depth == 15
+    assert agent.evaluator.rollouts.depth == 25
     assert agent.evaluator.rollouts.discount == agent.planner_config.discount
     assert agent.evaluator.rollouts.focal_policy == "best-kind"
     waiting = HopAgent(rollout_policy="best-option", **TINY)
