@@ -15,7 +15,7 @@ Budgets. Cheap agents (``random``, rule-based) play every standard scenario (``a
 (:data:`PLANNING_AGENTS`, a tree search per decision) cost about a thousand times more per
 step, so by default they play only the ``adapt-1v3-*`` scenarios with the small
 ``--planner-trials`` x ``--planner-episodes`` budget (3 x 5: enough episodes for an
-adaptation curve); the default run took 25.5 minutes on two cores (4,650 episodes).
+adaptation curve); the default run took 36 minutes on two cores (4,650 episodes).
 ``--full`` gives every agent every scenario with the full budget (hours for the planners).
 ``--readme README.md`` also copies the generated tables and curves into the README between
 the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers, so the README's results
