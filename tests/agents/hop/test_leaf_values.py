@@ -73,19 +73,20 @@ def never_redraw(state, seat):  # the goals never disappear in these rollouts
     raise AssertionError("no goal is removed in this position")
 
 
+def evaluator_for(position, **config):
+    """The leaf evaluator of ``LeafValueConfig(**config)`` with the scripted partner."""
+    rules, _, focal = position
+    return build_leaf_evaluator(
+        LeafValueConfig(**config), rules, focal, StagOnlyIfGoal(rules), discount=0.95, seed=0
+    )
+
+
 def test_rollout_value_depends_on_the_co_players_goal(position) -> None:
     # With the partner hunting the stag, heading for it pays 10 / 2 = 5 at the third step:
     # 0.95^2 * 5. With the partner after a hare it never hunts the stag, so the best the focal
     # player can do is its own hare, 1 at the third step: 0.95^2.
     rules, state, focal = position
-    evaluator = build_leaf_evaluator(
-        LeafValueConfig(rollout_weight=1.0, rollout_depth=6),
-        rules,
-        focal,
-        StagOnlyIfGoal(rules),
-        discount=0.95,
-        seed=0,
-    )
+    evaluator = evaluator_for(position, rollout_weight=1.0, rollout_depth=6)
     assert isinstance(evaluator, MixedEvaluator)
     assert isinstance(evaluator, GoalAwareEvaluator)
     priors, values = evaluator.evaluate_with_goals(
@@ -99,14 +100,7 @@ def test_rollout_value_depends_on_the_co_players_goal(position) -> None:
 def test_values_mix_network_and_rollouts_by_the_weight(position) -> None:
     rules, state, focal = position
     _, net_values = NetworkEvaluator(focal, rules).evaluate([state], 0)
-    evaluator = build_leaf_evaluator(
-        LeafValueConfig(rollout_weight=0.25, rollout_depth=6),
-        rules,
-        focal,
-        StagOnlyIfGoal(rules),
-        discount=0.95,
-        seed=0,
-    )
+    evaluator = evaluator_for(position, rollout_weight=0.25, rollout_depth=6)
     _, values = evaluator.evaluate_with_goals([state], 0, [(None, STAG)], never_redraw)
     expected = 0.75 * float(net_values[0]) + 0.25 * 0.95**2 * 5.0
     assert values.tolist() == [pytest.approx(expected)]
@@ -114,29 +108,14 @@ def test_values_mix_network_and_rollouts_by_the_weight(position) -> None:
 
 def test_rollout_depth_cuts_the_value(position) -> None:
     # The capture happens at the third step: a two-step rollout sees nothing.
-    rules, state, focal = position
-    evaluator = build_leaf_evaluator(
-        LeafValueConfig(rollout_weight=1.0, rollout_depth=2),
-        rules,
-        focal,
-        StagOnlyIfGoal(rules),
-        discount=0.95,
-        seed=0,
-    )
+    _, state, _ = position
+    evaluator = evaluator_for(position, rollout_weight=1.0, rollout_depth=2)
     _, values = evaluator.evaluate_with_goals([state], 0, [(None, STAG)], never_redraw)
     assert values.tolist() == [0.0]
 
 
 def test_zero_rollout_weight_is_the_plain_network_evaluator(position) -> None:
-    rules, _, focal = position
-    evaluator = build_leaf_evaluator(
-        LeafValueConfig(rollout_weight=0.0),
-        rules,
-        focal,
-        StagOnlyIfGoal(rules),
-        discount=0.95,
-        seed=0,
-    )
+    evaluator = evaluator_for(position, rollout_weight=0.0)
     assert type(evaluator) is NetworkEvaluator
     assert not isinstance(evaluator, GoalAwareEvaluator)
 
