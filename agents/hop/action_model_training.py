@@ -33,7 +33,7 @@ from agents.hop.buffer import OpponentBuffer
 from agents.hop.goals import EpisodeRecorder
 from agents.hop.networks import ACTION_MODEL, ActionModel, NetworkConfig, build_network
 from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer, RoundStats
-from hop_envs.coplayers import BUILTIN_COPLAYERS, coplayer_names, make_coplayer
+from hop_envs.coplayers import TRAINING, coplayer_names, make_coplayer
 from hop_envs.registration import full_env_id
 
 __all__ = [
@@ -97,7 +97,7 @@ class PretrainConfig:
 def rule_based_population(env_id: str) -> tuple[str, ...]:
     """The shipped rule-based co-players that play ``env_id``, sorted (plug-ins excluded, so
     the pre-training data do not depend on what else is installed)."""
-    names = tuple(n for n in coplayer_names(env_id) if n in BUILTIN_COPLAYERS)
+    names = tuple(coplayer_names(env_id, population=TRAINING))
     if not names:
         raise ValueError(f"rule_based_population: no shipped rule-based co-player plays {env_id}")
     return names

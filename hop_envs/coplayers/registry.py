@@ -31,15 +31,28 @@ from hop_envs.registry import Entry, Registry
 #: Entry-point group through which other packages add co-players.
 COPLAYER_ENTRY_POINT_GROUP = "hop_bench.coplayers"
 
-#: The rule-based co-players shipped with hop_envs (DESIGN §4), by name.
+#: The training population: the rule-based co-players of DESIGN §4, by name.
 BUILTIN_COPLAYERS: dict[str, type[RuleBasedCoplayer]] = {
     cls.name: cls for cls in (RandomCoplayer, NearestStag, NearestHare, FreeRider, Cleaner)
+}
+
+#: The populations of co-players (Melting Pot's split): the public training population, the
+#: held-out one that only evaluation scenarios use, and everything users plug in.
+TRAINING, HELD_OUT, PLUGIN = "training", "held-out", "plug-in"
+POPULATIONS_KNOWN = (TRAINING, HELD_OUT, PLUGIN)
+
+#: The held-out co-players (evaluation only; no shipped agent trains or tunes on them).
+HELDOUT_COPLAYERS: dict[str, type[RuleBasedCoplayer]] = {}
+
+_POPULATION: dict[str, str] = {
+    **dict.fromkeys(BUILTIN_COPLAYERS, TRAINING),
+    **dict.fromkeys(HELDOUT_COPLAYERS, HELD_OUT),
 }
 
 COPLAYERS: Registry[Any] = Registry(
     "co-player", entry_point_group=COPLAYER_ENTRY_POINT_GROUP, env_key=full_env_id
 )
-for _name, _cls in BUILTIN_COPLAYERS.items():
+for _name, _cls in {**BUILTIN_COPLAYERS, **HELDOUT_COPLAYERS}.items():
     COPLAYERS.register(_name, _cls)
 
 
@@ -50,9 +63,25 @@ def make_coplayer(name: str, env_id: str, **kwargs: Any) -> Any:
     return COPLAYERS.make(name, env_id=env_id, **kwargs)
 
 
-def coplayer_names(env_id: str | None = None) -> list[str]:
-    """Registered co-player names (those that play ``env_id`` if given), sorted."""
-    return COPLAYERS.names(env_id)
+def coplayer_names(env_id: str | None = None, population: str | None = None) -> list[str]:
+    """Registered co-player names (those that play ``env_id`` if given, of ``population``
+    if given: ``"training"``, ``"held-out"`` or ``"plug-in"``), sorted."""
+    if population is not None and population not in POPULATIONS_KNOWN:
+        raise ValueError(
+            f"coplayer_names: population must be one of {list(POPULATIONS_KNOWN)}, "
+            f"got {population!r}"
+        )
+    names = COPLAYERS.names(env_id)
+    if population is None:
+        return names
+    return [n for n in names if coplayer_population(n) == population]
+
+
+def coplayer_population(name: str) -> str:
+    """``"training"`` (public: agents may train and tune on it), ``"held-out"`` (evaluation
+    only, DESIGN §4/§6) or ``"plug-in"`` (anything registered by a user or a plug-in, and
+    ``module:Class`` paths)."""
+    return _POPULATION.get(name, PLUGIN)
 
 
 def coplayer_entry(name: str) -> Entry[Any]:

@@ -184,7 +184,7 @@ class TrainConfig:
         object.__setattr__(self, "population", self._checked_population())
 
     def _checked_population(self) -> tuple[str, ...]:
-        from hop_envs.coplayers import coplayer_names
+        from hop_envs.coplayers import HELD_OUT, coplayer_names, coplayer_population
 
         population = self.population
         if isinstance(population, str) or not isinstance(population, Sequence):
@@ -195,6 +195,12 @@ class TrainConfig:
             population = DEFAULT_POPULATIONS.get(self.env_id, (SELF,))
         known = coplayer_names(self.env_id)
         for name in population:
+            if coplayer_population(str(name)) == HELD_OUT:
+                raise ValueError(
+                    f"{_where('population')}: {name!r} is a held-out co-player (evaluation "
+                    "only, never trained or tuned on); train on the training population: "
+                    f"{coplayer_names(self.env_id, population='training')}"
+                )
             if name != SELF and name not in known and ":" not in str(name):
                 raise ValueError(
                     f"{_where('population')}: unknown co-player {name!r} for {self.env_id}; "
@@ -210,7 +216,7 @@ class TrainConfig:
         if not rest:
             from hop_envs.coplayers import coplayer_names
 
-            rest = tuple(coplayer_names(self.env_id))
+            rest = tuple(coplayer_names(self.env_id, population="training"))
         return rest
 
     # -- JSON ------------------------------------------------------------------------------
