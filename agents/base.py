@@ -5,11 +5,16 @@ Lifecycle, driven by the evaluation runner (or your own loop)::
     agent.reset(seed=s, seat=seat_info)      # start a trial: forget all about co-players
     for episode in range(K):
         agent.start_episode()
-        while the agent is in the game:
-            a = agent.act(observation)
-            ... the env steps with everybody's actions ...
-            agent.observe(transition)        # the joint transition, every player's view
+        while anybody is in the game:
+            a = agent.act(observation)       # only while this agent is in the game
+            ... the env steps with the actions of the players still in the game ...
+            agent.observe(transition)        # every joint step, to the end of the episode
         agent.end_episode()
+
+Every player observes **every** joint step until the episode ends, also after it has left
+the game (a stag-hunt capturer watches the rest of the episode): what the co-players go on
+to do is what an adaptive agent learns from, so nothing is censored. After a player has
+left, the transitions it observes no longer hold its own key.
 
 Memory kept between ``start_episode`` calls within a trial is the point of few-shot
 adaptation. Agents that learn parameters may add ``save(path)`` and ``load(path)``.
@@ -55,8 +60,14 @@ class SeatInfo:
 class Transition:
     """One joint step as returned by ``ParallelEnv.step``, plus the actions taken.
 
-    Keys are the agents that acted in the step (agents that left earlier are absent).
-    ``observations`` are the next observations.
+    Every mapping is keyed by the agents that acted in the step (``player_<seat>``); agents
+    that left the game in an earlier step are absent, so an agent that has left sees the
+    transitions of the others without its own key. ``actions`` are the actions as chosen (an
+    in-range action the mask forbade ran as stay and is flagged in
+    ``infos[agent]["illegal_action"]``); ``observations`` are the next observations (those of
+    agents that left in this step included); ``rewards``, ``terminations``, ``truncations``
+    and ``infos`` are the env's (``infos`` carry the step's events: stag hunt ``captured``,
+    ``prey_id``, ``failed_stag_hunt``; snowdrift ``removed_drift``, ``drift_cell``).
     """
 
     actions: Mapping[AgentID, int]

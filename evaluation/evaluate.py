@@ -55,8 +55,11 @@ def plan(
     seed: int = 0,
     trials: int | None = None,
     episodes: int | None = None,
+    rerun: bool = False,
 ) -> tuple[list[TrialJob], list[RunKey], int]:
-    """The jobs still to run, the keys of every scenario, and how many trials were skipped."""
+    """The jobs still to run, the keys of every scenario, and how many trials were skipped
+    (trials of this exact configuration already stored). ``rerun`` first deletes the stored
+    episodes of these configurations, so every trial is played again on purpose."""
     seed = check_seed(seed, "seed")
     for name, value in (("trials", trials), ("episodes", episodes)):
         if value is not None and (
@@ -70,6 +73,8 @@ def plan(
         n_episodes = episodes or scenario.episodes
         chash = config_hash(agent, scenario, version)
         keys.append(RunKey(agent.label, scenario.name, seed, chash, n_trials, n_episodes))
+        if rerun:
+            store.delete(agent.label, scenario.name, seed, chash)
         stored = store.stored_episodes(agent.label, scenario.name, seed, chash)
         for trial in range(n_trials):
             have = frozenset(e for e in stored.get(trial, ()) if e < n_episodes)
@@ -91,14 +96,18 @@ def evaluate(
     backend: str = DEFAULT_BACKEND,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rerun: bool = False,
 ) -> EvaluationResult:
     """Run every missing trial of ``agent`` in ``scenarios`` and store each episode.
 
-    ``progress(done, total)`` is called after each stored episode. Failed jobs are collected
+    ``progress(done, total)`` is called after each stored episode; ``rerun`` replaces the
+    stored results of these configurations (see :func:`plan`). Failed jobs are collected
     in the result (the other jobs go on); a ``KeyboardInterrupt`` stops the run with every
     finished episode already stored.
     """
-    jobs, keys, skipped = plan(agent, scenarios, store, seed=seed, trials=trials, episodes=episodes)
+    jobs, keys, skipped = plan(
+        agent, scenarios, store, seed=seed, trials=trials, episodes=episodes, rerun=rerun
+    )
     result = EvaluationResult(keys=keys, jobs=len(jobs), skipped_trials=skipped)
     total = sum(job.missing for job in jobs)
     events = run_jobs(jobs, backend=backend, workers=workers)

@@ -5,7 +5,8 @@ The call order per trial is fixed (DESIGN §5, :mod:`agents.base`)::
     every player: reset(seed=seat seed, seat=SeatInfo)          # once per trial
     for each episode:
         env.reset(seed=episode seed); every player: start_episode()
-        until nobody is left: act (live players) -> env.step -> observe (players that acted)
+        until nobody is left: act (live players) -> env.step -> observe (every player, also
+                              those that have left the game)
         every player: end_episode()
 
 Focal agents keep their memory across the episodes of a trial; each focal seat has its own
@@ -101,9 +102,12 @@ class TrialRunner:
             transition = Transition(
                 actions, observations, rewards, terminations, truncations, infos
             )
+            # Every player observes every joint step until the episode ends, also after it
+            # has left the game (DESIGN §5): nothing the co-players do is censored.
+            for player in players:
+                player.observe(transition)
             for agent_id in actions:
                 seat = seat_of[agent_id]
-                players[seat].observe(transition)
                 returns[seat] += float(rewards[agent_id])
                 info = infos[agent_id]
                 captured = info.get("captured")

@@ -122,6 +122,16 @@ class ResultStore:
             done.setdefault(trial, set()).add(episode)
         return done
 
+    def delete(self, agent: str, scenario: str, seed: int, config_hash: str) -> int:
+        """Remove every stored episode of one configuration (``--rerun``); returns how many."""
+        with self._db:
+            cursor = self._db.execute(
+                f"DELETE FROM {TABLE} WHERE agent = ? AND scenario = ? AND seed = ? "
+                "AND config_hash = ?",
+                (agent, scenario, seed, config_hash),
+            )
+        return cursor.rowcount
+
     def records(self, **filters: Any) -> list[EpisodeRecord]:
         """Stored records whose scalar fields equal every given filter (``None`` ignored),
         ordered by the key, e.g. ``records(agent="hop", scenario="msg/selfplay")``."""

@@ -63,6 +63,13 @@ class RecordingAgent(BaseAgent):
         return [entry[0] for entry in self.log]
 
 
+class StayingRecorder(RecordingAgent):
+    """A recording agent that always stays (it never leaves a stag-hunt episode)."""
+
+    def __init__(self) -> None:
+        super().__init__(action=STAY)
+
+
 class PrivilegedAgent(RecordingAgent):
     """Asks for the co-players' names (like a reference oracle would)."""
 

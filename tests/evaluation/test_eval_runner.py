@@ -12,6 +12,7 @@ from evaluation.scenarios import Scenario, load_scenario
 from evaluation.seeding import trial_seeds
 
 REC = "eval_test_agents:RecordingAgent"
+STAY = ta.STAY
 MSH = "hop/MarkovStagHunt-v0"
 MSG = "hop/MarkovSnowdrift-v0"
 
@@ -144,14 +145,16 @@ def test_every_player_observes_every_acting_players_action():
             assert own == chosen[f"player_{j}"]
 
 
-def test_players_that_left_stop_acting_and_observing():
-    # Greedy hare hunters on a board of hares all leave after one step; the background
-    # recording agents (stay) on other cells keep acting until the time limit.
+def test_players_that_left_stop_acting_but_observe_every_step_to_the_end():
+    # 2x2 board, a hare on every cell, 3 steps. The focal greedy hare hunter captures at
+    # step 1 and leaves; the background agent stays, so it plays all 3 steps. The focal agent
+    # acts once and then observes all 3 joint steps: the first with both players' actions,
+    # the other two with only the background player's (its own key is gone).
     scenario = Scenario(
         "leave",
         MSH,
         focal_seats=(0,),
-        background=REC,
+        background="eval_test_agents:StayingRecorder",
         env_kwargs={
             "num_players": 2,
             "grid_size": 2,
@@ -164,12 +167,18 @@ def test_players_that_left_stop_acting_and_observing():
     (record,) = run_trial(job(scenario, episodes=1, action="greedy"))
     focal, background = ta.INSTANCES
     focal_calls = [e[0] for e in focal.log]
-    assert focal_calls == ["reset", "start", "act", "observe", "end"]
+    assert focal_calls == ["reset", "start", "act", "observe", "observe", "observe", "end"]
+    focal_observed = [e[1] for e in focal.log if e[0] == "observe"]
+    assert focal_observed == [
+        {"player_0": 6, "player_1": STAY},
+        {"player_1": STAY},
+        {"player_1": STAY},
+    ]
     bg_observed = [e[1] for e in background.log if e[0] == "observe"]
-    # the background agent acts randomly: it may hunt too, else it outlives the focal agent
-    assert set(bg_observed[0]) == {"player_0", "player_1"}
-    assert all(set(a) == {"player_1"} for a in bg_observed[1:])
-    assert record.length == len(bg_observed)
+    assert bg_observed == focal_observed
+    assert record.length == 3
+    assert record.returns == (1.0, 0.0)
+    assert record.hares == (1, 0)
 
 
 def test_coplayers_are_made_and_reset_per_trial_with_their_seat_seed():
