@@ -10,6 +10,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from evaluation.fingerprint import agent_fingerprint
 from evaluation.jsondata import to_jsonable
 from evaluation.scenarios import Scenario
 from evaluation.seeding import check_seed
@@ -66,14 +67,20 @@ def config_hash(agent: AgentSpec, scenario: Scenario, pkg_version: str | None = 
     """A stable 16-hex-digit hash of what decides a trial's numbers.
 
     It covers the scenario definition (env id, env kwargs, focal seats, background), the
-    agent's name and kwargs and the package version. The budget (episodes, trials) is left
-    out on purpose: episode ``e`` of trial ``t`` does not depend on it (see
-    :mod:`evaluation.seeding`), so a run with more episodes or trials extends the stored
+    agent's name and kwargs, its fingerprint (the source of its code and the bytes of the
+    weights it loads, :mod:`evaluation.fingerprint`) and the package version: changing any
+    of them is a new configuration, never a silent return of old numbers. The budget
+    (episodes, trials) is left out on purpose: episode ``e`` of trial ``t`` does not depend
+    on it (see :mod:`evaluation.seeding`), so a run with more episodes or trials extends the stored
     results instead of starting a separate set.
     """
     payload = {
         "scenario": scenario.definition(),
-        "agent": {"name": agent.name, "kwargs": to_jsonable(dict(agent.kwargs))},
+        "agent": {
+            "name": agent.name,
+            "kwargs": to_jsonable(dict(agent.kwargs)),
+            "fingerprint": agent_fingerprint(agent.name, agent.kwargs, scenario.env_id),
+        },
         "version": pkg_version if pkg_version is not None else package_version(),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)

@@ -104,6 +104,19 @@ class PlanningAgent(BaseAgent):
         self.last_search: SearchResult | None = None
         self.om_rounds: list[Any] = []
 
+    @classmethod
+    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
+        """The checkpoint folder these arguments load (the shipped one for ``"default"``), so
+        that an evaluation's stored key changes with the weights' bytes."""
+        from agents.hop.training.checkpoint import resolve_checkpoint
+
+        weights = kwargs.get("weights", DEFAULT_WEIGHTS)
+        try:
+            path = resolve_checkpoint(weights, env_id)
+        except (FileNotFoundError, ValueError):
+            return []  # the agent itself reports the missing checkpoint when it is made
+        return [] if path is None else [path]
+
     def _check_options(self, options: Mapping[str, Any]) -> None:
         """Raise ``TypeError`` naming this agent, each unknown keyword, its close matches and
         every option the agent takes (its own and the shared planning ones)."""
