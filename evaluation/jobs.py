@@ -87,6 +87,12 @@ def config_hash(agent: AgentSpec, scenario: Scenario, pkg_version: str | None = 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def scenario_hash(scenario: Scenario) -> str:
+    """A 16-hex-digit digest of the scenario's definition (what it is, not its budget)."""
+    text = json.dumps(scenario.definition(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class TrialJob:
     """Run ``episodes`` episodes of trial ``trial``; return only episodes not in ``skip``."""

@@ -30,6 +30,9 @@ class EpisodeRecord:
     drifts: tuple[int, ...]
     package_version: str
     config_hash: str
+    #: Digest of the scenario's definition (:func:`evaluation.jobs.scenario_hash`): the same
+    #: name with another definition (a user's file) is another scenario.
+    scenario_hash: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.returns)

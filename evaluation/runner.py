@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import hop_envs
 from agents.base import Agent, SeatInfo, Transition
-from evaluation.jobs import TrialJob
+from evaluation.jobs import TrialJob, scenario_hash
 from evaluation.players import make_background, make_focal, wants_privileged_info
 from evaluation.records import EpisodeRecord
 from evaluation.seeding import trial_seeds
@@ -58,6 +58,7 @@ class TrialRunner:
             else:
                 self.players.append(make_background(names[seat], scenario.env_id))
         self.seat_of = {a: i for i, a in enumerate(self.env.possible_agents)}
+        self.scenario_hash = scenario_hash(scenario)
         #: The joint step just played (``None`` right after a reset), for ``on_step`` hooks.
         self.last_transition: Transition | None = None
 
@@ -140,6 +141,7 @@ class TrialRunner:
             drifts=tuple(drifts),
             package_version=job.package_version,
             config_hash=job.config_hash,
+            scenario_hash=self.scenario_hash,
         )
 
 

@@ -22,7 +22,7 @@ from evaluation.records import EpisodeRecord
 DEFAULT_DB = Path("results") / "hop-bench.sqlite"
 TABLE = "episodes"
 KEY = ("agent", "scenario", "seed", "trial", "episode", "config_hash")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _column_kinds() -> dict[str, str]:
@@ -84,6 +84,13 @@ class ResultStore:
                 raise StoreError(
                     f"{self.path} has schema version {version}; this hop-bench writes "
                     f"version {SCHEMA_VERSION}"
+                    + (
+                        " (version 1 results are keyed without the agent's fingerprint, so "
+                        "they cannot tell which code and weights made them: start a new "
+                        "database with --db, or delete this one)"
+                        if version == 1
+                        else ""
+                    )
                 )
         have = [row[1] for row in self._db.execute(f"PRAGMA table_info({TABLE})")][1:]
         if have != list(COLUMNS):
