@@ -160,6 +160,28 @@ class ResultStore:
         for row in self._db.execute(sql, [v for _, v in where]):
             yield _from_row(row)
 
+    def latest_records(self) -> tuple[list[EpisodeRecord], list[str]]:
+        """The records of the newest configuration of every (agent, scenario) (the one whose
+        latest episode was stored last), and a line for each older configuration left out:
+        reports show what the code and weights of today measured, and say what they hid."""
+        rows = self._db.execute(
+            f"SELECT agent, scenario, config_hash, package_version, MAX(id), COUNT(*) "
+            f"FROM {TABLE} GROUP BY agent, scenario, config_hash"
+        ).fetchall()
+        newest: dict[tuple[str, str], tuple[int, str]] = {}
+        for agent, scenario, chash, _, last, _ in rows:
+            if (agent, scenario) not in newest or last > newest[(agent, scenario)][0]:
+                newest[(agent, scenario)] = (last, chash)
+        keep = {(a, s, h) for (a, s), (_, h) in newest.items()}
+        hidden = [
+            f"{agent} in {scenario}: {count} episode(s) of an older configuration {chash} "
+            f"(hop-bench {version}) not shown; the newest is {newest[(agent, scenario)][1]}"
+            for agent, scenario, chash, version, _, count in sorted(rows)
+            if (agent, scenario, chash) not in keep
+        ]
+        records = [r for r in self.iter_records() if (r.agent, r.scenario, r.config_hash) in keep]
+        return records, hidden
+
     def count(self) -> int:
         return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
 

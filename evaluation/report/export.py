@@ -15,10 +15,17 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from evaluation.report.summary import AgentScore, CurvePoint, ScenarioSummary, Summary
+from evaluation.report.summary import (
+    AgentScore,
+    CurvePoint,
+    Improvement,
+    ScenarioSummary,
+    Summary,
+    TrialScore,
+)
 
 JSON_FORMAT = "hop-bench-report"
-JSON_VERSION = 1
+JSON_VERSION = 2
 
 T = TypeVar("T")
 
@@ -62,6 +69,8 @@ def summary_to_json(summary: Summary) -> dict[str, Any]:
         "summary": [asdict(r) for r in summary.rows],
         "curves": [asdict(c) for c in summary.curves],
         "scores": [asdict(s) for s in summary.scores],
+        "trial_scores": [asdict(t) for t in summary.trial_scores],
+        "improvements": [asdict(i) for i in summary.improvements],
         "skipped": list(summary.skipped),
     }
 
@@ -90,6 +99,8 @@ def read_json(path: Path) -> Summary:
         skipped=tuple(data["skipped"]),
         confidence=data["confidence"],
         last_episodes=data["last_episodes"],
+        trial_scores=tuple(TrialScore(**t) for t in data["trial_scores"]),
+        improvements=tuple(Improvement(**i) for i in data["improvements"]),
     )
 
 

@@ -7,9 +7,9 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from evaluation.report.summary import (
-    ADAPT_1V3,
+    AGGREGATED,
+    BOOTSTRAP_REPS,
     RANDOM_AGENT,
-    AgentScore,
     RuleBasedNames,
     ScenarioSummary,
     Summary,
@@ -35,9 +35,12 @@ def render_markdown(
     rule_based: RuleBasedNames,
     plots: Mapping[tuple[str, str], PurePosixPath] | None = None,
     num_records: int | None = None,
+    aggregate_plots: Mapping[str, PurePosixPath] | None = None,
+    hidden: Sequence[str] = (),
 ) -> str:
     """The whole report. ``plots`` maps ``(env_id, scenario)`` to a plot path relative to
-    the Markdown file."""
+    the Markdown file, ``aggregate_plots`` an env id to its aggregate figure; ``hidden``
+    lists the older configurations the records leave out."""
     pct = f"{summary.confidence:.0%}"
     lines = [
         "# hop-bench results",
@@ -50,8 +53,30 @@ def render_markdown(
         "empty cell means the agent was not run in that scenario.",
         "",
     ]
+    lines += [
+        "Normalized scores: per scenario, 0 = the lowest and 1 = the highest mean of the "
+        "scenario's reference agents (the env's training-population co-players as focal "
+        "agent, `random` among them) in the reference results shipped with the package; a "
+        "scenario whose reference extremes cannot be told apart has none. Aggregates: "
+        "per env and population (training: `adapt-1v3-*`, `adapt-hidden`, `adapt-mixed`; held-out: "
+        "`heldout-*`), the interquartile mean (IQM) of the per-trial normalized scores over "
+        "scenarios and trials with a 95% stratified-bootstrap interval "
+        f"({BOOTSTRAP_REPS} resamples), and the probability of improvement "
+        "P(agent > reference agent) (Agarwal et al., NeurIPS 2021).",
+        "",
+    ]
     for env_id in summary.env_ids():
         lines += _env_section(summary, env_id, rule_based(env_id), plots or {})
+        lines += _aggregate_section(summary, env_id, (aggregate_plots or {}).get(env_id))
+    if hidden:
+        lines += ["## Older configurations not shown", ""]
+        lines += [
+            "Each agent is reported in its newest configuration (code, arguments, weights); "
+            "these stored results of earlier configurations are left out:",
+            "",
+        ]
+        lines += [f"- {_escape(note)}" for note in hidden]
+        lines.append("")
     if summary.skipped:
         lines += ["## Not summarised", ""]
         lines += [f"- {_escape(note)}" for note in summary.skipped]
@@ -78,7 +103,7 @@ def _env_section(
             notes[text] = f"[^{label}-{len(notes) + 1}]"
         return notes[text]
 
-    refs = ", ".join(f"`{a}`" for a in sorted(set(rule_based) - {RANDOM_AGENT})) or "none"
+    refs = ", ".join(f"`{a}`" for a in sorted(rule_based)) or "none"
     out = [f"## {env_name(env_id)}", "", "### Focal per-capita return", ""]
     out += _table(
         ["agent", *names],
@@ -93,14 +118,12 @@ def _env_section(
             for a in agents
         ],
     )
-    scores = {s.agent: s for s in summary.scores if s.env_id == env_id}
-    family_col = [f"mean over {ADAPT_1V3}-*"] if scores else []
     out += [
         "",
         "### Normalized score",
         "",
-        f"Focal return rescaled per scenario: 0 = the `{RANDOM_AGENT}` agent's mean, "
-        f"1 = the best mean among the rule-based agents ({refs}).",
+        "Focal return rescaled per scenario by the shipped reference results: 0 = the lowest, "
+        f"1 = the highest reference mean (reference agents: {refs}).",
         "",
     ]
     norm_rows = []
@@ -115,10 +138,8 @@ def _env_section(
             else:
                 caution = footnote(r.normalized_note) if r.normalized_note else ""
                 row.append(f"{r.normalized:.2f}{caution}")
-        if scores:
-            row.append(_score_cell(scores.get(a), footnote))
         norm_rows.append(row)
-    out += _table(["agent", *names, *family_col], norm_rows)
+    out += _table(["agent", *names], norm_rows)
     out += _details(summary, env_id, scenarios, agents, cell, names)
     if notes:
         out.append("")
@@ -191,12 +212,73 @@ def _details(
     ]
 
 
-def _score_cell(score: AgentScore | None, footnote) -> str:
-    if score is None:
-        return ""
-    if score.normalized is None:
-        return f"—{footnote(score.note)}"
-    return f"{score.normalized:.2f}"
+def _aggregate_section(summary: Summary, env_id: str, plot: PurePosixPath | None) -> list[str]:
+    """IQM per population with bootstrap intervals, and probabilities of improvement."""
+    scores = [s for s in summary.scores if s.env_id == env_id]
+    if not scores:
+        return []
+    families = [f for f in AGGREGATED if any(s.family == f for s in scores)]
+    cell = {(s.agent, s.family): s for s in scores}
+    agents = sorted(
+        {s.agent for s in scores},
+        key=lambda a: (
+            -max((cell[(a, f)].normalized or -1e9) for f in families if (a, f) in cell),
+            a,
+        ),
+    )
+    header = ["agent"]
+    for f in families:
+        n = max(s.scenarios for s in scores if s.family == f)
+        header.append(f"{f} IQM [95% CI] ({n} scenarios)")
+    out = [f"### Aggregate normalized score: {env_name(env_id)}", ""]
+    notes: list[str] = []
+    rows = []
+    for a in agents:
+        row = [_escape(a)]
+        for f in families:
+            s = cell.get((a, f))
+            if s is None:
+                row.append("")
+            elif s.normalized is None:
+                notes.append(s.note)
+                row.append("—")
+            else:
+                row.append(f"{s.normalized:.2f} [{s.low:.2f}, {s.high:.2f}] (n={s.trials})")
+        rows.append(row)
+    out += _table(header, rows)
+    out += [
+        "",
+        "`n`: trials pooled over the population's scenarios. — : "
+        + ("; ".join(_escape(n) for n in notes) if notes else "none")
+        + ".",
+    ]
+    improvements = [i for i in summary.improvements if i.env_id == env_id]
+    if improvements:
+        versus = improvements[0].versus
+        out += [
+            "",
+            f"Probability of improvement over `{_escape(versus)}` (P(agent > {versus}) on a "
+            "random scenario and trial of each; 0.5 = no difference; an interval that "
+            "contains 0.5 is within noise):",
+            "",
+        ]
+        prows = []
+        for i in sorted(improvements, key=lambda i: (i.family, -i.probability, i.agent)):
+            verdict = (
+                "within noise" if i.low <= 0.5 <= i.high else ("better" if i.low > 0.5 else "worse")
+            )
+            prows.append(
+                [
+                    _escape(i.agent),
+                    i.family,
+                    f"{i.probability:.2f} [{i.low:.2f}, {i.high:.2f}]",
+                    verdict,
+                ]
+            )
+        out += _table(["agent", "population", f"P(agent > {versus}) [95% CI]", "reading"], prows)
+    if plot is not None:
+        out += ["", f"![aggregate {env_name(env_id)}]({plot.as_posix()})"]
+    return [*out, ""]
 
 
 def _agent_order(agents: set[str], rule_based: Collection[str]) -> list[str]:

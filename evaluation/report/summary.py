@@ -12,16 +12,40 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from evaluation.records import EpisodeRecord
+from evaluation.references import ReferenceResult, ReferenceScale, reference_scale
+from evaluation.report.aggregate import (
+    bootstrap_interval,
+    interquartile_mean,
+    probability_of_improvement_interval,
+)
 from evaluation.report.stats import DEFAULT_CONFIDENCE, Estimate, mean_ci
 
 RANDOM_AGENT = "random"
 ADAPT_1V3 = "adapt-1v3"
 #: Scenario families in the order reports list them.
-FAMILIES = ("adapt-1v3", "adapt-3v1", "selfplay")
+FAMILIES = (
+    "adapt-1v3",
+    "adapt-hidden",
+    "adapt-mixed",
+    "adapt-3v1",
+    "selfplay",
+    "heldout-1v3",
+    "heldout-hidden",
+    "heldout-mixed",
+)
+#: The populations whose scenarios are aggregated (IQM) per env, and their scenario families:
+#: the one-focal-seat scenarios against the training population and against the held-out one.
+TRAINING, HELD_OUT = "training", "held-out"
+AGGREGATED: dict[str, tuple[str, ...]] = {
+    TRAINING: ("adapt-1v3", "adapt-hidden", "adapt-mixed"),
+    HELD_OUT: ("heldout-1v3", "heldout-hidden", "heldout-mixed"),
+}
+#: Bootstrap resamples of the aggregates (fixed seed: a report is a function of its records).
+BOOTSTRAP_REPS, BOOTSTRAP_SEED = 2000, 0
 
 RuleBasedNames = Callable[[str], Collection[str]]
 
@@ -32,10 +56,10 @@ def env_name(env_id: str) -> str:
 
 
 def default_rule_based(env_id: str) -> tuple[str, ...]:
-    """The rule-based co-players registered for ``env_id`` (DESIGN §4)."""
-    from hop_envs.coplayers import coplayer_names
+    """The training-population co-players of ``env_id`` (the reference agents)."""
+    from hop_envs.coplayers import TRAINING, coplayer_names
 
-    return tuple(coplayer_names(env_name(env_id)))
+    return tuple(coplayer_names(env_name(env_id), population=TRAINING))
 
 
 def env_sort_key(env_id: str) -> tuple[int, str]:
@@ -57,6 +81,15 @@ def scenario_family(scenario: str) -> str | None:
     for family in FAMILIES:
         if short == family or short.startswith(f"{family}-"):
             return family
+    return None
+
+
+def population_of(scenario: str) -> str | None:
+    """``"training"`` or ``"held-out"`` for a scenario of an aggregated family, else None."""
+    family = scenario_family(scenario)
+    for population, families in AGGREGATED.items():
+        if family in families:
+            return population
     return None
 
 
@@ -94,6 +127,21 @@ class ScenarioSummary:
     drifts_per_focal: float
     normalized: float | None
     normalized_note: str
+    scenario_hash: str = ""
+    config_hash: str = ""
+
+
+@dataclass(frozen=True)
+class TrialScore:
+    """One trial's normalized score (its mean focal return over episodes, rescaled)."""
+
+    env_id: str
+    scenario: str
+    agent: str
+    seed: int
+    trial: int
+    focal_mean: float
+    normalized: float
 
 
 @dataclass(frozen=True)
@@ -111,8 +159,10 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class AgentScore:
-    """An agent's mean normalized score over the ``family`` scenarios of one env (``None``
-    with a ``note`` when one of them has no normalized score for it)."""
+    """An agent's aggregate over the scenarios of one population (``family``: ``training``
+    or ``held-out``) of one env: the interquartile mean of its per-trial normalized scores
+    over scenarios and trials, with a stratified-bootstrap interval (``None`` with a
+    ``note`` when a scenario of the family is missing or has no score for it)."""
 
     env_id: str
     agent: str
@@ -120,6 +170,24 @@ class AgentScore:
     scenarios: int
     normalized: float | None
     note: str
+    low: float | None = None
+    high: float | None = None
+    trials: int = 0
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """Probability that ``agent`` beats ``versus`` on a random scenario of the family and a
+    random trial of each (Agarwal et al. 2021), with its stratified-bootstrap interval."""
+
+    env_id: str
+    family: str
+    agent: str
+    versus: str
+    scenarios: int
+    probability: float
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -132,6 +200,8 @@ class Summary:
     skipped: tuple[str, ...]
     confidence: float
     last_episodes: int
+    trial_scores: tuple[TrialScore, ...] = ()
+    improvements: tuple[Improvement, ...] = ()
 
     def env_ids(self) -> list[str]:
         """The envs in the rows, in the package's env order (unknown ids last)."""
@@ -152,11 +222,19 @@ def summarize(
     rule_based: RuleBasedNames = default_rule_based,
     last_episodes: int = 3,
     confidence: float = DEFAULT_CONFIDENCE,
+    references: Mapping[str, Sequence[ReferenceResult]] | None = None,
+    versus: str | None = None,
 ) -> Summary:
-    """Per agent x scenario statistics, adaptation curves and normalized scores.
+    """Per agent x scenario statistics, adaptation curves, normalized scores and aggregates.
 
-    Normalized score: 0 = the ``random`` agent's mean focal return in the same scenario,
-    1 = the best mean among the other rule-based agents of the env (``rule_based(env_id)``).
+    Normalized score (:mod:`evaluation.references`): 0 = the lowest and 1 = the highest
+    reference mean of the scenario, from the shipped reference results (``references``, by
+    default the package's file) when they were made for the scenario's definition, else from
+    the records of the env's reference agents when all of them are there, else none.
+    Aggregates per env and population: IQM of the per-trial normalized scores with a
+    stratified bootstrap interval, and the probability of improvement of every agent over
+    ``versus`` (default ``hop`` when present, else ``random``). ``rule_based`` only orders
+    the agents in tables.
     """
     if isinstance(last_episodes, bool) or not isinstance(last_episodes, int) or last_episodes < 1:
         raise ValueError(f"last_episodes must be an integer >= 1, got {last_episodes!r}")
@@ -166,6 +244,7 @@ def summarize(
     rows: list[ScenarioSummary] = []
     curves: list[CurvePoint] = []
     skipped: list[str] = []
+    trial_means: dict[tuple[str, str], list[tuple[int, int, float]]] = {}
     for (scenario, agent), by_trial in sorted(groups.items()):
         env_id = env_of[scenario]
         indices = sorted({e for episodes in by_trial.values() for e in episodes})
@@ -179,18 +258,35 @@ def summarize(
             )
             continue
         last = min(last_episodes, len(indices))
-        rows.append(_row(env_id, scenario, agent, complete, len(by_trial), last, confidence))
+        row = _row(env_id, scenario, agent, complete, len(by_trial), last, confidence)
+        first = next(iter(next(iter(by_trial.values())).values()))
+        rows.append(replace(row, scenario_hash=first.scenario_hash, config_hash=first.config_hash))
+        trial_means[(scenario, agent)] = [
+            (seed, trial, _mean([eps[e].focal_return for e in indices]))
+            for (seed, trial), eps in sorted(by_trial.items())
+            if sorted(eps) == indices
+        ]
         for pos, episode in enumerate(indices):
             est = mean_ci([t.focal[pos] for t in complete], confidence)
             curves.append(CurvePoint(env_id, scenario, agent, episode, est.n, est.mean, est.ci))
-    rows = _normalize(rows, rule_based)
+    scales = _scales(rows, references)
+    rows = [_normalized_row(r, scales[r.scenario]) for r in rows]
+    trial_scores = [
+        TrialScore(r.env_id, r.scenario, r.agent, seed, trial, mean, value)
+        for r in rows
+        for seed, trial, mean in trial_means[(r.scenario, r.agent)]
+        if (value := scales[r.scenario].normalize(mean)) is not None
+    ]
+    scores, improvements = _aggregates(rows, trial_scores, versus)
     return Summary(
         rows=tuple(rows),
         curves=tuple(curves),
-        scores=tuple(_scores(rows)),
+        scores=tuple(scores),
         skipped=tuple(skipped),
         confidence=confidence,
         last_episodes=last_episodes,
+        trial_scores=tuple(trial_scores),
+        improvements=tuple(improvements),
     )
 
 
@@ -297,70 +393,111 @@ def _row(
     )
 
 
-def _normalize(rows: list[ScenarioSummary], rule_based: RuleBasedNames) -> list[ScenarioSummary]:
-    by_key = {(r.scenario, r.agent): r for r in rows}
-    out = []
+def _scales(
+    rows: Sequence[ScenarioSummary], references: Mapping[str, Sequence[ReferenceResult]] | None
+) -> dict[str, ReferenceScale]:
+    """The reference scale of every scenario in ``rows`` (shipped, else from the records)."""
+    database = {
+        (r.scenario, r.agent): ReferenceResult(
+            scenario=r.scenario,
+            env_id=r.env_id,
+            agent=r.agent,
+            trials=r.trials,
+            episodes=r.episodes,
+            mean=r.focal_mean,
+            ci=math.inf if r.focal_ci is None else r.focal_ci,
+            scenario_hash=r.scenario_hash,
+            config_hash=r.config_hash,
+        )
+        for r in rows
+    }
+    scales = {}
     for r in rows:
-        refs = sorted(set(rule_based(r.env_id)) - {RANDOM_AGENT})
-        present = [by_key[(r.scenario, a)] for a in refs if (r.scenario, a) in by_key]
-        zero = by_key.get((r.scenario, RANDOM_AGENT))
-        value: float | None = None
-        if zero is None:
-            note = f"no `{RANDOM_AGENT}` results in {r.scenario}"
-        elif not present:
-            note = f"no results of a rule-based agent ({', '.join(refs) or 'none'}) in {r.scenario}"
-        else:
-            best = max(present, key=lambda p: p.focal_mean)
-            spread = best.focal_mean - zero.focal_mean
-            if spread <= 0:
-                note = (
-                    f"in {r.scenario} the best rule-based agent ({best.agent}, "
-                    f"{best.focal_mean:.3g}) does not beat `{RANDOM_AGENT}` ({zero.focal_mean:.3g})"
-                )
-            else:
-                value = (r.focal_mean - zero.focal_mean) / spread
-                note = _spread_caution(r.scenario, best, zero, spread)
-        out.append(replace(r, normalized=value, normalized_note=note))
-    return out
+        if r.scenario not in scales:
+            scales[r.scenario] = reference_scale(
+                r.scenario, r.env_id, r.scenario_hash, database, references
+            )
+    return scales
 
 
-def _spread_caution(
-    scenario: str, best: ScenarioSummary, zero: ScenarioSummary, spread: float
-) -> str:
-    """A warning when the two references are not clearly apart (their confidence
-    intervals overlap): the scale is then dominated by noise. Empty otherwise."""
-    if best.focal_ci is None or zero.focal_ci is None or spread > best.focal_ci + zero.focal_ci:
-        return ""
-    return (
-        f"caution: in {scenario} the references are not clearly apart (best rule-based "
-        f"{best.agent} {best.focal_mean:.2f} ± {best.focal_ci:.2f} vs `{RANDOM_AGENT}` "
-        f"{zero.focal_mean:.2f} ± {zero.focal_ci:.2f}), so scores there are noisy"
+def _normalized_row(row: ScenarioSummary, scale: ReferenceScale) -> ScenarioSummary:
+    if not scale.defined:
+        return replace(row, normalized=None, normalized_note=scale.note)
+    note = (
+        ""
+        if scale.source == "shipped"
+        else (
+            f"{row.scenario} is scaled by this database's reference results "
+            f"({scale.low_agent} {scale.low:.2f} = 0, {scale.high_agent} {scale.high:.2f} = 1)"
+        )
     )
+    return replace(row, normalized=scale.normalize(row.focal_mean), normalized_note=note)
 
 
-def _scores(rows: list[ScenarioSummary]) -> list[AgentScore]:
-    scores = []
+def _aggregates(
+    rows: Sequence[ScenarioSummary], trial_scores: Sequence[TrialScore], versus: str | None
+) -> tuple[list[AgentScore], list[Improvement]]:
+    """IQM with bootstrap intervals per env x population x agent, and the probability of
+    improvement of each agent over ``versus`` on the same scenarios."""
+    by_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for t in trial_scores:
+        by_cell[(t.scenario, t.agent)].append(t.normalized)
+    scores: list[AgentScore] = []
+    improvements: list[Improvement] = []
     for env_id in sorted({r.env_id for r in rows}, key=env_sort_key):
-        in_family = [
-            r for r in rows if r.env_id == env_id and scenario_family(r.scenario) == ADAPT_1V3
-        ]
-        scenarios = sorted({r.scenario for r in in_family})
-        if not scenarios:
-            continue
-        for agent in sorted({r.agent for r in rows if r.env_id == env_id}):
-            mine = {r.scenario: r for r in in_family if r.agent == agent}
-            missing = [s for s in scenarios if s not in mine]
-            blank = [s for s in scenarios if s in mine and mine[s].normalized is None]
-            value: float | None = None
-            if missing:
-                note = f"no results for {agent} in {', '.join(missing)}"
-            elif blank:
-                note = f"no normalized score for {agent} in {', '.join(blank)}"
-            else:
-                value = _mean([mine[s].normalized for s in scenarios])  # type: ignore[misc]
-                note = ""
-            scores.append(AgentScore(env_id, agent, ADAPT_1V3, len(scenarios), value, note))
-    return scores
+        mine = [r for r in rows if r.env_id == env_id]
+        agents = sorted({r.agent for r in mine})
+        rival = versus or ("hop" if "hop" in agents else RANDOM_AGENT)
+        for population in AGGREGATED:
+            family = [r for r in mine if population_of(r.scenario) == population]
+            scenarios = sorted({r.scenario for r in family})
+            if not scenarios:
+                continue
+            cell = {(r.scenario, r.agent): r for r in family}
+            complete: dict[str, dict[str, list[float]]] = {}
+            for agent in agents:
+                missing = [s for s in scenarios if (s, agent) not in cell]
+                blank = [s for s in scenarios if s not in missing and not by_cell[(s, agent)]]
+                if missing or blank:
+                    note = (
+                        f"no results for {agent} in {', '.join(missing)}"
+                        if missing
+                        else f"no normalized score for {agent} in {', '.join(blank)}"
+                    )
+                    scores.append(AgentScore(env_id, agent, population, len(scenarios), None, note))
+                    continue
+                tasks = {s: by_cell[(s, agent)] for s in scenarios}
+                complete[agent] = tasks
+                iqm = bootstrap_interval(
+                    tasks, interquartile_mean, reps=BOOTSTRAP_REPS, seed=BOOTSTRAP_SEED
+                )
+                scores.append(
+                    AgentScore(
+                        env_id,
+                        agent,
+                        population,
+                        len(scenarios),
+                        iqm.point,
+                        "",
+                        iqm.low,
+                        iqm.high,
+                        sum(len(v) for v in tasks.values()),
+                    )
+                )
+            if rival not in complete:
+                continue
+            for agent, tasks in complete.items():
+                if agent == rival:
+                    continue
+                pi = probability_of_improvement_interval(
+                    tasks, complete[rival], reps=BOOTSTRAP_REPS, seed=BOOTSTRAP_SEED
+                )
+                improvements.append(
+                    Improvement(
+                        env_id, population, agent, rival, len(scenarios), pi.point, pi.low, pi.high
+                    )
+                )
+    return scores, improvements
 
 
 def _mean(values: Sequence[float]) -> float:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from evaluation.records import EpisodeRecord
+from evaluation.references import ReferenceResult
+from evaluation.report.aggregate import Interval
 from evaluation.report.export import write_csv, write_json
 from evaluation.report.markdown import render_markdown
-from evaluation.report.plots import save_adaptation_curves
+from evaluation.report.plots import save_adaptation_curves, save_aggregate_figure
 from evaluation.report.stats import DEFAULT_CONFIDENCE
 from evaluation.report.summary import (
+    BOOTSTRAP_REPS,
     RANDOM_AGENT,
     AgentScore,
     CurvePoint,
+    Improvement,
     RuleBasedNames,
     ScenarioSummary,
     Summary,
+    TrialScore,
     default_rule_based,
+    env_name,
     summarize,
 )
 
@@ -35,6 +41,9 @@ class ReportPaths:
     scores_csv: Path
     json: Path
     plots: tuple[Path, ...]
+    trial_scores_csv: Path | None = None
+    improvements_csv: Path | None = None
+    aggregate_plots: tuple[Path, ...] = ()
 
 
 def write_report(
@@ -44,16 +53,29 @@ def write_report(
     rule_based: RuleBasedNames = default_rule_based,
     last_episodes: int = 3,
     confidence: float = DEFAULT_CONFIDENCE,
+    hidden: Sequence[str] = (),
+    versus: str | None = None,
+    references: Mapping[str, Sequence[ReferenceResult]] | None = None,
 ) -> ReportPaths:
     """Summarise ``records`` and write ``report.md``, ``summary.csv``, ``curves.csv``,
     ``scores.csv``, ``report.json`` and ``plots/*.png`` into ``out_dir`` (created if needed).
 
-    ``rule_based(env_id)`` names the rule-based agents whose best mean sets 1 on the
-    normalized scale (``random`` sets 0); by default the env's registered co-players.
+    Also ``trial_scores.csv`` (every trial's normalized score), ``improvements.csv``
+    (probabilities of improvement over ``versus``) and ``plots/aggregate_<env>.png``.
+    ``rule_based(env_id)`` orders the agents (random, rule-based, the rest); normalized
+    scores come from the shipped references (:mod:`evaluation.references`). ``hidden``:
+    lines saying which older configurations the records leave out
+    (:meth:`~evaluation.store.ResultStore.latest_records`), printed in the report.
+    ``references``: reference results to scale by (default: the shipped file).
     """
     records = list(records)
     summary = summarize(
-        records, rule_based=rule_based, last_episodes=last_episodes, confidence=confidence
+        records,
+        rule_based=rule_based,
+        last_episodes=last_episodes,
+        confidence=confidence,
+        versus=versus,
+        references=references,
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -62,11 +84,23 @@ def write_report(
         out_dir / PLOTS_DIR,
         agent_order=_agent_order(summary, rule_based),
         confidence=confidence,
+        bounds=_return_bounds,
     )
+    aggregates = _aggregate_plots(summary, out_dir / PLOTS_DIR)
     relative = {key: PurePosixPath(PLOTS_DIR, path.name) for key, path in plots.items()}
+    aggregate_links = {
+        env_id: PurePosixPath(PLOTS_DIR, path.name) for env_id, path in aggregates.items()
+    }
     markdown = out_dir / "report.md"
     markdown.write_text(
-        render_markdown(summary, rule_based=rule_based, plots=relative, num_records=len(records)),
+        render_markdown(
+            summary,
+            rule_based=rule_based,
+            plots=relative,
+            num_records=len(records),
+            aggregate_plots=aggregate_links,
+            hidden=hidden,
+        ),
         encoding="utf-8",
     )
     return ReportPaths(
@@ -76,7 +110,46 @@ def write_report(
         scores_csv=write_csv(summary.scores, AgentScore, out_dir / "scores.csv"),
         json=write_json(summary, out_dir / "report.json"),
         plots=tuple(plots.values()),
+        trial_scores_csv=write_csv(summary.trial_scores, TrialScore, out_dir / "trial_scores.csv"),
+        improvements_csv=write_csv(summary.improvements, Improvement, out_dir / "improvements.csv"),
+        aggregate_plots=tuple(aggregates.values()),
     )
+
+
+def _return_bounds(env_id: str, scenario: str) -> tuple[float, float] | None:
+    """The feasible range of a focal per-capita episode return: the env's rule bounds for
+    the scenario's arguments (a registered scenario; ``None`` for unknown ones)."""
+    import hop_envs
+    from evaluation.scenarios import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        return None
+    definition = SCENARIOS.make(scenario)
+    if definition.env_id != env_id and env_name(definition.env_id) != env_name(env_id):
+        return None
+    rules = hop_envs.make(definition.env_id, **dict(definition.env_kwargs)).unwrapped.rules
+    return rules.return_bounds()
+
+
+def _aggregate_plots(summary: Summary, out_dir: Path) -> dict[str, Path]:
+    """One PNG per env: each agent's IQM and bootstrap interval, a panel per population."""
+    paths = {}
+    for env_id in summary.env_ids():
+        panels: dict[str, list[tuple[str, Interval]]] = {}
+        for score in summary.scores:
+            if score.env_id != env_id or score.normalized is None:
+                continue
+            assert score.low is not None and score.high is not None
+            interval = Interval(score.normalized, score.low, score.high, BOOTSTRAP_REPS, 0.95)
+            panels.setdefault(score.family, []).append((score.agent, interval))
+        if panels:
+            path = out_dir / f"aggregate_{_safe_name(env_name(env_id))}.png"
+            paths[env_id] = save_aggregate_figure(env_id, panels, path)
+    return paths
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
 def _agent_order(summary: Summary, rule_based: RuleBasedNames) -> list[str]:

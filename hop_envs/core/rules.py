@@ -62,6 +62,11 @@ class GridRules(ABC):
 
     # -- game-specific -------------------------------------------------------------------
     @abstractmethod
+    def return_bounds(self) -> tuple[float, float]:
+        """Bounds ``(low, high)`` on one player's return over a whole episode (not always
+        tight): reports keep confidence bands of returns inside them."""
+
+    @abstractmethod
     def initial_object_kinds(self) -> list[int]:
         """Kind of each object placed at reset, in object-index order."""
 

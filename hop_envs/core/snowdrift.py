@@ -58,6 +58,14 @@ class SnowdriftRules(GridRules):
     action_names = ("up", "down", "left", "right", "stay", "remove")
     config: SnowdriftConfig
 
+    def return_bounds(self) -> tuple[float, float]:
+        """Every drift pays each player at most ``removal_reward``; a lone remover of every
+        drift pays ``removal_cost`` for each."""
+        cfg = self.config
+        gain = cfg.num_drifts * cfg.removal_reward
+        net = cfg.num_drifts * (cfg.removal_reward - cfg.removal_cost)
+        return min(0.0, net), max(0.0, gain)
+
     def initial_object_kinds(self) -> list[int]:
         return [DRIFT] * self.config.num_drifts
 

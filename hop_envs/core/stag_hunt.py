@@ -99,6 +99,18 @@ class StagHuntRules(GridRules):
     action_names = ("up", "down", "left", "right", "stay", "hunt_stag", "hunt_hare")
     config: StagHuntConfig
 
+    def return_bounds(self) -> tuple[float, float]:
+        """A selfish player captures at most one prey (it leaves) and gets at most its
+        reward; a prosocial one gets at most the mean of all prey; plus the time rewards."""
+        cfg = self.config
+        prey = max(cfg.stag_reward, cfg.hare_reward, 0.0)
+        if cfg.reward_mode == "prosocial":
+            total = cfg.num_stags * cfg.stag_reward + cfg.num_hares * cfg.hare_reward
+            prey = max(prey, total / cfg.num_players)
+        time = cfg.time_reward * cfg.max_cycles
+        low = min(0.0, time, cfg.stag_reward, cfg.hare_reward)
+        return low, prey + max(0.0, time)
+
     def __init__(self, config: StagHuntConfig) -> None:
         super().__init__(config)
         self._strength = list(config.strength)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from evaluation.records import EpisodeRecord
+from evaluation.references import ReferenceResult
 from evaluation.report import (
     AgentScore,
     CurvePoint,
@@ -24,6 +25,7 @@ from evaluation.report import (
     summarize,
     write_report,
 )
+from evaluation.report.summary import Improvement, TrialScore
 
 MSH, MSG = "MarkovStagHunt-v0", "MarkovSnowdrift-v0"
 RULES = {MSH: ("random", "nearest-stag", "nearest-hare"), MSG: ("random", "free-rider", "cleaner")}
@@ -56,9 +58,18 @@ def rec(agent, scenario, trial, episode, focal_return, *, env_id=MSH, selfplay=F
     )
 
 
+#: Shipped references of S1 only: random 1 = 0, nearest-stag 3 = 1 (the records' digest "").
+REFERENCES = {
+    S1: [
+        ReferenceResult(S1, "hop/" + MSH, "random", 30, 10, 1.0, 0.0, "", "h"),
+        ReferenceResult(S1, "hop/" + MSH, "nearest-stag", 30, 10, 3.0, 0.0, "", "h"),
+    ]
+}
+
+
 def records() -> list[EpisodeRecord]:
     """S1: random 1, nearest-stag 3, agent episodes (1, 3) in both trials -> mean 2, ci 0.
-    S2: no random -> blank normalized score. SP: agent alone, one trial (no CI)."""
+    S2: no references -> blank normalized score. SP: agent alone, one trial (no CI)."""
     out = []
     for t in range(2):
         for e in range(2):
@@ -74,7 +85,10 @@ def records() -> list[EpisodeRecord]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    return write_report(records(), out, rule_based=rule_based, last_episodes=1), out
+    paths = write_report(
+        records(), out, rule_based=rule_based, last_episodes=1, references=REFERENCES
+    )
+    return paths, out
 
 
 def table_rows(markdown: str, heading: str, env: str) -> list[str]:
@@ -102,21 +116,23 @@ def test_markdown_normalized_scores_and_footnotes(report) -> None:
     paths, _ = report
     text = paths.markdown.read_text()
     rows = table_rows(text, "Normalized score", MSH)
-    assert rows[0] == (
-        "| agent | adapt-1v3-nearest-hare | adapt-1v3-nearest-stag | mean over adapt-1v3-* |"
-    )
+    assert rows[0] == "| agent | adapt-1v3-nearest-hare | adapt-1v3-nearest-stag |"
     # Footnotes are numbered in reading order and shared by identical reasons.
     assert rows[2:] == [
-        "| random |  | 0.00 | —[^msh-1] |",
-        "| nearest-stag | —[^msh-2] | 1.00 | —[^msh-3] |",
-        "| agent | —[^msh-2] | 0.50 | —[^msh-4] |",
+        "| random |  | 0.00 |",
+        "| nearest-stag | —[^msh-1] | 1.00 |",
+        "| agent | —[^msh-1] | 0.50 |",
     ]
-    assert f"[^msh-1]: no results for random in {S2}" in text
-    assert f"[^msh-2]: no `random` results in {S2}" in text
-    assert f"[^msh-3]: no normalized score for nearest-stag in {S2}" in text
-    assert f"[^msh-4]: no normalized score for agent in {S2}" in text
-    # the snowdrift section has no adapt-1v3 scenario, so no average column
+    assert (
+        f"[^msh-1]: no normalized score in {S2}: no shipped references for this scenario "
+        "definition and the database lacks the reference agents nearest-hare, random"
+    ) in text
     assert table_rows(text, "Normalized score", MSG)[2:] == ["| agent | —[^msg-1] |"]
+    # The training-population aggregate needs a score in every one of its scenarios.
+    aggregate = table_rows(text, f"Aggregate normalized score: {MSH}", MSH)
+    assert aggregate[0] == "| agent | training IQM [95% CI] (2 scenarios) |"
+    assert "| agent | — |" in aggregate
+    assert f"no normalized score for agent in {S2}" in text
 
 
 def test_markdown_details_table(report) -> None:
@@ -139,11 +155,18 @@ def test_markdown_details_table(report) -> None:
 
 def test_csv_and_json_round_trip(report) -> None:
     paths, _ = report
-    summary = summarize(records(), rule_based=rule_based, last_episodes=1)
+    summary = summarize(records(), rule_based=rule_based, last_episodes=1, references=REFERENCES)
     assert read_csv(paths.summary_csv, ScenarioSummary) == summary.rows
     assert read_csv(paths.curves_csv, CurvePoint) == summary.curves
     assert read_csv(paths.scores_csv, AgentScore) == summary.scores
     assert read_json(paths.json) == summary
+    assert read_csv(paths.trial_scores_csv, TrialScore) == summary.trial_scores
+    assert read_csv(paths.improvements_csv, Improvement) == summary.improvements
+    # summary.csv keeps its documented columns (a stable export)
+    with paths.summary_csv.open(newline="") as fh:
+        header = next(csv.reader(fh))
+    for column in ("env_id", "scenario", "agent", "trials", "focal_mean", "focal_ci", "normalized"):
+        assert column in header
     # The files are plain CSV/JSON a user can read with anything: spot-check one value each.
     with paths.summary_csv.open(newline="") as fh:
         by_key = {(r["scenario"], r["agent"]): r for r in csv.DictReader(fh)}
@@ -228,17 +251,18 @@ def test_markdown_notes_incomplete_and_unsummarised_trials() -> None:
     assert "adapt-1v3-nearest-hare" not in table_rows(text, "Focal per-capita return", MSH)[0]
 
 
-def test_markdown_caution_footnote_beside_a_score() -> None:
-    # random trials 1.0 / 1.2, nearest-stag 1.1 / 1.3: overlapping CIs -> score with a caution.
-    recs = [rec("random", S1, t, 0, 1.0 + 0.2 * t) for t in range(2)]
-    recs += [rec("nearest-stag", S1, t, 0, 1.1 + 0.2 * t) for t in range(2)]
-    text = render_markdown(summarize(recs, rule_based=rule_based), rule_based=rule_based)
-    rows = table_rows(text, "Normalized score", MSH)
-    assert rows[2:] == [
-        "| random | 0.00[^msh-1] | 0.00 |",
-        "| nearest-stag | 1.00[^msh-1] | 1.00 |",
-    ]
-    assert f"[^msh-1]: caution: in {S1} the references are not clearly apart" in text
+def test_markdown_footnote_when_the_references_are_too_close() -> None:
+    close = {
+        S1: [
+            ReferenceResult(S1, "hop/" + MSH, "random", 30, 10, 1.0, 0.3, "", "h"),
+            ReferenceResult(S1, "hop/" + MSH, "nearest-stag", 30, 10, 1.5, 0.3, "", "h"),
+        ]
+    }
+    recs = [rec("agent", S1, t, 0, 1.2) for t in range(2)]
+    summary = summarize(recs, rule_based=rule_based, references=close)
+    text = render_markdown(summary, rule_based=rule_based)
+    assert table_rows(text, "Normalized score", MSH)[2:] == ["| agent | —[^msh-1] |"]
+    assert f"[^msh-1]: no normalized score in {S1}: its references are too close" in text
 
 
 def test_importing_the_report_package_does_not_import_matplotlib_or_torch() -> None:

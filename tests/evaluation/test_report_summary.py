@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation.records import EpisodeRecord
+from evaluation.references import ReferenceResult
 from evaluation.report import default_rule_based, summarize
 
 MSH, MSG = "MarkovStagHunt-v0", "MarkovSnowdrift-v0"
@@ -69,20 +70,113 @@ S1 = "msh/adapt-1v3-nearest-stag"
 S2 = "msh/adapt-1v3-nearest-hare"
 
 
+def ref(agent: str, mean: float, ci: float = 0.0, scenario: str = S1, digest: str = ""):
+    """A shipped reference result of ``agent`` in ``scenario`` (definition digest ``digest``:
+    the test records carry the empty digest)."""
+    return ReferenceResult(scenario, "hop/" + MSH, agent, 30, 10, mean, ci, digest, "h")
+
+
+SHIPPED = {S1: [ref("random", 1.0, 0.1), ref("nearest-stag", 3.0, 0.1), ref("nearest-hare", 0.5)]}
+
+
 def test_normalized_score_hand_worked() -> None:
-    # random = 1.0, nearest-stag = 3.0 (best rule-based), nearest-hare = 0.5, agent = 2.0.
-    records = (
-        constant("random", S1, 1.0)
-        + constant("nearest-stag", S1, 3.0)
-        + constant("nearest-hare", S1, 0.5)
-        + constant("agent", S1, 2.0)
-    )
-    rows = {r.agent: r for r in summarize(records, rule_based=rule_based).rows}
-    assert rows["agent"].normalized == pytest.approx(0.5)
-    assert rows["random"].normalized == 0.0
-    assert rows["nearest-stag"].normalized == 1.0
-    assert rows["nearest-hare"].normalized == pytest.approx(-0.25)
+    # Shipped references: lowest nearest-hare 0.5 = 0, highest nearest-stag 3.0 = 1; scale 2.5.
+    # agent 2.0 -> 1.5 / 2.5 = 0.6; random 1.0 -> 0.2. The database's own reference rows
+    # (whatever they are) do not move the scale.
+    records = constant("agent", S1, 2.0) + constant("random", S1, 1.0)
+    records += constant("nearest-stag", S1, 100.0)
+    rows = {r.agent: r for r in summarize(records, references=SHIPPED).rows}
+    assert rows["agent"].normalized == pytest.approx(0.6)
+    assert rows["random"].normalized == pytest.approx(0.2)
+    assert rows["nearest-stag"].normalized == pytest.approx(39.8)
     assert all(r.normalized_note == "" for r in rows.values())
+
+
+def test_an_agent_evaluated_alone_gets_a_score_from_the_shipped_references() -> None:
+    (row,) = summarize(constant("agent", S1, 0.5), references=SHIPPED).rows
+    assert row.normalized == 0.0
+
+
+def test_shipped_references_of_another_definition_are_not_used() -> None:
+    other = {S1: [ref("random", 1.0, digest="d"), ref("nearest-stag", 3.0, digest="d")]}
+    (row,) = summarize(constant("agent", S1, 2.0), references=other).rows
+    assert row.normalized is None
+    assert "no shipped references for this scenario definition" in row.normalized_note
+
+
+def test_a_users_scenario_is_scaled_by_the_databases_reference_agents() -> None:
+    # No shipped references: the env's reference agents are all in the records, so they
+    # set the scale: nearest-hare 0.5 = 0, nearest-stag 3.0 = 1 -> agent 2.0 is 0.6.
+    records = constant("random", S1, 1.0) + constant("nearest-stag", S1, 3.0)
+    records += constant("nearest-hare", S1, 0.5) + constant("agent", S1, 2.0)
+    rows = {r.agent: r for r in summarize(records, references={}).rows}
+    assert rows["agent"].normalized == pytest.approx(0.6)
+    assert "scaled by this database's reference results" in rows["agent"].normalized_note
+
+
+def test_missing_references_leave_the_score_blank_with_the_commands_that_add_them() -> None:
+    records = constant("random", S1, 1.0) + constant("nearest-stag", S1, 3.0)
+    records += constant("agent", S1, 2.0)
+    row = next(r for r in summarize(records, references={}).rows if r.agent == "agent")
+    assert row.normalized is None
+    assert "lacks the reference agents nearest-hare" in row.normalized_note
+    assert f"hop-bench evaluate --agent nearest-hare --scenario <{S1} file>" in (
+        row.normalized_note
+    )
+
+
+def test_references_too_close_to_separate_give_no_score() -> None:
+    # Extremes 1.0 ± 0.3 and 1.5 ± 0.3: the gap 0.5 is not above 0.3 + 0.3.
+    close = {S1: [ref("random", 1.0, 0.3), ref("nearest-stag", 1.5, 0.3)]}
+    (row,) = summarize(constant("agent", S1, 2.0), references=close).rows
+    assert row.normalized is None
+    assert "too close to separate" in row.normalized_note
+    # 1.0 ± 0.2 and 1.5 ± 0.2 are apart: 0.5 > 0.4.
+    apart = {S1: [ref("random", 1.0, 0.2), ref("nearest-stag", 1.5, 0.2)]}
+    (row,) = summarize(constant("agent", S1, 2.0), references=apart).rows
+    assert row.normalized == pytest.approx(2.0)
+
+
+def test_aggregates_iqm_and_probability_of_improvement_hand_worked() -> None:
+    # S1 scale 1..3 (random 1 = 0), S2 scale 0..4. Agent trials: S1 1.0 and 3.0 -> 0, 1;
+    # S2 2.0 and 2.0 -> 0.5, 0.5. Pooled 0, 0.5, 0.5, 1: the IQM drops 1 score per end -> 0.5.
+    # random: S1 0, 0; S2 0, 0 (its mean is the low reference in both).
+    # P(agent > random): S1 pairs (0,0) tie, (0,0) tie, (1,0), (1,0) -> (0.5+0.5+1+1)/4 = 0.75;
+    # S2: all four pairs 0.5 > 0 -> 1. Mean 0.875.
+    shipped = {
+        S1: [ref("random", 1.0), ref("nearest-stag", 3.0)],
+        S2: [ref("random", 0.0, scenario=S2), ref("nearest-hare", 4.0, scenario=S2)],
+    }
+    records = [rec("agent", S1, t, 0, (1.0 + 2.0 * t, 0, 0, 0)) for t in range(2)]
+    records += constant("agent", S2, 2.0, episodes=1)
+    records += constant("random", S1, 1.0, episodes=1) + constant("random", S2, 0.0, episodes=1)
+    summary = summarize(records, references=shipped)
+    scores = {s.agent: s for s in summary.scores}
+    agent = scores["agent"]
+    assert (agent.family, agent.scenarios, agent.trials) == ("training", 2, 4)
+    assert agent.normalized == pytest.approx(0.5)
+    assert agent.low <= 0.5 <= agent.high
+    assert scores["random"].normalized == 0.0
+    assert (scores["random"].low, scores["random"].high) == (0.0, 0.0)
+    (improvement,) = summary.improvements
+    assert (improvement.agent, improvement.versus) == ("agent", "random")
+    assert improvement.probability == pytest.approx(0.875)
+    trial_scores = sorted(t.normalized for t in summary.trial_scores if t.agent == "agent")
+    assert trial_scores == pytest.approx([0.0, 0.5, 0.5, 1.0])
+
+
+def test_aggregates_need_every_scenario_of_the_population() -> None:
+    shipped = {
+        S1: [ref("random", 1.0), ref("nearest-stag", 3.0)],
+        S2: [ref("random", 0.0, scenario=S2), ref("nearest-hare", 4.0, scenario=S2)],
+    }
+    records = constant("agent", S1, 2.0) + constant("agent", S2, 2.0)
+    records += constant("lazy", S2, 4.0)
+    records += constant("agent", "msh/adapt-3v1-nearest-stag", 9.0)  # not aggregated
+    scores = {s.agent: s for s in summarize(records, references=shipped).scores}
+    assert scores["agent"].scenarios == 2
+    assert scores["lazy"].normalized is None
+    assert scores["lazy"].note == f"no results for lazy in {S1}"
 
 
 def test_means_cis_curves_and_last_episodes_hand_worked() -> None:
@@ -127,58 +221,6 @@ def test_three_focal_seats_and_self_play() -> None:
     assert rows[s3].focal_ci is None  # one trial: no interval
     assert rows["msg/selfplay"].focal_mean == 3.0
     assert rows["msg/selfplay"].background_mean is None
-
-
-def test_missing_references_leave_the_score_blank_with_a_reason() -> None:
-    records = constant("nearest-stag", S1, 3.0) + constant("agent", S1, 2.0)
-    records += constant("random", S2, 1.0) + constant("agent", S2, 2.0)
-    rows = {(r.scenario, r.agent): r for r in summarize(records, rule_based=rule_based).rows}
-    assert rows[(S1, "agent")].normalized is None
-    assert rows[(S1, "agent")].normalized_note == f"no `random` results in {S1}"
-    assert rows[(S2, "agent")].normalized is None
-    assert rows[(S2, "agent")].normalized_note == (
-        f"no results of a rule-based agent (nearest-hare, nearest-stag) in {S2}"
-    )
-
-
-def test_reference_that_does_not_beat_random_gives_no_score() -> None:
-    records = constant("random", S1, 2.0) + constant("nearest-stag", S1, 1.0)
-    records += constant("agent", S1, 5.0)
-    row = next(r for r in summarize(records, rule_based=rule_based).rows if r.agent == "agent")
-    assert row.normalized is None
-    assert "best rule-based agent (nearest-stag, 1) does not beat `random` (2)" in (
-        row.normalized_note
-    )
-
-
-def test_overlapping_references_keep_the_score_with_a_caution() -> None:
-    # random trials 1.0 and 1.2 (mean 1.1), nearest-stag 1.1 and 1.3 (mean 1.2): spread 0.1,
-    # each CI is 12.706 * 0.1414 / 1.414 = 1.27 -> the references overlap.
-    records = [rec("random", S1, t, 0, (1.0 + 0.2 * t, 0, 0, 0)) for t in range(2)]
-    records += [rec("nearest-stag", S1, t, 0, (1.1 + 0.2 * t, 0, 0, 0)) for t in range(2)]
-    records += [rec("agent", S1, t, 0, (1.15, 0, 0, 0)) for t in range(2)]
-    row = next(r for r in summarize(records, rule_based=rule_based).rows if r.agent == "agent")
-    assert row.normalized == pytest.approx(0.5)
-    assert row.normalized_note.startswith(f"caution: in {S1} the references are not clearly")
-    assert "nearest-stag 1.20 ± 1.27 vs `random` 1.10 ± 1.27" in row.normalized_note
-
-
-def test_average_normalized_score_over_adapt_1v3() -> None:
-    # S1: random 1, best 3, agent 2 -> 0.5. S2: random 0, best 4, agent 1 -> 0.25. Mean 0.375.
-    # The adapt-3v1 and selfplay scenarios do not count towards it.
-    records = constant("random", S1, 1.0) + constant("nearest-stag", S1, 3.0)
-    records += constant("agent", S1, 2.0)
-    records += constant("random", S2, 0.0) + constant("nearest-hare", S2, 4.0)
-    records += constant("agent", S2, 1.0) + constant("lazy", S2, 4.0)
-    records += constant("random", "msh/adapt-3v1-nearest-stag", 0.0)
-    records += constant("agent", "msh/adapt-3v1-nearest-stag", 9.0)
-    scores = {s.agent: s for s in summarize(records, rule_based=rule_based).scores}
-    assert scores["agent"].normalized == pytest.approx(0.375)
-    assert (scores["agent"].family, scores["agent"].scenarios) == ("adapt-1v3", 2)
-    assert scores["random"].normalized == 0.0
-    assert scores["lazy"].normalized is None
-    assert scores["lazy"].note == f"no results for lazy in {S1}"
-    assert scores["nearest-stag"].note == f"no results for nearest-stag in {S2}"
 
 
 def test_incomplete_trials_are_left_out_and_counted() -> None:
@@ -233,10 +275,8 @@ def test_normalized_scores_ignore_affine_changes_of_reward_scale(
     random_mean, agent_mean, stag_mean = means[0], means[1], means[0] + abs(means[2]) + 1.0
 
     def scores(a: float, b: float) -> float | None:
-        records = constant("random", S1, a * random_mean + b)
-        records += constant("nearest-stag", S1, a * stag_mean + b)
-        records += constant("agent", S1, a * agent_mean + b)
-        rows = summarize(records, rule_based=rule_based).rows
+        shipped = {S1: [ref("random", a * random_mean + b), ref("nearest-stag", a * stag_mean + b)]}
+        rows = summarize(constant("agent", S1, a * agent_mean + b), references=shipped).rows
         return next(r.normalized for r in rows if r.agent == "agent")
 
     assert scores(scale, offset) == pytest.approx(scores(1.0, 0.0), abs=1e-6)
