@@ -1,26 +1,31 @@
-"""The main job (``make run``): the standard protocol for every shipped agent, then the report.
+"""The main job (``hop-bench run``, ``make run``): every shipped agent on the standard
+protocol, then the report.
 
-    python -m evaluation.main_job [--full] [--trials N] [--episodes K] [--agents A,B]
-                                  [--planner-trials N] [--planner-episodes K] [--seed S]
-                                  [--workers W] [--backend B] [--db PATH] [--out DIR]
-                                  [--readme PATH]
+    hop-bench run [--full] [--trials N] [--episodes K] [--agents A,B]
+                  [--planner-trials N] [--planner-episodes K] [--seed S]
+                  [--workers W] [--backend serial|process|ray] [--db PATH] [--out DIR]
+                  [--readme PATH]
 
 For each env it evaluates every agent the package ships for that env (the registry's
 built-in agents: ``random``, the env's rule-based agents, the HOP family and ``oracle-mcts``)
-as the focal agent, stores every episode in the SQLite result database, and writes the report
-(Markdown, CSV, JSON, PNG curves) of exactly this run's budget to ``--out``.
+as the focal agent on the package's scenarios (training population: ``adapt-*``,
+``selfplay``; held-out population: ``heldout-*``), stores every episode in the SQLite result
+database, and writes the report (Markdown, CSV, JSON, PNG curves and aggregates) of exactly
+this run's budget to ``--out``. It prints its plan first (agents x scenarios x trials x
+episodes, what is stored already), then one progress bar per agent, cheap agents first.
 
-Budgets. Cheap agents (``random``, rule-based) play every standard scenario (``adapt-1v3-*``,
-``adapt-3v1-*``, ``selfplay``) with ``--trials`` x ``--episodes``. The planning agents
-(:data:`PLANNING_AGENTS`, a tree search per decision) cost about a thousand times more per
-step, so by default they play only the ``adapt-1v3-*`` scenarios with the small
-``--planner-trials`` x ``--planner-episodes`` budget (3 x 5: enough episodes for an
-adaptation curve); the default run took 36 minutes on two cores (4,650 episodes).
-``--full`` gives every agent every scenario with the full budget (hours for the planners).
-``--readme README.md`` also copies the generated tables and curves into the README between
-the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers, so the README's results
-are generated, never typed. Results already in the database are not run
-again, so an interrupted job resumes where it stopped.
+Budgets. Cheap agents (rule-based) play every scenario with ``--trials`` x ``--episodes``
+(10 x 10). The planning agents (:data:`PLANNING_AGENTS`, a tree search per decision) play
+the one-focal-seat scenarios of both populations (the ones the aggregates use) with the
+small ``--planner-trials`` x ``--planner-episodes`` budget, so that the default run fits in
+20 minutes on two cores: its planner figures are a smoke-size sample, not results to
+publish. README's tables come from :data:`README_COMMAND`. ``--full`` is the paper-size run:
+every agent on every scenario with 30 trials x 10 episodes (hours for the planners; it
+resumes where it stopped, on any backend, Ray included). ``oracle-mcts`` does not play
+scenarios whose co-players act from memory (it plans with exact co-player policies and has
+none for them); the plan says which. ``--readme README.md`` also copies the generated
+tables and plots into the README between the ``<!-- results:start -->`` and
+``<!-- results:end -->`` markers, so the README's results are generated, never typed.
 
 Exit codes: 0 done, 1 some trials failed (listed; the report covers the rest), 2 bad
 arguments, 130 interrupted (finished episodes are stored; run it again to resume).
@@ -46,10 +51,15 @@ if TYPE_CHECKING:
 #: Default budget of the cheap agents (seconds per scenario). ``--full``: the size to publish.
 QUICK_TRIALS, FULL_TRIALS = 10, 30
 EPISODES = 10
-#: Default budget of the planning agents (adapt-1v3 scenarios only, unless ``--full``).
-PLANNER_TRIALS, PLANNER_EPISODES = 3, 5
+#: Default budget of the planning agents (one-focal-seat scenarios, unless ``--full``).
+PLANNER_TRIALS, PLANNER_EPISODES = 1, 2
+#: The command that made README's results (larger planner budget than the quick default).
+README_COMMAND = (
+    "hop-bench run --planner-trials 2 --planner-episodes 5 --out docs/results --readme README.md"
+)
 #: Agents that search a tree at every decision; they get the planner budget.
 PLANNING_AGENTS = frozenset({"hop", "direct-om", "hop-no-inter", "hop-no-intra", "oracle-mcts"})
+ORACLE = "oracle-mcts"
 DEFAULT_OUT = Path("results") / "report"
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -123,10 +133,16 @@ def shipped_agents(env_id: str) -> list[str]:
 
 
 def plan_runs(config: MainJobConfig) -> list[Run]:
-    """Each agent with the standard scenarios of the envs it plays and its budget (planning
-    agents: :data:`PLANNING_AGENTS`). Unknown or unsupported ``config.agents`` raise with
+    """Each agent with the package's scenarios of the envs it plays and its budget, cheap
+    agents first (so the progress display's ETA means something early on).
+
+    Cheap agents play every scenario. Planning agents (:data:`PLANNING_AGENTS`) play the
+    one-focal-seat scenarios of the training and held-out populations (``adapt-1v3-*``,
+    ``adapt-hidden``, ``heldout-*``: every scenario the aggregates use), or every scenario
+    with ``planners_everywhere``. ``oracle-mcts`` skips scenarios whose co-players it cannot
+    model (:func:`oracle_cannot_model`). Unknown or unsupported ``config.agents`` raise with
     the known names."""
-    from evaluation.scenarios import standard_scenarios
+    from evaluation.references import standard_scenario_list
     from hop_envs.registration import ENV_IDS
 
     per_agent: dict[str, list[Scenario]] = {}
@@ -136,9 +152,11 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
         known |= set(shipped)
         chosen = shipped if config.agents is None else [a for a in config.agents if a in shipped]
         for agent in chosen:
-            scenarios = standard_scenarios(env_id)
+            scenarios = standard_scenario_list(env_id)
             if agent in PLANNING_AGENTS and not config.planners_everywhere:
-                scenarios = [s for s in scenarios if "/adapt-1v3-" in s.name]
+                scenarios = [s for s in scenarios if len(s.focal_seats) == 1]
+            if agent == ORACLE:
+                scenarios = [s for s in scenarios if not oracle_cannot_model(s)]
             per_agent.setdefault(agent, []).extend(scenarios)
     if config.agents is not None:
         unknown = [a for a in config.agents if a not in known]
@@ -147,17 +165,79 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
                 f"--agents: {', '.join(repr(a) for a in unknown)} is not a shipped agent; "
                 f"shipped agents: {', '.join(sorted(known))}"
             )
-    return [
+    runs = [
         Run(agent, scenarios, config.planner_trials, config.planner_episodes)
         if agent in PLANNING_AGENTS
         else Run(agent, scenarios, config.trials, config.episodes)
         for agent, scenarios in per_agent.items()
     ]
+    return sorted(runs, key=lambda r: (r.agent in PLANNING_AGENTS, r.agent == ORACLE))
+
+
+def oracle_cannot_model(scenario: Scenario) -> list[str]:
+    """The background co-players of ``scenario`` that ``oracle-mcts`` cannot plan with
+    (their class has no exact ``action_distribution``: they act from memory)."""
+    from hop_envs.coplayers import make_coplayer
+
+    names = {name for pool in scenario.background for name in _names(pool)}
+    return sorted(
+        n
+        for n in names
+        if not callable(getattr(make_coplayer(n, scenario.env_id), "action_distribution", None))
+    )
+
+
+def _names(pool: Sequence[object]) -> list[str]:
+    """Co-player names of a background entry (plain names or specs with a ``name``)."""
+    return [p if isinstance(p, str) else str(getattr(p, "name", p)) for p in pool]
+
+
+def print_plan(runs: Sequence[Run], config: MainJobConfig, stored: Sequence[int]) -> None:
+    """The plan, before anything runs: per agent its scenarios, budget and what is stored."""
+    print(f"main job plan (seed {config.seed}, results in {config.db}):")
+    width = max((len(r.agent) for r in runs), default=5)
+    total_todo = 0
+    for run, todo in zip(runs, stored, strict=True):
+        episodes = len(run.scenarios) * run.trials * run.episodes
+        total_todo += todo
+        print(
+            f"  {run.agent.ljust(width)}  {len(run.scenarios):3d} scenarios x {run.trials} trials "
+            f"x {run.episodes} episodes = {episodes:6d} episodes, {episodes - todo:6d} stored, "
+            f"{todo:6d} to run"
+        )
+    if config.agents is None or ORACLE in config.agents:
+        skipped = sorted(
+            {
+                f"{s.name} ({', '.join(oracle_cannot_model(s))})"
+                for env_id in _env_ids()
+                for s in _standard(env_id)
+                if oracle_cannot_model(s)
+            }
+        )
+        if skipped:
+            print(
+                f"  {ORACLE} does not play {len(skipped)} scenario(s) whose co-players act from "
+                f"memory (no exact action_distribution to plan with): {', '.join(skipped)}"
+            )
+    print(f"  {total_todo} episodes to run")
+
+
+def _env_ids() -> list[str]:
+    from hop_envs.registration import ENV_IDS
+
+    return list(ENV_IDS)
+
+
+def _standard(env_id: str) -> list[Scenario]:
+    from evaluation.references import standard_scenario_list
+
+    return standard_scenario_list(env_id)
 
 
 def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> MainJobResult:
     """Evaluate ``runs`` (default :func:`plan_runs`), store and report; a
-    ``KeyboardInterrupt`` propagates with every finished episode stored."""
+    ``KeyboardInterrupt`` propagates with every finished episode stored. Prints the plan
+    first, then one progress bar per agent."""
     from tqdm import tqdm
 
     from evaluation.evaluate import evaluate, plan
@@ -168,40 +248,42 @@ def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> Ma
     start = time.perf_counter()
     runs = plan_runs(config) if runs is None else runs
     with ResultStore(config.db) as store:
-        total = sum(
-            job.missing
+        todo = [
+            sum(
+                job.missing
+                for job in plan(
+                    AgentSpec(run.agent),
+                    run.scenarios,
+                    store,
+                    seed=config.seed,
+                    trials=run.trials,
+                    episodes=run.episodes,
+                )[0]
+            )
             for run in runs
-            for job in plan(
-                AgentSpec(run.agent),
-                run.scenarios,
-                store,
-                seed=config.seed,
-                trials=run.trials,
-                episodes=run.episodes,
-            )[0]
-        )
-        bar = tqdm(total=total, unit="ep", desc="main job", disable=not config.progress or None)
+        ]
+        print_plan(runs, config, todo)
         inserted, skipped, failures, keys = 0, 0, [], []
-        try:
-            for run in runs:
-                bar.set_postfix_str(run.agent)
+        for run, count in zip(runs, todo, strict=True):
+            bar = tqdm(total=count, unit="ep", desc=run.agent, disable=not config.progress or None)
+            try:
                 result = evaluate(
                     AgentSpec(run.agent),
                     run.scenarios,
                     store,
                     backend=config.backend,
                     workers=config.workers,
-                    progress=lambda done, total: bar.update(1),
+                    progress=lambda done, total, bar=bar: bar.update(1),
                     seed=config.seed,
                     trials=run.trials,
                     episodes=run.episodes,
                 )
-                inserted += result.inserted
-                skipped += result.skipped_trials
-                failures += [str(err) for err in result.failures]
-                keys += result.keys
-        finally:
-            bar.close()
+            finally:
+                bar.close()
+            inserted += result.inserted
+            skipped += result.skipped_trials
+            failures += [str(err) for err in result.failures]
+            keys += result.keys
         records = tuple(
             r
             for key in keys
@@ -243,7 +325,7 @@ def update_readme(readme: Path, report: ReportPaths) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m evaluation.main_job",
+        prog="hop-bench run",
         description="Run the standard protocol for every shipped agent and write the report.",
     )
     p.add_argument(
@@ -328,9 +410,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"report: {report.markdown}")
         print(
-            f"tables: {report.summary_csv}, {report.curves_csv}, {report.scores_csv}, {report.json}"
+            f"tables: {report.summary_csv}, {report.curves_csv}, {report.scores_csv}, "
+            f"{report.trial_scores_csv}, {report.improvements_csv}, {report.json}"
         )
-        print(f"plots:  {len(report.plots)} PNG curves in {report.markdown.parent / 'plots'}")
+        print(
+            f"plots:  {len(report.plots)} PNG curves and {len(report.aggregate_plots)} "
+            f"aggregate figures in {report.markdown.parent / 'plots'}"
+        )
         if args.readme is not None:
             update_readme(args.readme, report)
             print(f"readme: results written into {args.readme}")

@@ -6,9 +6,10 @@ co-players (:func:`hop_envs.coplayers.make_coplayer`) and plans with their exact
 distributions, both inside the tree and in the rollouts that value its leaves. It needs no
 goals: the true policies are goal-free.
 
-Seats whose player is not a rule-based co-player with an ``action_distribution`` (the other
-focal seats in self-play or ``adapt-3v1`` scenarios, learned background agents) are modelled
-by a documented stand-in: uniform over the legal actions of that seat.
+The other focal seats (self-play, ``adapt-3v1``) are modelled by a documented stand-in:
+uniform over the legal actions of that seat. A background co-player without an exact
+``action_distribution`` (one that acts from memory, a learned or unknown player) is refused
+with its name at ``reset``: the oracle never plans with a silent stand-in for a co-player.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ class TrueCoplayerPolicy:
 
 
 def true_coplayer_models(seat: SeatInfo) -> dict[int, Any]:
-    """Rule-based co-players for every seat named in ``seat.coplayer_names`` that the
-    co-player registry knows and that exposes ``action_distribution``; the other focal seats
+    """Rule-based co-players for every background seat named in ``seat.coplayer_names``
+    (``ValueError`` naming any that has no ``action_distribution``); the other focal seats
     are left out (they get the uniform stand-in)."""
     from hop_envs.coplayers import make_coplayer
 
@@ -107,10 +108,15 @@ def true_coplayer_models(seat: SeatInfo) -> dict[int, Any]:
         try:
             model = make_coplayer(name, seat.env_id)
         except UnknownNameError:
-            continue
-        if callable(getattr(model, "action_distribution", None)):
-            model.reset(seed=0, seat=None)
-            models[int(j)] = model
+            model = None
+        if not callable(getattr(model, "action_distribution", None)):
+            raise ValueError(
+                f"oracle-mcts cannot model the co-player {name!r} at seat {j}: it has no "
+                "exact action_distribution (it acts from memory, or is not a registered "
+                "co-player), and the oracle does not substitute a stand-in for a co-player"
+            )
+        model.reset(seed=0, seat=None)
+        models[int(j)] = model
     return models
 
 

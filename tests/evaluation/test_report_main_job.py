@@ -14,6 +14,7 @@ from evaluation.main_job import (
     MainJobConfig,
     Run,
     main,
+    oracle_cannot_model,
     plan_runs,
     run_main_job,
     shipped_agents,
@@ -21,15 +22,29 @@ from evaluation.main_job import (
 )
 from evaluation.report import ScenarioSummary, read_csv
 
-MSH_SCENARIOS = {
+MSH_TRAINING = {
     "msh/adapt-1v3-nearest-hare",
     "msh/adapt-1v3-nearest-stag",
     "msh/adapt-1v3-random",
+    "msh/adapt-hidden",
+    "msh/adapt-mixed",
+}
+MSH_HELDOUT = {
+    "msh/heldout-1v3-alternator",
+    "msh/heldout-1v3-patient-stag",
+    "msh/heldout-1v3-reciprocator",
+    "msh/heldout-1v3-stag-follower",
+    "msh/heldout-hidden",
+    "msh/heldout-mixed",
+}
+MSH_MANY_FOCAL = {
     "msh/adapt-3v1-nearest-hare",
     "msh/adapt-3v1-nearest-stag",
     "msh/adapt-3v1-random",
     "msh/selfplay",
 }
+MSH_SCENARIOS = MSH_TRAINING | MSH_HELDOUT | MSH_MANY_FOCAL
+NUM_SCENARIOS = 30  # 15 per env
 
 
 def stored(db: Path) -> int:
@@ -48,26 +63,43 @@ def test_plan_covers_every_standard_scenario_of_each_env() -> None:
         r.agent: r.scenarios for r in plan_runs(MainJobConfig(agents=("random", "nearest-stag")))
     }
     assert {s.name for s in runs["nearest-stag"]} == MSH_SCENARIOS
-    assert {s.name for s in runs["random"]} == MSH_SCENARIOS | {
-        n.replace("msh/", "msg/")
-        .replace("nearest-hare", "cleaner")
-        .replace("nearest-stag", "free-rider")
-        for n in MSH_SCENARIOS
+    names = {s.name for s in runs["random"]}
+    assert len(names) == NUM_SCENARIOS
+    assert names >= MSH_SCENARIOS
+    assert {n for n in names if n.startswith("msg/heldout-")} == {
+        "msg/heldout-1v3-conditional-cleaner",
+        "msg/heldout-1v3-late-cleaner",
+        "msg/heldout-1v3-lazy-cleaner",
+        "msg/heldout-1v3-reciprocal-cleaner",
+        "msg/heldout-hidden",
+        "msg/heldout-mixed",
     }
 
 
-def test_planning_agents_get_their_own_budget_on_the_1v3_scenarios() -> None:
+def test_planning_agents_play_the_one_focal_seat_scenarios_of_both_populations() -> None:
     runs = {r.agent: r for r in plan_runs(MainJobConfig(trials=7, episodes=9))}
-    assert PLANNING_AGENTS & set(runs), "the HOP family and the oracle are shipped agents"
+    assert set(runs) >= PLANNING_AGENTS, "the HOP family and the oracle are shipped agents"
+    order = [r.agent for r in plan_runs(MainJobConfig())]
+    assert not any(a in PLANNING_AGENTS for a in order[: len(order) - len(PLANNING_AGENTS)])
+    assert order[-1] == "oracle-mcts"  # cheap agents first, the oracle last
     for agent, run in runs.items():
+        names = {s.name for s in run.scenarios}
         if agent in PLANNING_AGENTS:
             assert (run.trials, run.episodes) == (PLANNER_TRIALS, PLANNER_EPISODES)
-            assert {s.name.split("/")[1][:9] for s in run.scenarios} == {"adapt-1v3"}
-            assert len(run.scenarios) == 6  # three co-players in each of the two envs
+            assert all(len(s.focal_seats) == 1 for s in run.scenarios)
         else:
             assert (run.trials, run.episodes) == (7, 9)
-    everywhere = plan_runs(MainJobConfig(agents=("oracle-mcts",), planners_everywhere=True))
-    assert len(everywhere[0].scenarios) == 14
+        if agent in PLANNING_AGENTS - {"oracle-mcts"}:
+            assert {n for n in names if n.startswith("msh/")} == MSH_TRAINING | MSH_HELDOUT
+            assert len(names) == 22
+    oracle = runs["oracle-mcts"].scenarios
+    # The oracle plays every training scenario, and no scenario with a co-player that acts
+    # from memory (it has no exact policy to plan with).
+    assert {s.name for s in oracle} >= MSH_TRAINING
+    assert all(not oracle_cannot_model(s) for s in oracle)
+    assert oracle_cannot_model(next(s for s in runs["hop"].scenarios if "reciprocator" in s.name))
+    everywhere = plan_runs(MainJobConfig(agents=("hop",), planners_everywhere=True))
+    assert len(everywhere[0].scenarios) == NUM_SCENARIOS
 
 
 FAST = "random,nearest-stag,nearest-hare,free-rider,cleaner"
@@ -90,12 +122,19 @@ def test_main_job_tiny_budget_stores_reports_and_resumes(tmp_path: Path, capsys)
     )
     for name in ("report.md", "curves.csv", "scores.csv", "report.json"):
         assert (out / name).is_file()
-    assert len(list((out / "plots").glob("*.png"))) == 14
+    curves = [p for p in (out / "plots").glob("*.png") if not p.name.startswith("aggregate_")]
+    assert len(curves) == NUM_SCENARIOS
+    assert {p.name for p in (out / "plots").glob("aggregate_*.png")} == {
+        "aggregate_MarkovStagHunt-v0.png",
+        "aggregate_MarkovSnowdrift-v0.png",
+    }
+    printed = capsys.readouterr().out
+    assert printed.index("main job plan") < printed.index("episodes in the report")
     first = (out / "summary.csv").read_text()
 
     assert main(argv) == 0  # a re-run resumes: nothing new, same report
     assert stored(db) == len(pairs)
-    assert "(0 new, 42 trials already stored)" in capsys.readouterr().out
+    assert f"(0 new, {len(pairs)} trials already stored)" in capsys.readouterr().out
     assert (out / "summary.csv").read_text() == first
 
 
@@ -106,7 +145,7 @@ def test_report_covers_exactly_this_runs_budget(tmp_path: Path) -> None:
     assert main([*base, "--episodes", "2"]) == 0
     assert {r.episodes for r in read_csv(out / "summary.csv", ScenarioSummary)} == {2}
     assert main([*base, "--episodes", "1"]) == 0  # stored already; report only episode 0
-    assert stored(db) == 14 * 2
+    assert stored(db) == NUM_SCENARIOS * 2
     assert {r.episodes for r in read_csv(out / "summary.csv", ScenarioSummary)} == {1}
 
 

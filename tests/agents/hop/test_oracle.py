@@ -72,9 +72,10 @@ def test_models_are_built_for_rule_based_seats_only() -> None:
     models = true_coplayer_models(seat_info(env, 0, names, focal=(0, 2)))
     assert sorted(models) == [1, 3]
     assert type(models[1]).__name__ == "NearestStag"
-    # A name no registry knows (e.g. a learned background agent) gets the stand-in too.
-    models = true_coplayer_models(seat_info(env, 0, {1: "somebody-else", 2: "random"}))
-    assert sorted(models) == [2]
+    # A background name no registry knows (e.g. a learned agent) is refused, by name: the
+    # oracle never plans with a silent stand-in for a co-player.
+    with pytest.raises(ValueError, match="'somebody-else' at seat 1"):
+        true_coplayer_models(seat_info(env, 0, {1: "somebody-else", 2: "random"}))
     with pytest.raises(ValueError, match="coplayer_names"):
         true_coplayer_models(seat_info(env, 0, None))
 
