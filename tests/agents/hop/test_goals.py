@@ -51,8 +51,9 @@ def hand_env(env_cls, player_pos, object_pos, **config):
 
 
 def play(env, joint_actions, focal=0):
-    """Play ``joint_actions`` (one list per step, by seat) and record them from ``focal``'s
-    view, as the runner shows them: transitions only while the focal agent is in the game."""
+    """Play ``joint_actions`` (one list per step, by seat; seats no longer in the game are
+    skipped) and record them from ``focal``'s view as the runner shows them: every joint step
+    to the end of the episode, also after the focal agent has left."""
     rules = env.rules
     state = env.core_state
     first = {
@@ -65,8 +66,7 @@ def play(env, joint_actions, focal=0):
     for joint in joint_actions:
         actions = {a: joint[int(a.split("_")[1])] for a in env.agents}
         observations, rewards, terms, truncs, infos = env.step(actions)
-        if f"player_{focal}" in actions:
-            recorder.record(Transition(actions, observations, rewards, terms, truncs, infos))
+        recorder.record(Transition(actions, observations, rewards, terms, truncs, infos))
     return recorder.finish()
 
 
@@ -162,9 +162,34 @@ def test_stag_hunt_coplayer_without_capture_has_no_label(max_cycles):
     np.testing.assert_array_equal(p1.labels, [STAG, STAG, STAG])
     np.testing.assert_array_equal(p2.actions, [STAY, STAY, STAY])
     assert p2.labels is None and p2.outcome.captured is None
-    # With max_cycles=3 the episode was truncated for p2 (it captured nothing); with 10 it
-    # goes on after the focal agent left, so p2's outcome is unknown (censored).
+    # With max_cycles=3 the episode was truncated for p2 (it captured nothing); with 10 the
+    # recording stops after 3 steps while p2 is still in the game: its outcome is unknown.
     assert p2.outcome.censored == (max_cycles == 10)
+
+
+def test_coplayers_are_labelled_after_the_focal_agent_has_left():
+    # Focal p0 at 4 on a hare takes it at step 0 and leaves. Stag at 3, hare at 4 (gone),
+    # another hare at 6. p1 at 2 walks right onto the stag and waits; p2 at 5 walks right onto
+    # the hare at 6 and takes it at step 2. The recorder sees all of it from p0's view, so p2
+    # is labelled HARE for its 3 steps, and p1, still in the game when the episode truncates
+    # at max_cycles 4, is labelled nothing but is not censored either.
+    env = hand_env(MarkovStagHuntEnv, [4, 2, 5], [3, 4, 6], num_stags=1, num_hares=2, max_cycles=4)
+    episode = play(
+        env,
+        [
+            [HUNT_HARE, RIGHT, RIGHT],  # p0 takes the hare at 4; p1 -> 3; p2 -> 6
+            [None, HUNT_STAG, STAY],  # p1 fails alone
+            [None, HUNT_STAG, HUNT_HARE],  # p2 takes the hare at 6
+            [None, STAY, None],  # truncated at max_cycles = 4
+        ],
+    )
+    p1, p2 = episode.coplayers[1], episode.coplayers[2]
+    np.testing.assert_array_equal(p2.step_index, [0, 1, 2])
+    np.testing.assert_array_equal(p2.labels, [HARE, HARE, HARE])
+    assert p2.outcome.captured == HARE and not p2.outcome.censored
+    np.testing.assert_array_equal(p1.step_index, [0, 1, 2, 3])
+    assert p1.labels is None and not p1.outcome.censored
+    assert len(episode.states) == 4
 
 
 def test_snowdrift_episode_labels_the_next_drift_then_idle():
