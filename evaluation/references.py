@@ -308,3 +308,64 @@ def make_references(
     write_references(results, out, meta)
     shipped_references.cache_clear()
     return out, failures
+
+
+def build_parser() -> Any:
+    """Arguments of ``hop-bench references`` (also ``python -m evaluation.references``)."""
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="hop-bench references",
+        description="Regenerate the reference results that set every normalized score.",
+    )
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: Any) -> None:
+    p.add_argument("--trials", type=int, default=REFERENCE_TRIALS, help="trials (30)")
+    p.add_argument("--episodes", type=int, default=REFERENCE_EPISODES, help="episodes (10)")
+    p.add_argument("--seed", type=int, default=REFERENCE_SEED, help="base seed (0)")
+    p.add_argument("--out", type=Path, default=REFERENCE_FILE, help="file to write")
+    p.add_argument(
+        "--db", type=Path, default=Path("results") / "references.sqlite", help="result database"
+    )
+    p.add_argument("--workers", type=int, help="worker processes (default: usable CPUs)")
+    p.add_argument("--backend", default="process", help="serial, process (default) or ray")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: Any) -> int:
+    """Run ``hop-bench references``; exit code 0, 1 (trials failed, nothing written) or 2."""
+    import sys
+
+    for name in ("trials", "episodes"):
+        if getattr(args, name) < 1:
+            print(
+                f"references: error: --{name}: expected an integer >= 1, got {getattr(args, name)}",
+                file=sys.stderr,
+            )
+            return 2
+    out, failures = make_references(
+        args.out,
+        db=args.db,
+        trials=args.trials,
+        episodes=args.episodes,
+        seed=args.seed,
+        backend=args.backend,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
+    if failures:
+        print(f"references: {len(failures)} trial(s) failed, {out} not written:", file=sys.stderr)
+        for failure in failures:
+            print(f"  - {failure}", file=sys.stderr)
+        return 1
+    print(f"reference results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(run(build_parser().parse_args()))
