@@ -48,7 +48,8 @@ class TrialRunner:
             job.seed, scenario.name, job.trial, scenario.num_players, job.episodes
         )
         background = scenario.draw_background(self.seeds.sampling)
-        names = dict(zip(scenario.background_seats, background, strict=True))
+        specs = dict(zip(scenario.background_seats, background, strict=True))
+        names = {seat: spec.label for seat, spec in specs.items()}
         names.update(dict.fromkeys(scenario.focal_seats, job.agent.label))
         self.seat_players = tuple(names[s] for s in range(scenario.num_players))
         self.players: list[Agent] = []
@@ -56,7 +57,7 @@ class TrialRunner:
             if seat in scenario.focal_seats:
                 self.players.append(make_focal(job.agent, scenario.env_id))
             else:
-                self.players.append(make_background(names[seat], scenario.env_id))
+                self.players.append(make_background(specs[seat], scenario.env_id))
         self.seat_of = {a: i for i, a in enumerate(self.env.possible_agents)}
         self.scenario_hash = scenario_hash(scenario)
         #: The joint step just played (``None`` right after a reset), for ``on_step`` hooks.

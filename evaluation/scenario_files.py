@@ -5,15 +5,31 @@ A scenario file holds one scenario::
     name = "my/adapt-1v3-mixed"          # optional; defaults to the file name without .toml
     env_id = "hop/MarkovStagHunt-v0"
     focal_seats = [0]
-    # one entry per non-focal seat: a co-player name, a 'module:Class' path, or a list of
-    # names from which one is drawn per trial; a single string fills every seat
-    background = ["nearest-stag", "nearest-hare", ["random", "nearest-stag"]]
+    # one entry per non-focal seat: a co-player name, a 'module:Class' path, a co-player
+    # with arguments as an inline table, or a list of those from which one is drawn per
+    # trial; a single entry fills every seat
+    background = [
+        "nearest-stag",
+        {name = "patient-stag", kwargs = {patience = 3}},
+        ["random", "nearest-stag"],
+    ]
     episodes = 10                        # optional (default 10)
     trials = 10                          # optional (default 10)
     description = "..."                  # optional
 
     [env_kwargs]                         # optional: arguments of the env
     grid_size = 6
+
+Instead of ``background``, ``lineups`` lists whole line-ups, one of which is drawn per trial
+(a single entry fills every seat, so this is a hidden-type scenario: all three co-players
+share one kind, unknown to the focal agent)::
+
+    lineups = ["nearest-stag", "nearest-hare", {name = "patient-stag", kwargs = {patience = 3}}]
+
+A co-player table has ``name`` and optionally ``kwargs``; the co-player is built once when
+the file is read, so a bad argument fails at once with ``file:line: field: reason``.
+Dispatching names, ``module:Attr`` paths and files is :func:`evaluation.scenarios.load_scenario`;
+this module builds on :mod:`evaluation.scenario_types` only.
 """
 
 from __future__ import annotations
@@ -24,13 +40,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from evaluation.scenarios import Scenario, ScenarioFieldError
+from evaluation.scenario_types import Scenario, ScenarioFieldError
 
 FIELDS = (
     "name",
     "env_id",
     "focal_seats",
     "background",
+    "lineups",
     "env_kwargs",
     "episodes",
     "trials",
@@ -85,6 +102,31 @@ def find_key_line(text: str, field: str) -> int | None:
     return header_line if header_line is not None else inline_line
 
 
+_KEY_LINE = re.compile(r"""^\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*(?:\.|=)""")
+
+
+def find_value_line(text: str, key_line: int, needles: tuple[str, ...]) -> int:
+    """The line of one entry inside the value that starts on ``key_line`` (a list may span
+    lines): the first line of that value holding every word of ``needles``, else the first
+    holding ``needles[0]``, else ``key_line``. The value ends before the next ``key =`` line
+    or table header."""
+    lines = text.splitlines()
+    end = key_line
+    while end < len(lines) and not (_KEY_LINE.match(lines[end]) or _HEADER.match(lines[end])):
+        end += 1
+    span = range(key_line, end + 1)  # 1-based line numbers of the value
+
+    def holds(number: int, words: tuple[str, ...]) -> bool:
+        line = lines[number - 1].split("#", 1)[0]  # not in a trailing comment
+        return all(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", line) for w in words)
+
+    for words in (needles, needles[:1]):
+        for number in span:
+            if holds(number, words):
+                return number
+    return key_line
+
+
 def parse_scenario(text: str, path: Path) -> Scenario:
     """A :class:`Scenario` from TOML ``text`` (``path`` only names the source in errors)."""
     try:
@@ -94,10 +136,12 @@ def parse_scenario(text: str, path: Path) -> Scenario:
         line = int(match.group(1)) if match else None
         raise ScenarioFileError(path, line, None, f"invalid TOML: {err}") from None
 
-    def fail(field: str, reason: str) -> ScenarioFileError:
+    def fail(field: str, reason: str, needles: tuple[str, ...] = ()) -> ScenarioFileError:
         line = find_key_line(text, field)
         if line is None and "." in field:
             line = find_key_line(text, field.split(".")[0])
+        if line is not None and needles:
+            line = find_value_line(text, line, needles)
         return ScenarioFileError(path, line, field, reason)
 
     for key in data:
@@ -114,7 +158,8 @@ def parse_scenario(text: str, path: Path) -> Scenario:
         "description": str,
         "env_kwargs": dict,
         "focal_seats": (list, int),
-        "background": (list, str),
+        "background": (list, str, dict),
+        "lineups": list,
     }
     for key, kind in expected.items():
         if key in data and not isinstance(data[key], kind):
@@ -127,7 +172,7 @@ def parse_scenario(text: str, path: Path) -> Scenario:
     try:
         return Scenario(**data)
     except ScenarioFieldError as err:
-        raise fail(err.field, str(err)) from None
+        raise fail(err.field, str(err), err.needles) from None
 
 
 def load_scenario_file(path: Path | str) -> Scenario:

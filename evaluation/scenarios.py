@@ -1,251 +1,98 @@
 """Scenarios: which env, which seats are focal, who sits in the others, and the budget.
 
-A :class:`Scenario` is the unit the evaluation protocol names (DESIGN §6). The standard
-families are generated from the co-player registry for every env:
+A :class:`Scenario` is the unit the evaluation protocol names (DESIGN §6). The scenarios of
+two *families* are generated from the co-player registry for every env, with prefix ``msh``
+for the stag hunt and ``msg`` for the snowdrift:
 
-* ``<prefix>/adapt-1v3-<co-player>``: seat 0 focal, three co-players of one kind;
-* ``<prefix>/adapt-3v1-<co-player>``: seats 0-2 focal, one co-player in seat 3;
-* ``<prefix>/selfplay``: every seat focal;
+* family ``"training"``: the training population of co-players, on which any agent may
+  train and tune:
 
-with prefix ``msh`` for the stag hunt and ``msg`` for the snowdrift. Plug-ins add scenarios
-through the entry-point group ``hop_bench.scenarios`` (a zero-argument callable returning a
-:class:`Scenario`), and users write their own in TOML (:mod:`evaluation.scenario_files`).
+  * ``<prefix>/adapt-1v3-<co-player>``: seat 0 focal, three co-players of one kind;
+  * ``<prefix>/adapt-3v1-<co-player>``: seats 0-2 focal, one co-player in seat 3;
+  * ``<prefix>/selfplay``: every seat focal;
+  * ``<prefix>/adapt-hidden``: seat 0 focal; each trial draws one kind from the whole
+    training population (``random`` included) and all three co-players are of that kind,
+    so the focal agent must find out whom it plays with;
+  * ``<prefix>/adapt-mixed``: seat 0 focal; seats 1-3 hold the first three training
+    co-players in name order, one each (``msh``: nearest-hare, nearest-stag, random;
+    ``msg``: cleaner, free-rider, random);
+
+* family ``"held-out"``: the same for the held-out population (evaluation only; no shipped
+  agent trains or tunes on it):
+
+  * ``<prefix>/heldout-1v3-<co-player>``: seat 0 focal, three co-players of one kind;
+  * ``<prefix>/heldout-hidden``: one kind drawn per trial from every held-out co-player;
+  * ``<prefix>/heldout-mixed``: the first three held-out co-players in name order, one per
+    seat (the list cycled when it has only two).
+
+A hidden-type or mixed scenario needs at least two kinds and is left out otherwise. Every
+other scenario (users' files, plug-ins, scenarios made in code) is of family ``"user"``
+(:func:`scenario_family`). :func:`standard_scenarios` keeps giving the fixed line-ups of the
+training population (``adapt-1v3``, ``adapt-3v1``, ``selfplay``, what the main job plays);
+:func:`training_scenarios`, :func:`heldout_scenarios` and :func:`all_scenarios` give the rest.
+
+Plug-ins add scenarios through the entry-point group ``hop_bench.scenarios`` (a zero-argument
+callable returning a :class:`Scenario`), and users write their own in TOML
+(:mod:`evaluation.scenario_files`). The layers: :mod:`evaluation.scenario_types` (the
+dataclasses) <- :mod:`evaluation.scenario_files` (TOML) <- this module (registry, families,
+:func:`load_scenario`).
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 import hop_envs
-from evaluation.jsondata import to_jsonable
+from evaluation.scenario_files import load_scenario_file
+from evaluation.scenario_types import (
+    DEFAULT_EPISODES,
+    DEFAULT_TRIALS,
+    FAMILIES,
+    HELD_OUT_FAMILY,
+    TRAINING_FAMILY,
+    USER_FAMILY,
+    CoplayerEntry,
+    CoplayerSpec,
+    Scenario,
+    ScenarioFieldError,
+    check_coplayer,
+    check_coplayer_name,
+    coplayer_label,
+    coplayer_spec,
+)
+from hop_envs.coplayers import HELD_OUT, TRAINING, coplayer_names
 from hop_envs.registration import ENV_ABBREVIATIONS, full_env_id
-from hop_envs.registry import Registry, UnknownNameError, load_attribute
+from hop_envs.registry import Registry, load_attribute
 
-DEFAULT_EPISODES = 10
-DEFAULT_TRIALS = 10
-#: Env arguments a scenario may not set (the runner owns rendering).
-_RESERVED_ENV_KWARGS = ("render_mode",)
+__all__ = [
+    "DEFAULT_EPISODES",
+    "DEFAULT_TRIALS",
+    "FAMILIES",
+    "HELD_OUT_FAMILY",
+    "SCENARIOS",
+    "TRAINING_FAMILY",
+    "USER_FAMILY",
+    "CoplayerEntry",
+    "CoplayerSpec",
+    "Scenario",
+    "ScenarioFieldError",
+    "all_scenarios",
+    "check_coplayer",
+    "check_coplayer_name",
+    "coplayer_label",
+    "coplayer_spec",
+    "heldout_scenarios",
+    "load_scenario",
+    "register_standard_scenarios",
+    "scenario_family",
+    "scenario_names",
+    "standard_scenarios",
+    "training_scenarios",
+]
 
-
-def _coplayer_names(env_id: str) -> list[str]:
-    from hop_envs.coplayers import coplayer_names
-
-    return list(coplayer_names(env_id))
-
-
-def check_coplayer_name(name: object, env_id: str, where: str) -> str:
-    """A registered co-player of ``env_id`` or a ``module:Class`` path, else ``ValueError``."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"{where} must be a co-player name or 'module:Class', got {name!r}")
-    if ":" in name:
-        module, _, attr = name.partition(":")
-        if not module or not attr:
-            raise ValueError(f"{where} must look like 'package.module:Class', got {name!r}")
-        return name
-    known = _coplayer_names(env_id)
-    if name not in known:
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownNameError(
-            f"{where}: unknown co-player {name!r} for {env_id}{hint} Known co-players: "
-            f"{', '.join(known)}; or give a 'module:Class' path"
-        )
-    return name
-
-
-class ScenarioFieldError(ValueError):
-    """A bad scenario field; ``field`` names it (``env_kwargs.<arg>`` for an env argument)."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.field))
-
-
-def _check_positive_int(value: object, where: str, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ScenarioFieldError(f"{where}: {name} must be an integer >= 1, got {value!r}", name)
-    return int(value)
-
-
-def _kwarg_at_fault(message: str, kwargs: Mapping[str, Any]) -> str:
-    """``env_kwargs.<arg>`` for the argument an env error names first (``'quoted'`` names
-    before bare ones), or ``env_kwargs`` when it names none."""
-    for quote in ("'", ""):
-        hits = [
-            (m.start(), key)
-            for key in kwargs
-            if (m := re.search(rf"(?<!\w){quote}{re.escape(key)}{quote}(?!\w)", message))
-        ]
-        if hits:
-            return f"env_kwargs.{min(hits)[1]}"
-    return "env_kwargs"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """An env, its focal seats and background population, and the default budget.
-
-    ``background`` has one entry per non-focal seat, in seat order; each entry is a tuple of
-    co-player names (registered names or ``module:Class`` paths). A one-name entry is that
-    co-player; a longer entry is a pool from which one is drawn per trial with the trial's
-    seed. For convenience a single name (or a single pool given as a tuple inside a
-    one-element list) fills every background seat.
-
-    ``episodes`` is the few-shot window K (episodes per trial, same co-players throughout)
-    and ``trials`` the number of independent trials; both are the default budget and may
-    be overridden per run.
-    """
-
-    name: str
-    env_id: str
-    focal_seats: tuple[int, ...]
-    background: tuple[tuple[str, ...], ...] = ()
-    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    episodes: int = DEFAULT_EPISODES
-    trials: int = DEFAULT_TRIALS
-    description: str = ""
-    num_players: int = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
-            raise ScenarioFieldError(
-                f"scenario name must be non-empty text without ':', got {self.name!r}", "name"
-            )
-        where = f"scenario {self.name!r}"
-        try:
-            env_id = full_env_id(self.env_id)
-        except (ValueError, AttributeError) as err:
-            raise ScenarioFieldError(f"{where}: env_id: {err}", "env_id") from None
-        object.__setattr__(self, "env_id", env_id)
-        object.__setattr__(self, "num_players", self._check_env_kwargs(where))
-        object.__setattr__(self, "focal_seats", self._check_focal_seats(where))
-        object.__setattr__(self, "background", self._normalise_background(where))
-        for name in ("episodes", "trials"):
-            object.__setattr__(self, name, _check_positive_int(getattr(self, name), where, name))
-        if not isinstance(self.description, str):
-            raise ScenarioFieldError(
-                f"{where}: description must be text, got {self.description!r}", "description"
-            )
-
-    def _check_env_kwargs(self, where: str) -> int:
-        if not isinstance(self.env_kwargs, Mapping):
-            raise ScenarioFieldError(
-                f"{where}: env_kwargs must be a mapping of argument names to values, "
-                f"got {self.env_kwargs!r}",
-                "env_kwargs",
-            )
-        env_kwargs = dict(self.env_kwargs)
-        for key in env_kwargs:
-            if not isinstance(key, str) or key in _RESERVED_ENV_KWARGS:
-                raise ScenarioFieldError(
-                    f"{where}: env_kwargs may not set {key!r}", f"env_kwargs.{key}"
-                )
-        try:
-            env = hop_envs.make(self.env_id, **env_kwargs)
-        except (ValueError, TypeError) as err:
-            raise ScenarioFieldError(
-                f"{where}: bad env_kwargs for {self.env_id}: {err}",
-                _kwarg_at_fault(str(err), env_kwargs),
-            ) from None
-        object.__setattr__(self, "env_kwargs", env_kwargs)
-        return len(env.possible_agents)
-
-    def _check_focal_seats(self, where: str) -> tuple[int, ...]:
-        n = self.num_players
-        seats = self.focal_seats
-        if isinstance(seats, int | np.integer) and not isinstance(seats, bool):
-            seats = (seats,)
-        if isinstance(seats, str) or not isinstance(seats, Sequence):
-            raise ScenarioFieldError(
-                f"{where}: focal_seats must be a list of seats, got {seats!r}", "focal_seats"
-            )
-        for s in seats:
-            if isinstance(s, bool) or not isinstance(s, int | np.integer) or not 0 <= s < n:
-                raise ScenarioFieldError(
-                    f"{where}: focal seat {s!r} is not a seat of this {n}-player game "
-                    f"(expected integers in [0, {n - 1}])",
-                    "focal_seats",
-                )
-        if not seats or len(set(seats)) != len(seats):
-            raise ScenarioFieldError(
-                f"{where}: focal_seats must name at least one seat, each once, got {list(seats)}",
-                "focal_seats",
-            )
-        return tuple(sorted(int(s) for s in seats))
-
-    def _normalise_background(self, where: str) -> tuple[tuple[str, ...], ...]:
-        seats = self.background_seats
-        raw: Any = self.background
-        if isinstance(raw, str):
-            raw = [raw] * len(seats)
-        elif isinstance(raw, Sequence) and len(raw) == 1 and len(seats) > 1:
-            raw = list(raw) * len(seats)
-        if not isinstance(raw, Sequence):
-            raise ScenarioFieldError(
-                f"{where}: background must be a list of co-players, got {raw!r}", "background"
-            )
-        if len(raw) != len(seats):
-            raise ScenarioFieldError(
-                f"{where}: background must give one co-player (or pool) per non-focal seat "
-                f"{list(seats)}, got {len(raw)} entries: {list(raw)!r}",
-                "background",
-            )
-        entries = []
-        for seat, entry in zip(seats, raw, strict=True):
-            pool = (entry,) if isinstance(entry, str) else entry
-            if isinstance(pool, Mapping) or not isinstance(pool, Sequence) or not pool:
-                raise ScenarioFieldError(
-                    f"{where}: background of seat {seat} must be a co-player name or a "
-                    f"non-empty list of names, got {entry!r}",
-                    "background",
-                )
-            try:
-                entries.append(
-                    tuple(
-                        check_coplayer_name(n, self.env_id, f"{where}: background of seat {seat}")
-                        for n in pool
-                    )
-                )
-            except ValueError as err:
-                raise ScenarioFieldError(str(err), "background") from None
-        return tuple(entries)
-
-    # -- derived -------------------------------------------------------------------------
-    @property
-    def background_seats(self) -> tuple[int, ...]:
-        return tuple(s for s in range(self.num_players) if s not in self.focal_seats)
-
-    @property
-    def is_selfplay(self) -> bool:
-        return not self.background_seats
-
-    def draw_background(self, seed: np.random.SeedSequence) -> tuple[str, ...]:
-        """The co-player of each background seat for one trial (pools sampled with ``seed``)."""
-        rng = np.random.default_rng(seed)
-        return tuple(
-            pool[int(rng.integers(len(pool)))] if len(pool) > 1 else pool[0]
-            for pool in self.background
-        )
-
-    def definition(self) -> dict[str, Any]:
-        """What the scenario *is*, as JSON-able data (the budget is left out: see
-        :func:`evaluation.jobs.config_hash`)."""
-        return {
-            "env_id": self.env_id,
-            "env_kwargs": {k: to_jsonable(v) for k, v in sorted(self.env_kwargs.items())},
-            "focal_seats": list(self.focal_seats),
-            "background": [list(pool) for pool in self.background],
-        }
+#: Seats of the generated scenarios (the envs' default 4 players): seat 0 focal.
+_BACKGROUND_SEATS = 3
 
 
 # -- the registry --------------------------------------------------------------------------
@@ -262,20 +109,30 @@ def _factory(scenario: Scenario) -> Callable[[], Scenario]:
     return make
 
 
+def _prefix(env_id: str) -> str:
+    return ENV_ABBREVIATIONS[env_id.removeprefix("hop/")]
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
 def standard_scenarios(env_id: str) -> list[Scenario]:
-    """``adapt-1v3-*``, ``adapt-3v1-*`` for every rule-based co-player of ``env_id``, and
-    ``selfplay``, on the env's default (4-player) arguments."""
+    """The fixed line-ups of the training population: ``adapt-1v3-*``, ``adapt-3v1-*`` for
+    every training co-player of ``env_id``, and ``selfplay``, on the env's default
+    (4-player) arguments (family ``"training"``)."""
     env_id = full_env_id(env_id)
-    prefix = ENV_ABBREVIATIONS[env_id.removeprefix("hop/")]
+    prefix = _prefix(env_id)
     scenarios = []
-    for coplayer in _coplayer_names(env_id):
+    for coplayer in coplayer_names(env_id, population=TRAINING):
         scenarios.append(
             Scenario(
                 name=f"{prefix}/adapt-1v3-{coplayer}",
                 env_id=env_id,
                 focal_seats=(0,),
-                background=(coplayer,) * 3,
+                background=(coplayer,) * _BACKGROUND_SEATS,
                 description=f"1 focal seat adapting to 3 '{coplayer}' co-players",
+                family=TRAINING_FAMILY,
             )
         )
         scenarios.append(
@@ -285,6 +142,7 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
                 focal_seats=(0, 1, 2),
                 background=(coplayer,),
                 description=f"3 focal seats adapting to 1 '{coplayer}' co-player",
+                family=TRAINING_FAMILY,
             )
         )
     scenarios.append(
@@ -293,15 +151,89 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
             env_id=env_id,
             focal_seats=(0, 1, 2, 3),
             description="every seat focal (one agent instance per seat)",
+            family=TRAINING_FAMILY,
         )
     )
     return scenarios
 
 
+def _hidden_and_mixed(
+    env_id: str, kinds: Sequence[str], stem: str, family: str, population: str
+) -> list[Scenario]:
+    """``<prefix>/<stem>-hidden`` and ``<prefix>/<stem>-mixed`` from ``kinds`` (none with
+    fewer than two kinds)."""
+    if len(kinds) < 2:
+        return []
+    prefix = _prefix(env_id)
+    mixed = tuple(kinds[i % len(kinds)] for i in range(_BACKGROUND_SEATS))
+    return [
+        Scenario(
+            name=f"{prefix}/{stem}-hidden",
+            env_id=env_id,
+            focal_seats=(0,),
+            lineups=tuple((kind,) for kind in kinds),
+            description=(
+                f"1 focal seat and 3 co-players of one hidden kind, drawn per trial from the "
+                f"{population} population: {_quoted(kinds)}"
+            ),
+            family=family,
+        ),
+        Scenario(
+            name=f"{prefix}/{stem}-mixed",
+            env_id=env_id,
+            focal_seats=(0,),
+            background=mixed,
+            description=f"1 focal seat and a mixed line-up of {population} co-players: "
+            f"{_quoted(mixed)}",
+            family=family,
+        ),
+    ]
+
+
+def training_scenarios(env_id: str) -> list[Scenario]:
+    """Family ``"training"``: :func:`standard_scenarios` and ``adapt-hidden`` (a kind drawn
+    per trial from every training co-player) and ``adapt-mixed`` (the first three training
+    co-players in name order, one per seat)."""
+    env_id = full_env_id(env_id)
+    kinds = coplayer_names(env_id, population=TRAINING)
+    return [
+        *standard_scenarios(env_id),
+        *_hidden_and_mixed(env_id, kinds, "adapt", TRAINING_FAMILY, "training"),
+    ]
+
+
+def heldout_scenarios(env_id: str, coplayers: Sequence[str] | None = None) -> list[Scenario]:
+    """Family ``"held-out"``: ``heldout-1v3-<co-player>`` for every held-out co-player of
+    ``env_id``, ``heldout-hidden`` (a kind drawn per trial from all of them) and
+    ``heldout-mixed`` (the first three in name order, one per seat; cycled when there are
+    two). ``coplayers`` (sorted here) replaces the registry's held-out list."""
+    env_id = full_env_id(env_id)
+    kinds = sorted(coplayer_names(env_id, population=HELD_OUT) if coplayers is None else coplayers)
+    prefix = _prefix(env_id)
+    scenarios = [
+        Scenario(
+            name=f"{prefix}/heldout-1v3-{coplayer}",
+            env_id=env_id,
+            focal_seats=(0,),
+            background=(coplayer,) * _BACKGROUND_SEATS,
+            description=f"1 focal seat adapting to 3 held-out '{coplayer}' co-players",
+            family=HELD_OUT_FAMILY,
+        )
+        for coplayer in kinds
+    ]
+    return scenarios + _hidden_and_mixed(env_id, kinds, "heldout", HELD_OUT_FAMILY, "held-out")
+
+
+def all_scenarios(env_id: str) -> list[Scenario]:
+    """Every generated scenario of ``env_id``: :func:`training_scenarios` and
+    :func:`heldout_scenarios` (what :data:`SCENARIOS` holds for it)."""
+    return [*training_scenarios(env_id), *heldout_scenarios(env_id)]
+
+
 def register_standard_scenarios() -> None:
-    """Fill :data:`SCENARIOS` with the standard families of every env (idempotent)."""
+    """Fill :data:`SCENARIOS` with the generated families of every env (idempotent)."""
     for short_id in hop_envs.ENV_IDS:
-        for scenario in standard_scenarios(short_id):
+        for scenario in all_scenarios(short_id):
             if scenario.name not in SCENARIOS:
                 SCENARIOS.register(
                     scenario.name,
@@ -316,6 +248,21 @@ def scenario_names(env_id: str | None = None) -> list[str]:
     return SCENARIOS.names(None if env_id is None else full_env_id(env_id))
 
 
+def scenario_family(scenario: Scenario | str) -> str:
+    """``"training"``, ``"held-out"`` or ``"user"``: a scenario's :attr:`Scenario.family`,
+    or that of the registered scenario of that name (``"user"`` for a name that is not
+    registered or whose scenario cannot be made, e.g. a broken plug-in)."""
+    if isinstance(scenario, Scenario):
+        return scenario.family
+    if scenario not in SCENARIOS:
+        return USER_FAMILY
+    try:
+        made = SCENARIOS.make(scenario)
+    except Exception:  # a plug-in that fails to load is listed, not fatal
+        return USER_FAMILY
+    return made.family if isinstance(made, Scenario) else USER_FAMILY
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A scenario by registered name, ``module:Attr`` path or TOML file path.
 
@@ -324,8 +271,6 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     """
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or text.endswith(".toml") or Path(text).is_file():
-        from evaluation.scenario_files import load_scenario_file
-
         return load_scenario_file(Path(text))
     if ":" in text:
         obj = load_attribute(text, "scenario")

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import heldout_fakes
 import pytest
 
-from evaluation.scenario_files import ScenarioFileError, find_key_line, load_scenario_file
-from evaluation.scenarios import Scenario, load_scenario
+from evaluation.scenario_files import (
+    ScenarioFileError,
+    find_key_line,
+    find_value_line,
+    load_scenario_file,
+)
+from evaluation.scenarios import CoplayerSpec, Scenario, load_scenario
 
 VALID = """\
 # a mixed population
@@ -150,3 +156,124 @@ def test_find_key_line_handles_tables_dotted_and_quoted_keys():
     assert find_key_line(text, "missing") is None
     inline = "env_kwargs = { grid_size = 1 }\n"
     assert find_key_line(inline, "env_kwargs.grid_size") == 1
+
+
+# -- co-players with constructor arguments and line-ups ----------------------------------------
+WITH_KWARGS = """\
+env_id = "hop/MarkovStagHunt-v0"
+focal_seats = [0]
+background = [
+    "random",
+    {name = "fake-patient", kwargs = {patience = 3}},
+    ["fake-shy", {name = "fake-patient"}],
+]
+"""
+
+
+def test_inline_tables_give_coplayers_with_arguments(tmp_path, monkeypatch):
+    heldout_fakes.install(monkeypatch)
+    s = load_scenario_file(write(tmp_path, WITH_KWARGS, name="kw.toml"))
+    assert s.background == (
+        ("random",),
+        (CoplayerSpec("fake-patient", {"patience": 3}),),
+        ("fake-shy", "fake-patient"),  # a table without kwargs is the plain name
+    )
+    assert s.definition()["background"] == [
+        ["random"],
+        [{"name": "fake-patient", "kwargs": {"patience": 3}}],
+        ["fake-shy", "fake-patient"],
+    ]
+
+
+def test_a_single_inline_table_fills_every_seat(tmp_path, monkeypatch):
+    heldout_fakes.install(monkeypatch)
+    text = (
+        'env_id = "hop/MarkovStagHunt-v0"\nfocal_seats = 0\n'
+        'background = {name = "fake-patient", kwargs = {patience = 1}}\n'
+    )
+    s = load_scenario_file(write(tmp_path, text))
+    assert s.background == ((CoplayerSpec("fake-patient", {"patience": 1}),),) * 3
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "reason"),
+    [
+        (
+            "kwargs = {patience = 3}",
+            "kwargs = {patience = -3}",
+            5,
+            "background of seat 2: co-player fake-patient(patience=-3) cannot be built for "
+            "hop/MarkovStagHunt-v0: ValueError: fake-patient: patience must be an integer >= 0",
+        ),
+        (
+            "kwargs = {patience = 3}",
+            "kwargs = {patiense = 3}",
+            5,
+            "co-player fake-patient(patiense=3) cannot be built",
+        ),
+        ("kwargs = {patience = 3}", "kwarg = {patience = 3}", 5, "unknown key 'kwarg'"),
+        ('{name = "fake-patient"}]', '{name = "fake-patiant"}]', 6, "unknown co-player"),
+        ('"random",', '"randm",', 4, "unknown co-player 'randm'"),
+        ('"fake-shy"', '"fake-shy", 3', 6, "got 3"),
+    ],
+)
+def test_bad_inline_table_points_at_its_line(tmp_path, monkeypatch, old, new, line, reason):
+    heldout_fakes.install(monkeypatch)
+    assert old in WITH_KWARGS
+    path = write(tmp_path, WITH_KWARGS.replace(old, new))
+    with pytest.raises(ScenarioFileError) as info:
+        load_scenario_file(path)
+    err = info.value
+    assert (err.line, err.field) == (line, "background"), str(err)
+    assert str(err).startswith(f"{path}:{line}: background: ")
+    assert reason in str(err)
+
+
+def test_lineups_in_a_file_and_their_errors(tmp_path, monkeypatch):
+    heldout_fakes.install(monkeypatch)
+    text = (
+        'env_id = "hop/MarkovStagHunt-v0"\n'
+        "focal_seats = [0]\n"
+        "lineups = [\n"
+        '    "fake-shy",\n'
+        '    {name = "fake-patient", kwargs = {patience = 3}},\n'
+        '    ["random", "fake-shy", "random"],\n'
+        "]\n"
+        "episodes = 2\n"
+    )
+    s = load_scenario_file(write(tmp_path, text))
+    patient = CoplayerSpec("fake-patient", {"patience": 3})
+    assert s.lineups == (
+        ("fake-shy",) * 3,
+        (patient,) * 3,
+        ("random", "fake-shy", "random"),
+    )
+    assert (s.background, s.episodes) == ((), 2)
+    bad = write(tmp_path, text.replace("patience = 3", "patience = true"), name="bad.toml")
+    with pytest.raises(ScenarioFileError) as info:
+        load_scenario_file(bad)
+    assert (info.value.line, info.value.field) == (5, "lineups")
+    assert "line-up 1, seat 1: co-player fake-patient(patience=true) cannot be built" in str(
+        info.value
+    )
+    both = write(tmp_path, text + 'background = "random"\n', name="both.toml")
+    with pytest.raises(ScenarioFileError, match=r"both.toml:3: lineups: .*not both"):
+        load_scenario_file(both)
+    wrong = write(
+        tmp_path,
+        'env_id = "hop/MarkovStagHunt-v0"\nfocal_seats = [0]\nlineups = 5\n',
+        name="wrong.toml",
+    )
+    with pytest.raises(ScenarioFileError, match=r"wrong.toml:3: lineups: wrong type int"):
+        load_scenario_file(wrong)
+
+
+def test_find_value_line_finds_the_entry_in_a_multiline_list():
+    text = (
+        'a = [\n  "x",\n  {name = "y", kwargs = {k = 1}},\n'
+        '  {name = "y", kwargs = {j = 2}},  # not "z"\n]\nb = "y"\n'
+    )
+    assert find_value_line(text, 1, ("y", "j")) == 4
+    assert find_value_line(text, 1, ("y", "z")) == 3  # no line has both: the name's first
+    assert find_value_line(text, 1, ("nowhere",)) == 1
+    assert find_value_line(text, 1, ("b",)) == 1  # the next key is outside the value
