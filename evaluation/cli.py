@@ -1,41 +1,55 @@
 """The ``hop-bench`` command line (DESIGN §6).
 
+    hop-bench [--version] [--debug] COMMAND ...
     hop-bench list {envs,coplayers,agents,scenarios} [--env ID]
     hop-bench evaluate --agent NAME_OR_MODULE:CLASS --scenario NAME_OR_FILE [--scenario ...]
-                       [--trials N] [--episodes K] [--seed S] [--workers W]
-                       [--backend serial|process|ray] [--db PATH]
+                       [--agent-arg KEY=VALUE ...] [--trials N] [--episodes K] [--seed S]
+                       [--workers W] [--backend serial|process|ray] [--db PATH] [--rerun]
     hop-bench report [--db PATH] [--out DIR]
     hop-bench play --env ID [--agent NAME] [--coplayer NAME ...] [--seed S]
+    hop-bench train ...                  (see evaluation.train_cli)
 
-Exit codes: 0 done, 1 some trials failed (listed at the end), 2 bad arguments or unknown
-names (one line, with close matches), 130 interrupted (finished episodes are stored; the
-same command again resumes). Sub-commands are :class:`Command` entries in
-:data:`COMMANDS`, so later ones (``hop-bench train``) are added without touching the others.
+Exit codes: 0 done, 1 some trials failed (listed at the end) or an internal error, 2 bad
+arguments or unknown names (one line, with close matches), 130 interrupted (finished
+episodes are stored; the same command again resumes). ``--debug`` (before or after the
+command) adds the traceback of every failure: of a failed trial, of a bad argument, and of
+an unexpected error (re-raised). Sub-commands are :class:`Command` entries in
+:data:`COMMANDS`, so later ones are added without touching the others; what they share
+(:class:`UsageError`, option parsers, the ``--db`` check) is in :mod:`evaluation.cli_common`.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import re
 import sys
+import textwrap
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from evaluation import train_cli
+from evaluation.cli_common import (
+    KEY_VALUE_HELP,
+    PROG,
+    UsageError,
+    check_db_path,
+    key_value,
+    non_negative_int,
+    positive_int,
+)
 from evaluation.store import StoreError
 from hop_envs.registry import UnknownNameError
 
-PROG = "hop-bench"
+__all__ = ["COMMANDS", "PROG", "Command", "UsageError", "build_parser", "main"]
+
 LIST_KINDS = ("envs", "coplayers", "agents", "scenarios")
-
-
-class UsageError(Exception):
-    """Bad input from the command line: printed as one line, exit code 2."""
+#: Errors that are the user's input: one line and exit code 2.
+USAGE_ERRORS = (UsageError, UnknownNameError, ValueError, FileNotFoundError, StoreError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,35 +75,6 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-def _key_value(text: str) -> tuple[str, Any]:
-    """``key=value`` with the value read as JSON when it parses (``3``, ``true``, ``[1,2]``)."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key, value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def _choice(value: str, choices: Sequence[str], what: str) -> str:
     if value in choices:
         return value
@@ -113,10 +98,23 @@ def _env_ids(env: str | None) -> list[str]:
     return [full_env_id(env)]
 
 
+def _print_columns(rows: Sequence[Sequence[str]]) -> None:
+    """Rows as aligned columns (the last one is not padded)."""
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
 def _run_list(args: argparse.Namespace) -> int:
+    """One row per item, name first; co-players show their population (``training``,
+    ``held-out``, ``plug-in``) and scenarios their family (``training``, ``held-out``,
+    ``user``) in the second column."""
     kind = _choice(args.kind, LIST_KINDS, "list kind")
     env_ids = _env_ids(args.env)
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, ...]] = []
     if kind == "envs":
         import hop_envs
 
@@ -125,11 +123,12 @@ def _run_list(args: argparse.Namespace) -> int:
             doc = (type(env).__doc__ or "").strip().splitlines()
             rows.append((env_id, doc[0] if doc else ""))
     elif kind == "coplayers":
-        from hop_envs.coplayers import COPLAYERS, coplayer_names
+        from hop_envs.coplayers import COPLAYERS, coplayer_names, coplayer_population
 
         for env_id in env_ids:
             rows += [
-                (n, f"{env_id}  {COPLAYERS.entry(n).description}") for n in coplayer_names(env_id)
+                (n, coplayer_population(n), env_id, COPLAYERS.entry(n).description)
+                for n in coplayer_names(env_id)
             ]
     elif kind == "agents":
         from agents.registry import agent_entry, agent_names
@@ -140,16 +139,14 @@ def _run_list(args: argparse.Namespace) -> int:
                 seen.setdefault(name, []).append(env_id)
         rows = [(n, agent_entry(n).description) for n in sorted(seen)]
     else:
-        from evaluation.scenarios import SCENARIOS
+        from evaluation.scenarios import SCENARIOS, scenario_family
 
         rows = [
-            (e.name, e.description)
+            (e.name, scenario_family(e.name), e.description)
             for e in SCENARIOS.entries()
             if args.env is None or any(e.supports(env_id) for env_id in env_ids)
         ]
-    width = max((len(name) for name, _ in rows), default=0)
-    for name, description in rows:
-        print(f"{name.ljust(width)}  {description}".rstrip())
+    _print_columns(rows)
     return 0
 
 
@@ -163,9 +160,9 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
         "--agent-arg",
         action="append",
         default=[],
-        type=_key_value,
+        type=key_value,
         metavar="KEY=VALUE",
-        help="keyword argument for the agent (repeatable)",
+        help="keyword argument for the agent (repeatable); " + KEY_VALUE_HELP,
     )
     p.add_argument(
         "--scenario",
@@ -173,12 +170,10 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
         required=True,
         help="scenario name, module:Attr or TOML file (repeatable)",
     )
-    p.add_argument("--trials", type=_positive_int, help="trials per scenario (default: scenario's)")
-    p.add_argument(
-        "--episodes", type=_positive_int, help="episodes per trial (default: scenario's)"
-    )
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="base seed (default 0)")
-    p.add_argument("--workers", type=_positive_int, help="worker processes (default: CPUs)")
+    p.add_argument("--trials", type=positive_int, help="trials per scenario (default: scenario's)")
+    p.add_argument("--episodes", type=positive_int, help="episodes per trial (default: scenario's)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="base seed (default 0)")
+    p.add_argument("--workers", type=positive_int, help="worker processes (default: CPUs)")
     p.add_argument(
         "--backend",
         default=DEFAULT_BACKEND,
@@ -186,6 +181,11 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"results (default {DEFAULT_DB})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--rerun",
+        action="store_true",
+        help="delete the stored episodes of these exact configurations and play them again",
+    )
 
 
 def _with_cwd_on_path() -> None:
@@ -204,12 +204,22 @@ def _check_agent(name: str, env_ids: Sequence[str]) -> None:
         AGENTS.check_env(entry, env_id)
 
 
+def skipped_message(skipped: int, db: Path | str) -> str:
+    """What ``evaluate`` says about trials it did not play again."""
+    trials = "trial" if skipped == 1 else "trials"
+    return (
+        f"{skipped} {trials} of this exact configuration already stored in {db}, skipped "
+        "(use --rerun to play them again)"
+    )
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from evaluation.backends import BACKENDS
     from evaluation.evaluate import evaluate
     from evaluation.jobs import AgentSpec
+    from evaluation.players import check_focal_agent
     from evaluation.scenarios import load_scenario
     from evaluation.store import ResultStore
     from evaluation.summary import format_table, summarise
@@ -221,7 +231,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise UsageError(f"the same scenario is given twice: {names}")
     _check_agent(args.agent, sorted({s.env_id for s in scenarios}))
+    check_db_path(args.db)
     agent = AgentSpec(args.agent, dict(args.agent_arg))
+    check_focal_agent(agent, scenarios, args.seed)
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -242,6 +254,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                 backend=backend,
                 workers=args.workers,
                 progress=progress,
+                rerun=args.rerun,
             )
         except KeyboardInterrupt:
             if bar is not None:
@@ -256,7 +269,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
         if result.skipped_trials:
-            print(f"{result.skipped_trials} trial(s) already stored in {args.db}, skipped")
+            print(skipped_message(result.skipped_trials, args.db))
         rows = []
         for key in result.keys:
             records = [
@@ -276,6 +289,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print(f"{PROG}: {len(result.failures)} trial(s) failed:", file=sys.stderr)
         for err in result.failures:
             print(f"  - {err}", file=sys.stderr)
+            details = getattr(err, "details", "")
+            if args.debug and details:
+                print(textwrap.indent(details.rstrip(), "    "), file=sys.stderr)
+        if not args.debug:
+            print(f"{PROG}: run again with --debug for the tracebacks", file=sys.stderr)
         return 1
     return 0
 
@@ -296,6 +314,7 @@ def _add_report(p: argparse.ArgumentParser) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     from evaluation.store import ResultStore
 
+    check_db_path(args.db)
     if not args.db.is_file():
         raise UsageError(f"no result database at {args.db}; run 'hop-bench evaluate' first")
     with ResultStore(args.db) as store:
@@ -327,9 +346,9 @@ def _add_play(p: argparse.ArgumentParser) -> None:
         "--agent-arg",
         action="append",
         default=[],
-        type=_key_value,
+        type=key_value,
         metavar="KEY=VALUE",
-        help="keyword argument for the agent (repeatable)",
+        help="keyword argument for the agent (repeatable); " + KEY_VALUE_HELP,
     )
     p.add_argument(
         "--coplayer",
@@ -341,11 +360,11 @@ def _add_play(p: argparse.ArgumentParser) -> None:
         "--env-arg",
         action="append",
         default=[],
-        type=_key_value,
+        type=key_value,
         metavar="KEY=VALUE",
-        help="env argument, e.g. grid_size=6 (repeatable)",
+        help="env argument, e.g. grid_size=6 (repeatable); " + KEY_VALUE_HELP,
     )
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")
     p.add_argument("--delay", type=float, default=0.0, help="seconds between frames")
 
 
@@ -386,13 +405,34 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print ``hop-bench <version>`` and exit 0 (the version is looked up
+    only when asked for)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "print the version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from evaluation.jobs import package_version
+
+        print(f"{PROG} {package_version()}")
+        parser.exit(0)
+
+
+_DEBUG_HELP = "show the traceback of every failure (agents' included)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Benchmark agents that adapt to unseen co-players.")
+    parser.add_argument("--version", action=_VersionAction)
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS.values():
-        command.add_arguments(
-            sub.add_parser(command.name, help=command.help, description=command.help)
-        )
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
+        # also after the command; SUPPRESS keeps a --debug given before it
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
+        command.add_arguments(p)
     return parser
 
 
@@ -401,14 +441,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as done:  # --help (0) or a usage error (2), already printed
+    except SystemExit as done:  # --help/--version (0) or a usage error (2), already printed
         return done.code if isinstance(done.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
+    debug = bool(getattr(args, "debug", False))
+    args.debug = debug
     try:
         code = COMMANDS[args.command].run(args)
-    except (UsageError, UnknownNameError, ValueError, FileNotFoundError, StoreError) as err:
+    except USAGE_ERRORS as err:
+        if debug:
+            traceback.print_exc()
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -417,6 +461,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `hop-bench play ... | head`: the reader is gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as err:
+        if debug:
+            raise
+        print(
+            f"{PROG} {args.command}: internal error: {type(err).__name__}: {err} "
+            "(run again with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return code
 
 

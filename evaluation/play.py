@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from evaluation.jobs import AgentSpec, TrialJob
+from evaluation.players import check_focal_agent
 from evaluation.runner import TrialRunner
 from evaluation.scenarios import Scenario, load_scenario
 
@@ -54,6 +55,7 @@ def play(
     """Play trial 0, episode 0 and write an ``ansi`` frame after the reset and every step."""
     chosen = play_scenario(env, scenario, coplayers, env_kwargs or {})
     spec = AgentSpec(agent or DEFAULT_PLAYER, dict(agent_kwargs or {}))
+    check_focal_agent(spec, [chosen], seed)
     runner = TrialRunner(TrialJob(spec, chosen, seed, 0, 1), render_mode="ansi")
     runner.reset_players()
     players = ", ".join(f"{i}: {name}" for i, name in enumerate(runner.seat_players))

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evaluation.cli_common import KEY_VALUE_HELP, UsageError, int_at_least, key_value
+
 #: Agents that ``hop-bench train`` can train.
 TRAINABLE_AGENTS = ("hop",)
 
@@ -46,43 +48,26 @@ CONFIG_OPTIONS: dict[str, str] = {
 HELP = "train the HOP agent (focal network and opponent model) and save a checkpoint"
 
 
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer >= {low}, got {text!r}"
-            ) from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
-        return value
-
-    return parse
-
-
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``hop-bench train``."""
-    from evaluation.cli import _key_value
-
     p.add_argument("--agent", help=f"agent to train: {', '.join(TRAINABLE_AGENTS)}")
     p.add_argument("--env", help="env id, e.g. hop/MarkovStagHunt-v0")
     p.add_argument(
         "--env-arg",
         action="append",
         default=[],
-        type=_key_value,
+        type=key_value,
         metavar="KEY=VALUE",
-        help="env argument, e.g. grid_size=6 (repeatable)",
+        help="env argument, e.g. grid_size=6 (repeatable); " + KEY_VALUE_HELP,
     )
     p.add_argument("--out", type=Path, help="checkpoint folder (default results/train/<env>)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue the run saved in DIR")
-    p.add_argument("--seed", type=_int_at_least(0), help="seed of the run (default 0)")
-    p.add_argument("--iterations", type=_int_at_least(0), help="search iterations (total)")
-    p.add_argument("--trials-per-iteration", type=_int_at_least(1), help="trials per iteration")
-    p.add_argument("--episodes-per-trial", type=_int_at_least(1), help="episodes per trial")
-    p.add_argument("--trees", type=_int_at_least(1), help="search trees per decision")
-    p.add_argument("--simulations", type=_int_at_least(1), help="simulations per tree")
+    p.add_argument("--seed", type=int_at_least(0), help="seed of the run (default 0)")
+    p.add_argument("--iterations", type=int_at_least(0), help="search iterations (total)")
+    p.add_argument("--trials-per-iteration", type=int_at_least(1), help="trials per iteration")
+    p.add_argument("--episodes-per-trial", type=int_at_least(1), help="episodes per trial")
+    p.add_argument("--trees", type=int_at_least(1), help="search trees per decision")
+    p.add_argument("--simulations", type=int_at_least(1), help="simulations per tree")
     p.add_argument(
         "--coplayer",
         action="append",
@@ -90,18 +75,18 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="training population: co-player name, or 'self' for self-play (repeatable; "
         "default: the env's rule-based co-players and self)",
     )
-    p.add_argument("--pretrain-episodes", type=_int_at_least(0), help="offline episodes")
-    p.add_argument("--pretrain-om-epochs", type=_int_at_least(0), help="opponent-model epochs")
-    p.add_argument("--pretrain-focal-epochs", type=_int_at_least(0), help="focal-net epochs")
-    p.add_argument("--focal-epochs", type=_int_at_least(1), help="focal epochs per iteration")
-    p.add_argument("--om-epochs", type=_int_at_least(1), help="OM epochs per iteration")
-    p.add_argument("--checkpoint-every", type=_int_at_least(1), help="iterations between saves")
+    p.add_argument("--pretrain-episodes", type=int_at_least(0), help="offline episodes")
+    p.add_argument("--pretrain-om-epochs", type=int_at_least(0), help="opponent-model epochs")
+    p.add_argument("--pretrain-focal-epochs", type=int_at_least(0), help="focal-net epochs")
+    p.add_argument("--focal-epochs", type=int_at_least(1), help="focal epochs per iteration")
+    p.add_argument("--om-epochs", type=int_at_least(1), help="OM epochs per iteration")
+    p.add_argument("--checkpoint-every", type=int_at_least(1), help="iterations between saves")
     p.add_argument(
         "--holdout-episodes",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         help="held-out rule-based episodes scoring the opponent model (0: off)",
     )
-    p.add_argument("--workers", type=_int_at_least(1), help="collection processes (default: CPUs)")
+    p.add_argument("--workers", type=int_at_least(1), help="collection processes (default: CPUs)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="plot the training curve here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard events")
@@ -116,8 +101,6 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _usage(message: str) -> Exception:
-    from evaluation.cli import UsageError
-
     return UsageError(message)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -9,11 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli_test_agents
+import heldout_fakes
 import pytest
 
 from evaluation.cli import main
+from evaluation.jobs import package_version
+from hop_envs.coplayers import HELD_OUT, coplayer_names
 
 HERE = Path(__file__).resolve().parent
+MSH, MSG = "hop/MarkovStagHunt-v0", "hop/MarkovSnowdrift-v0"
 
 
 def run(capsys, *argv):
@@ -32,18 +38,39 @@ def assert_one_line_error(code, err, *fragments):
 
 
 # -- list -----------------------------------------------------------------------------------
-def test_list_scenarios_for_one_env(capsys):
+def test_list_scenarios_for_one_env_with_their_family(capsys):
     code, out, _ = run(capsys, "list", "scenarios", "--env", "hop/MarkovSnowdrift-v0")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == [
-        "msg/adapt-1v3-cleaner",
-        "msg/adapt-1v3-free-rider",
-        "msg/adapt-1v3-random",
-        "msg/adapt-3v1-cleaner",
-        "msg/adapt-3v1-free-rider",
-        "msg/adapt-3v1-random",
-        "msg/selfplay",
+    heldout = coplayer_names(MSG, population=HELD_OUT)
+    hidden_and_mixed = [("msg/heldout-hidden", "held-out"), ("msg/heldout-mixed", "held-out")]
+    expected = [
+        ("msg/adapt-1v3-cleaner", "training"),
+        ("msg/adapt-1v3-free-rider", "training"),
+        ("msg/adapt-1v3-random", "training"),
+        ("msg/adapt-3v1-cleaner", "training"),
+        ("msg/adapt-3v1-free-rider", "training"),
+        ("msg/adapt-3v1-random", "training"),
+        ("msg/adapt-hidden", "training"),
+        ("msg/adapt-mixed", "training"),
+        *[(f"msg/heldout-1v3-{k}", "held-out") for k in heldout],
+        *(hidden_and_mixed if len(heldout) > 1 else []),
+        ("msg/selfplay", "training"),
     ]
+    assert [tuple(line.split()[:2]) for line in out.splitlines()] == expected
+    first = out.splitlines()[0]
+    assert first.endswith("1 focal seat adapting to 3 'cleaner' co-players")
+
+
+def test_list_scenarios_shows_the_heldout_family_of_registered_heldout_scenarios(
+    capsys, monkeypatch
+):
+    heldout_fakes.install(monkeypatch, extra_scenarios=True)
+    code, out, _ = run(capsys, "list", "scenarios", "--env", "MarkovStagHunt-v0")
+    assert code == 0
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert rows["msh/heldout-1v3-fake-patient"] == "held-out"
+    assert rows["msh/heldout-hidden"] == "held-out"
+    assert rows["msh/adapt-hidden"] == "training"
 
 
 def test_list_envs_coplayers_and_agents(capsys):
@@ -55,11 +82,14 @@ def test_list_envs_coplayers_and_agents(capsys):
     ]
     code, out, _ = run(capsys, "list", "coplayers", "--env", "MarkovStagHunt-v0")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == [
-        "nearest-hare",
-        "nearest-stag",
-        "random",
+    rows = [line.split()[:3] for line in out.splitlines()]
+    assert [r for r in rows if r[1] == "training"] == [
+        ["nearest-hare", "training", MSH],
+        ["nearest-stag", "training", MSH],
+        ["random", "training", MSH],
     ]
+    assert [r[0] for r in rows] == coplayer_names(MSH)
+    assert [r[0] for r in rows if r[1] == "held-out"] == coplayer_names(MSH, population=HELD_OUT)
     code, out, _ = run(capsys, "list", "agents")
     names = [line.split()[0] for line in out.splitlines()]
     assert code == 0
@@ -106,7 +136,10 @@ def test_evaluate_tiny_budget_stores_and_summarises(capsys, tmp_path):
     assert count == 2
     code, out, _ = run(capsys, *args)
     assert code == 0
-    assert out.splitlines()[0] == f"2 trial(s) already stored in {db}, skipped"
+    assert out.splitlines()[0] == (
+        f"2 trials of this exact configuration already stored in {db}, skipped "
+        "(use --rerun to play them again)"
+    )
     assert out.splitlines()[-1] == f"0 new episode(s) stored in {db}"
 
 
@@ -172,7 +205,7 @@ def test_evaluate_a_toml_scenario_with_agent_arguments(capsys, tmp_path):
         ),
         (
             ["--agent", "random", "--scenario", "msh/selfplay", "--seed", "-3"],
-            ["--seed", "expected a non-negative integer"],
+            ["--seed", "expected an integer >= 0, got -3"],
         ),
         (["--scenario", "msh/selfplay"], ["the following arguments are required: --agent"]),
         (
@@ -336,3 +369,332 @@ def test_console_script_runs_and_reports_bad_commands():
     assert "invalid choice: 'evalute'" in bad.stderr
     assert "did you mean 'evaluate'?" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+# -- version, --debug ------------------------------------------------------------------------
+def test_version(capsys):
+    code, out, err = run(capsys, "--version")
+    assert (code, err) == (0, "")
+    assert out == f"hop-bench {package_version()}\n"
+
+
+def failing_run(capsys, tmp_path, *extra):
+    return run(
+        capsys,
+        *extra,
+        "evaluate",
+        "--agent",
+        "eval_test_agents:FailsInSnowdrift",
+        "--scenario",
+        "msg/adapt-1v3-random",
+        "--trials",
+        "1",
+        "--episodes",
+        "1",
+        "--backend",
+        "serial",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+        "--no-progress",
+    )
+
+
+def test_failed_trials_are_one_line_each_and_debug_adds_the_traceback(capsys, tmp_path):
+    code, _, err = failing_run(capsys, tmp_path)
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "hop-bench: run again with --debug for the tracebacks"
+    code, _, err = failing_run(capsys, tmp_path, "--debug")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert lines[0] == "hop-bench: 1 trial(s) failed:"
+    assert lines[1].startswith("  - agent 'eval_test_agents:FailsInSnowdrift'")
+    assert lines[2] == "    Traceback (most recent call last):"
+    assert lines[-1] == "    RuntimeError: deliberate failure for the test"
+    assert any("eval_test_agents.py" in line and "in act" in line for line in lines)
+
+
+def test_debug_after_the_command_works_too(capsys, tmp_path):
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--debug",
+        "--agent",
+        "eval_test_agents:FailsInSnowdrift",
+        "--scenario",
+        "msg/adapt-1v3-random",
+        "--trials",
+        "1",
+        "--episodes",
+        "1",
+        "--backend",
+        "serial",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+        "--no-progress",
+    )
+    assert code == 1
+    assert "RuntimeError: deliberate failure for the test" in err.splitlines()[-1]
+
+
+def test_usage_errors_with_debug_show_the_traceback_then_the_line(capsys):
+    code, _, err = run(capsys, "--debug", "list", "scenario")
+    assert code == 2
+    assert err.startswith("Traceback (most recent call last):")
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("hop-bench list: error: unknown list kind 'scenario'")
+    )
+
+
+def test_unexpected_errors_are_one_line_or_raised_with_debug(capsys, tmp_path):
+    args = [
+        "evaluate",
+        "--agent",
+        "cli_test_agents:Broken",
+        "--scenario",
+        "msh/adapt-1v3-random",
+        "--backend",
+        "serial",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    ]
+    code, _, err = run(capsys, *args)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "hop-bench evaluate: internal error: KeyError: 'internal bookkeeping' "
+        "(run again with --debug for the traceback)"
+    ]
+    with pytest.raises(KeyError, match="internal bookkeeping"):
+        main(["--debug", *args])
+
+
+# -- the focal agent is built once before any trial ------------------------------------------
+def test_bad_checkpoint_fails_before_any_trial(capsys, tmp_path):
+    db = tmp_path / "r.sqlite"
+    cli_test_agents.RESETS.clear()
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--agent",
+        "cli_test_agents:CheckpointAgent",
+        "--agent-arg",
+        "checkpoint=/nowhere/ckpt",
+        "--scenario",
+        "msh/adapt-1v3-random",
+        "--scenario",
+        "msg/adapt-3v1-cleaner",
+        "--trials",
+        "1",
+        "--episodes",
+        "1",
+        "--backend",
+        "serial",
+        "--db",
+        str(db),
+    )
+    assert_one_line_error(
+        code,
+        err,
+        "hop-bench evaluate: error: agent "
+        "'cli_test_agents:CheckpointAgent(checkpoint=\"/nowhere/ckpt\")' cannot be built for "
+        "hop/MarkovSnowdrift-v0 (scenario 'msg/adapt-3v1-cleaner'): FileNotFoundError: "
+        "no checkpoint at /nowhere/ckpt",
+    )
+    # one reset per env, at the first focal seat of its first scenario; no trial ran
+    assert cli_test_agents.RESETS == [(MSH, 0), (MSG, 0)]
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("arg", "fragments"),
+    [
+        ("weights=/nonexistent", ["agent 'hop(weights=\"/nonexistent\")'", "/nonexistent"]),
+        ("num_tree=3", ["agent 'hop(num_tree=3)'", "TypeError", "'num_tree'", "'num_trees'"]),
+    ],
+)
+def test_bad_hop_arguments_exit_2_naming_them(capsys, tmp_path, arg, fragments):
+    db = tmp_path / "r.sqlite"
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--agent",
+        "hop",
+        "--agent-arg",
+        arg,
+        "--scenario",
+        "msh/adapt-1v3-random",
+        "--backend",
+        "serial",
+        "--db",
+        str(db),
+    )
+    assert_one_line_error(code, err, "cannot be built for hop/MarkovStagHunt-v0", *fragments)
+    assert not db.exists()
+
+
+def test_play_checks_the_agent_too(capsys):
+    code, _, err = run(
+        capsys,
+        "play",
+        "--env",
+        "hop/MarkovStagHunt-v0",
+        "--agent",
+        "hop",
+        "--agent-arg",
+        "num_tree=3",
+    )
+    assert_one_line_error(code, err, "agent 'hop(num_tree=3)' cannot be built", "'num_tree'")
+
+
+def test_none_is_null_in_agent_arguments(capsys, tmp_path):
+    db = tmp_path / "r.sqlite"
+    for value in ("None", "null"):
+        code, out, err = run(
+            capsys,
+            "evaluate",
+            "--agent",
+            "eval_test_agents:RecordingAgent",
+            "--agent-arg",
+            f"action={value}",
+            "--scenario",
+            "msg/adapt-1v3-random",
+            "--trials",
+            "1",
+            "--episodes",
+            "1",
+            "--backend",
+            "serial",
+            "--db",
+            str(db),
+            "--no-progress",
+        )
+        assert code == 0, err
+        assert "agent: eval_test_agents:RecordingAgent(action=null)" in out.splitlines()
+    # the same configuration: the second run found the first one's trial
+    assert out.splitlines()[0].startswith("1 trial of this exact configuration already stored")
+
+
+def test_key_value_reads_json_none_and_text():
+    from evaluation.cli_common import key_value
+
+    assert key_value("weights=None") == ("weights", None)
+    assert key_value("weights=null") == ("weights", None)
+    assert key_value("n=3") == ("n", 3)
+    assert key_value("path=/a/b") == ("path", "/a/b")
+    assert key_value("name=Nonesuch") == ("name", "Nonesuch")
+
+
+# -- --db, --rerun, integer options ------------------------------------------------------------
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_db_under_a_regular_file_exits_2(capsys, tmp_path, command):
+    blocker = tmp_path / "somefile.txt"
+    blocker.write_text("not a folder")
+    db = blocker / "x.sqlite"
+    argv = [command, "--db", str(db)]
+    if command == "evaluate":
+        argv += ["--agent", "random", "--scenario", "msh/adapt-1v3-random", "--backend", "serial"]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(
+        code,
+        err,
+        f"hop-bench {command}: error: --db {db}: {blocker} is a file, not a folder",
+    )
+
+
+def test_rerun_plays_stored_trials_again(capsys, tmp_path):
+    db = tmp_path / "r.sqlite"
+    args = [
+        "evaluate",
+        "--agent",
+        "random",
+        "--scenario",
+        "msh/adapt-1v3-random",
+        "--trials",
+        "1",
+        "--episodes",
+        "1",
+        "--backend",
+        "serial",
+        "--db",
+        str(db),
+        "--no-progress",
+    ]
+    assert run(capsys, *args)[0] == 0
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    assert out.splitlines()[0] == (
+        f"1 trial of this exact configuration already stored in {db}, skipped "
+        "(use --rerun to play them again)"
+    )
+    assert out.splitlines()[-1] == f"0 new episode(s) stored in {db}"
+    code, out, _ = run(capsys, *args, "--rerun")
+    assert code == 0
+    assert "already stored" not in out
+    assert out.splitlines()[-1] == f"1 new episode(s) stored in {db}"
+    count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
+    assert count == 1
+
+
+EVALUATE = ["evaluate", "--agent", "random", "--scenario", "msh/selfplay"]
+TRAIN = ["train", "--agent", "hop", "--env", "MarkovStagHunt-v0"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "value"),
+    [
+        (EVALUATE, "--trials", "0"),
+        (EVALUATE, "--episodes", "x"),
+        (EVALUATE, "--workers", "-2"),
+        (TRAIN, "--trials-per-iteration", "0"),
+        (TRAIN, "--episodes-per-trial", "x"),
+    ],
+)
+def test_integer_options_share_one_wording(capsys, argv, option, value):
+    code, _, err = run(capsys, *argv, option, value)
+    shown = repr(value) if not value.lstrip("-").isdigit() else value
+    assert_one_line_error(code, err, f"argument {option}: expected an integer >= 1, got {shown}")
+
+
+def test_play_seed_has_the_same_wording(capsys):
+    code, _, err = run(capsys, "play", "--env", "hop/MarkovStagHunt-v0", "--seed", "x")
+    assert_one_line_error(code, err, "argument --seed: expected an integer >= 0, got 'x'")
+
+
+# -- held-out scenarios and co-players with arguments ----------------------------------------
+def test_evaluate_a_hidden_type_file_with_coplayer_arguments(capsys, tmp_path, monkeypatch):
+    heldout_fakes.install(monkeypatch)
+    scenario = tmp_path / "hidden.toml"
+    scenario.write_text(
+        'env_id = "hop/MarkovStagHunt-v0"\nfocal_seats = [0]\n'
+        'lineups = [{name = "fake-patient", kwargs = {patience = 3}}, "fake-shy"]\n'
+        "[env_kwargs]\nmax_cycles = 3\n"
+    )
+    db = tmp_path / "r.sqlite"
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--agent",
+        "random",
+        "--scenario",
+        str(scenario),
+        "--trials",
+        "6",
+        "--episodes",
+        "1",
+        "--backend",
+        "serial",
+        "--db",
+        str(db),
+        "--no-progress",
+    )
+    assert code == 0, err
+    seats = {
+        tuple(json.loads(row[0]))
+        for row in sqlite3.connect(db).execute("SELECT seat_players FROM episodes")
+    }
+    assert seats == {
+        ("random",) + ("fake-patient(patience=3)",) * 3,
+        ("random",) + ("fake-shy",) * 3,
+    }
