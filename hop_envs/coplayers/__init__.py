@@ -1,9 +1,16 @@
 """Rule-based co-players (DESIGN §4) and the co-player registry, numpy only.
 
-Stag hunt: ``random``, ``nearest-stag``, ``nearest-hare``. Snowdrift: ``random``,
-``free-rider``, ``cleaner``. Each follows the Agent protocol by duck typing, acts from its
-observation alone, draws from one RNG seeded through ``reset(seed=...)``, and exposes
-``action_distribution(observation)``, the exact distribution ``act`` samples from.
+The training population. Stag hunt: ``random``, ``nearest-stag``, ``nearest-hare``.
+Snowdrift: ``random``, ``free-rider``, ``cleaner``. Each follows the Agent protocol by duck
+typing, acts from its observation alone, draws from one RNG seeded through
+``reset(seed=...)``, and exposes ``action_distribution(observation)``, the exact
+distribution ``act`` samples from.
+
+The held-out population (evaluation only, :data:`HELDOUT_COPLAYERS`), whose play the first
+steps do not reveal. Stag hunt: ``patient-stag``, ``alternator``, ``reciprocator``,
+``stag-follower``. Snowdrift: ``lazy-cleaner``, ``late-cleaner``, ``conditional-cleaner``,
+``reciprocal-cleaner``. Those that act on memory (all but ``late-cleaner``) have no
+``action_distribution``.
 
 Other packages add co-players through the entry-point group ``hop_bench.coplayers``::
 
@@ -13,7 +20,15 @@ Other packages add co-players through the entry-point group ``hop_bench.coplayer
 or name them by ``module:Class`` path; see :mod:`hop_envs.coplayers.registry`.
 """
 
-from hop_envs.coplayers.base import SNOWDRIFT_ID, STAG_HUNT_ID, RuleBasedCoplayer
+from hop_envs.coplayers.base import SNOWDRIFT_ID, STAG_HUNT_ID, CoplayerBase, RuleBasedCoplayer
+from hop_envs.coplayers.heldout_snowdrift import (
+    ConditionalCleaner,
+    LateCleaner,
+    LazyCleaner,
+    ReciprocalCleaner,
+)
+from hop_envs.coplayers.heldout_stag_hunt import Alternator, PatientStag, Reciprocator, StagFollower
+from hop_envs.coplayers.memory import MemoryCoplayer
 from hop_envs.coplayers.random_play import FreeRider, RandomCoplayer
 from hop_envs.coplayers.registry import (
     BUILTIN_COPLAYERS,
@@ -41,13 +56,23 @@ __all__ = [
     "SNOWDRIFT_ID",
     "STAG_HUNT_ID",
     "TRAINING",
+    "Alternator",
     "Cleaner",
+    "ConditionalCleaner",
+    "CoplayerBase",
     "FreeRider",
+    "LateCleaner",
+    "LazyCleaner",
+    "MemoryCoplayer",
     "NearestHare",
     "NearestObjectSeeker",
     "NearestStag",
+    "PatientStag",
     "RandomCoplayer",
+    "ReciprocalCleaner",
+    "Reciprocator",
     "RuleBasedCoplayer",
+    "StagFollower",
     "coplayer_entry",
     "coplayer_names",
     "coplayer_population",

@@ -1,10 +1,14 @@
 """The shared machinery of the rule-based co-players: RNG, protocol hooks and sampling.
 
 A co-player follows the Agent protocol of :mod:`agents.base` by duck typing (``hop_envs``
-never imports ``agents``). Each policy is *uniform over a set of actions* that depends on
-the observation alone; :meth:`RuleBasedCoplayer.action_distribution` returns that
-distribution and :meth:`RuleBasedCoplayer.act` draws from exactly the same set, so a planner
-may use the distribution as the co-player's true policy.
+never imports ``agents``). :class:`CoplayerBase` holds what every rule-based co-player
+shares (the one RNG, the protocol hooks, reading observations, drawing uniformly from a set
+of actions). :class:`RuleBasedCoplayer` adds the memory-less policies: each is *uniform over
+a set of actions* that depends on the observation alone;
+:meth:`RuleBasedCoplayer.action_distribution` returns that distribution and
+:meth:`RuleBasedCoplayer.act` draws from exactly the same set, so a planner may use the
+distribution as the co-player's true policy. Co-players with memory build on
+:class:`CoplayerBase` directly (see :mod:`hop_envs.coplayers.memory`).
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ STAG_HUNT_ID = full_env_id("MarkovStagHunt-v0")
 SNOWDRIFT_ID = full_env_id("MarkovSnowdrift-v0")
 
 
-class RuleBasedCoplayer(ABC):
-    """A fixed policy, uniform over the actions :meth:`choices` returns.
+class CoplayerBase(ABC):
+    """The RNG, the Agent-protocol hooks and observation reading of a rule-based co-player.
 
     Subclasses set ``name``, ``supported_envs`` and ``num_actions`` (``None``: any action
-    count) and implement :meth:`choices`.
+    count) and implement ``act``. It has no ``action_distribution``: only policies that act
+    from the observation alone (:class:`RuleBasedCoplayer`) offer one.
     """
 
     name: ClassVar[str]
@@ -54,39 +59,36 @@ class RuleBasedCoplayer(ABC):
         self.seat = seat
 
     def start_episode(self) -> None:
-        """Rule-based co-players keep no memory, so episodes need no set-up."""
+        """Nothing to set up unless a subclass remembers something."""
         return None
 
+    @abstractmethod
     def act(self, observation: Mapping[str, Any]) -> int:
-        """An action drawn with this co-player's RNG from :meth:`action_distribution`."""
+        """An action for this observation, drawn with this co-player's RNG."""
+
+    def observe(self, transition: Any) -> None:
+        """Ignored unless a subclass remembers something."""
+        return None
+
+    def end_episode(self) -> None:
+        """Nothing to summarise unless a subclass remembers something."""
+        return None
+
+    # -- sampling --------------------------------------------------------------------------
+    def _seeded_rng(self) -> np.random.Generator:
+        """The RNG; ``RuntimeError`` unless :meth:`reset` has seeded it."""
         if self._rng is None:
             raise RuntimeError(
                 f"co-player {self.name!r}: call reset(seed=...) before act() so that its "
                 "RNG is seeded"
             )
-        options = self.choices(*self._read(observation))
+        return self._rng
+
+    def _draw(self, options: tuple[int, ...]) -> int:
+        """One of ``options``, uniformly, with this co-player's RNG."""
         if len(options) == 1:
             return options[0]
-        return options[int(self._rng.integers(len(options)))]
-
-    def observe(self, transition: Any) -> None:
-        """Rule-based co-players ignore what happened."""
-        return None
-
-    def end_episode(self) -> None:
-        """Nothing to summarise."""
-        return None
-
-    # -- the policy ------------------------------------------------------------------------
-    def action_distribution(self, observation: Mapping[str, Any]) -> np.ndarray:
-        """Probabilities over all actions (float64): uniform over :meth:`choices`, zero on
-        every other action (masked actions included)."""
-        grid, mask = self._read(observation)
-        return uniform_over(self.choices(grid, mask), mask.shape[0]).copy()
-
-    @abstractmethod
-    def choices(self, grid: np.ndarray, mask: np.ndarray) -> tuple[int, ...]:
-        """The legal actions the policy picks uniformly among (never empty)."""
+        return options[int(self._seeded_rng().integers(len(options)))]
 
     # -- reading observations --------------------------------------------------------------
     def _read(self, observation: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +117,35 @@ class RuleBasedCoplayer(ABC):
         if not isinstance(grid, np.ndarray):
             grid = np.asarray(grid)
         return grid, mask
+
+
+class RuleBasedCoplayer(CoplayerBase):
+    """A fixed policy, uniform over the actions :meth:`choices` returns.
+
+    Subclasses set ``name``, ``supported_envs`` and ``num_actions`` (``None``: any action
+    count) and implement :meth:`choices` (or :meth:`observation_choices`, for a policy that
+    also reads other entries of the observation, such as ``"step"``).
+    """
+
+    def act(self, observation: Mapping[str, Any]) -> int:
+        """An action drawn with this co-player's RNG from :meth:`action_distribution`."""
+        self._seeded_rng()  # an unseeded co-player fails before it reads anything
+        return self._draw(self.observation_choices(observation)[0])
+
+    def action_distribution(self, observation: Mapping[str, Any]) -> np.ndarray:
+        """Probabilities over all actions (float64): uniform over :meth:`choices`, zero on
+        every other action (masked actions included)."""
+        options, num_actions = self.observation_choices(observation)
+        return uniform_over(options, num_actions).copy()
+
+    def observation_choices(self, observation: Mapping[str, Any]) -> tuple[tuple[int, ...], int]:
+        """The actions the policy picks uniformly among, and the number of actions."""
+        grid, mask = self._read(observation)
+        return self.choices(grid, mask), mask.shape[0]
+
+    @abstractmethod
+    def choices(self, grid: np.ndarray, mask: np.ndarray) -> tuple[int, ...]:
+        """The legal actions the policy picks uniformly among (never empty)."""
 
 
 @functools.lru_cache(maxsize=1024)

@@ -2,8 +2,11 @@
 
 Three ways to name a co-player (in scenarios, on the command line, in code):
 
-* a registered name: ``random``, ``nearest-stag``, ``nearest-hare``, ``free-rider``,
-  ``cleaner`` (see :func:`coplayer_names`);
+* a registered name (see :func:`coplayer_names`): the training population ``random``,
+  ``nearest-stag``, ``nearest-hare``, ``free-rider``, ``cleaner``, or a held-out
+  (evaluation-only) co-player: ``patient-stag``, ``alternator``, ``reciprocator``,
+  ``stag-follower`` (stag hunt), ``lazy-cleaner``, ``late-cleaner``,
+  ``conditional-cleaner``, ``reciprocal-cleaner`` (snowdrift);
 * a ``module:Class`` path to any class (or zero-argument factory) following the Agent
   protocol, e.g. ``my_pkg.players:Shy``;
 * a plug-in of the entry-point group ``hop_bench.coplayers``, which your package declares in
@@ -22,7 +25,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from hop_envs.coplayers.base import RuleBasedCoplayer
+from hop_envs.coplayers.base import CoplayerBase, RuleBasedCoplayer
+from hop_envs.coplayers.heldout_snowdrift import (
+    ConditionalCleaner,
+    LateCleaner,
+    LazyCleaner,
+    ReciprocalCleaner,
+)
+from hop_envs.coplayers.heldout_stag_hunt import Alternator, PatientStag, Reciprocator, StagFollower
 from hop_envs.coplayers.random_play import FreeRider, RandomCoplayer
 from hop_envs.coplayers.seekers import Cleaner, NearestHare, NearestStag
 from hop_envs.registration import full_env_id
@@ -41,8 +51,22 @@ BUILTIN_COPLAYERS: dict[str, type[RuleBasedCoplayer]] = {
 TRAINING, HELD_OUT, PLUGIN = "training", "held-out", "plug-in"
 POPULATIONS_KNOWN = (TRAINING, HELD_OUT, PLUGIN)
 
-#: The held-out co-players (evaluation only; no shipped agent trains or tunes on them).
-HELDOUT_COPLAYERS: dict[str, type[RuleBasedCoplayer]] = {}
+#: The held-out co-players (evaluation only; no shipped agent trains or tunes on them): play
+#: that the first steps do not reveal (DESIGN §4), mostly memory-based, so most of them have
+#: no ``action_distribution``.
+HELDOUT_COPLAYERS: dict[str, type[CoplayerBase]] = {
+    cls.name: cls
+    for cls in (
+        PatientStag,
+        Alternator,
+        Reciprocator,
+        StagFollower,
+        LazyCleaner,
+        LateCleaner,
+        ConditionalCleaner,
+        ReciprocalCleaner,
+    )
+}
 
 _POPULATION: dict[str, str] = {
     **dict.fromkeys(BUILTIN_COPLAYERS, TRAINING),
