@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m evaluation.main_job
+	$(BIN)/hop-bench run
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,8 @@
     hop-bench report [--db PATH] [--out DIR]
     hop-bench play --env ID [--agent NAME] [--coplayer NAME ...] [--seed S]
     hop-bench train ...                  (see evaluation.train_cli)
+    hop-bench run ...                    the main job (see evaluation.main_job)
+    hop-bench references ...             regenerate the shipped reference results
 
 Exit codes: 0 done, 1 some trials failed (listed at the end) or an internal error, 2 bad
 arguments or unknown names (one line, with close matches), 130 interrupted (finished
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from evaluation import train_cli
+from evaluation import main_job, references, train_cli
 from evaluation.cli_common import (
     KEY_VALUE_HELP,
     PROG,
@@ -318,13 +320,18 @@ def _run_report(args: argparse.Namespace) -> int:
     if not args.db.is_file():
         raise UsageError(f"no result database at {args.db}; run 'hop-bench evaluate' first")
     with ResultStore(args.db) as store:
-        records = store.records()
+        records, hidden = store.latest_records()
     if not records:
         raise UsageError(f"the result database {args.db} holds no episodes yet")
     from evaluation.report import write_report
 
-    paths = write_report(records, args.out)
+    paths = write_report(records, args.out, hidden=hidden)
     print(f"report of {len(records)} episodes written to {args.out}")
+    if hidden:
+        print(
+            f"{len(hidden)} older configuration(s) of an agent in a scenario left out (each "
+            "agent is reported in its newest configuration; listed in the report)"
+        )
     for path in _report_files(paths):
         print(f"  {path}")
     return 0
@@ -401,6 +408,13 @@ COMMANDS: dict[str, Command] = {
         Command("report", "tables and plots from stored results", _add_report, _run_report),
         Command("play", "watch one episode as text", _add_play, _run_play),
         Command("train", train_cli.HELP, train_cli.add_train_arguments, train_cli.run_train),
+        Command("run", main_job.HELP, main_job.add_arguments, main_job.run),
+        Command(
+            "references",
+            "regenerate the shipped reference results that scale every normalized score",
+            references.add_arguments,
+            references.run,
+        ),
     )
 }
 

@@ -177,19 +177,11 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
 def oracle_cannot_model(scenario: Scenario) -> list[str]:
     """The background co-players of ``scenario`` that ``oracle-mcts`` cannot plan with
     (their class has no exact ``action_distribution``: they act from memory)."""
-    from hop_envs.coplayers import make_coplayer
-
-    names = {name for pool in scenario.background for name in _names(pool)}
     return sorted(
-        n
-        for n in names
-        if not callable(getattr(make_coplayer(n, scenario.env_id), "action_distribution", None))
+        spec.label
+        for spec in scenario.coplayers()
+        if not callable(getattr(spec.build(scenario.env_id), "action_distribution", None))
     )
-
-
-def _names(pool: Sequence[object]) -> list[str]:
-    """Co-player names of a background entry (plain names or specs with a ``name``)."""
-    return [p if isinstance(p, str) else str(getattr(p, "name", p)) for p in pool]
 
 
 def print_plan(runs: Sequence[Run], config: MainJobConfig, stored: Sequence[int]) -> None:
@@ -323,11 +315,17 @@ def update_readme(readme: Path, report: ReportPaths) -> None:
     readme.write_text(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")
 
 
+HELP = "the main job: every shipped agent on the standard protocol, then the report"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="hop-bench run",
-        description="Run the standard protocol for every shipped agent and write the report.",
-    )
+    p = argparse.ArgumentParser(prog="hop-bench run", description=HELP)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``hop-bench run``."""
     p.add_argument(
         "--full",
         action="store_true",
@@ -357,12 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder ({DEFAULT_OUT})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """``python -m evaluation.main_job``: the same as ``hop-bench run``."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the main job from parsed arguments; returns the exit code."""
+    from evaluation.cli_common import UsageError, check_db_path
+
     try:
+        check_db_path(args.db)
         config = MainJobConfig(
             trials=args.trials
             if args.trials is not None
@@ -388,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = plan_runs(config)
         if args.readme is not None and not args.readme.is_file():
             raise ValueError(f"--readme: no such file {str(args.readme)!r}")
-    except ValueError as err:
+    except (ValueError, UsageError) as err:
         print(f"main job: error: {err}", file=sys.stderr)
         return 2
     try:

@@ -11,10 +11,10 @@ Goals (DESIGN §3.1, §3.2, §7; :mod:`agents.hop.interfaces`):
 The agent sees only its own observations and the joint :class:`~agents.base.Transition`\\ s,
 so :class:`EpisodeRecorder` rebuilds the states with ``rules.state_from_observation`` (the
 games are fully observable) and reads the capture/removal events from the transitions'
-infos. A co-player still in the game when the recording stops without the episode having
-ended for it (in the stag hunt the runner stops showing transitions to a focal agent that
-has left) is **censored**: its outcome is unknown, so it gets no stag-hunt label and the
-inter-episode prior skips it.
+infos. The runner shows every player every joint step to the end of the episode, also after
+it has left the game, so every co-player's outcome is known. A co-player still in the game
+when a recording stops early (a caller that stops feeding transitions) is **censored**: its
+outcome is unknown, so it gets no stag-hunt label and the inter-episode prior skips it.
 """
 
 from __future__ import annotations

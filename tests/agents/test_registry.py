@@ -104,12 +104,15 @@ def plugin_dir(tmp_path, monkeypatch):
 
 # -- shipped contents ------------------------------------------------------------------------
 def test_every_rule_based_coplayer_is_an_agent_with_the_same_envs():
-    for name in coplayer_names():
+    for name in coplayer_names(population="training"):
         if coplayer_entry(name).origin != "builtin":
             continue
         assert name in agent_names()
         assert agent_entry(name).envs == coplayer_entry(name).envs
         assert agent_entry(name).factory is coplayer_entry(name).factory
+    # held-out co-players are for evaluation only: no shipped focal agent is one of them
+    assert coplayer_names(population="held-out")
+    assert not set(coplayer_names(population="held-out")) & set(agent_names())
     assert {"random", "nearest-stag", "nearest-hare"} <= set(agent_names(STAG))
     assert "cleaner" not in agent_names("MarkovStagHunt-v0")
     assert {"random", "free-rider", "cleaner"} <= set(agent_names(SNOW))
