@@ -40,6 +40,7 @@ class SeatInfo:
 
     ``env_kwargs`` are the arguments the env was made with (so model-based agents can build
     the env's pure rules with ``hop_envs.make(env_id, **env_kwargs).rules``).
+    ``coplayer_names`` and ``coplayers`` are privileged: only reference agents get them.
     """
 
     env_id: str
@@ -54,6 +55,12 @@ class SeatInfo:
     #: agents whose class sets ``wants_privileged_info = True`` (reference agents such as
     #: ``oracle-mcts``); ordinary agents see ``None``.
     coplayer_names: Mapping[int, str] | None = None
+    #: Privileged: the live background co-player objects by seat (the other focal seats are
+    #: left out), the very objects the runner steps, kept across the episodes of the trial.
+    #: Filled, like ``coplayer_names``, only for ``wants_privileged_info = True`` (reference
+    #: agents such as ``oracle-mcts``, which plans with copies of them and must never call
+    #: or change them); ordinary agents see ``None``.
+    coplayers: Mapping[int, Any] | None = None
 
 
 @dataclass(frozen=True)

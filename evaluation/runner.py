@@ -67,9 +67,14 @@ class TrialRunner:
         scenario, env = self.job.scenario, self.env
         for seat, player in enumerate(self.players):
             agent_id = env.possible_agents[seat]
-            privileged = None
+            privileged = coplayers = None
             if wants_privileged_info(player):
                 privileged = {j: n for j, n in enumerate(self.seat_players) if j != seat}
+                coplayers = {
+                    j: p
+                    for j, p in enumerate(self.players)
+                    if j != seat and j not in scenario.focal_seats
+                }
             info = SeatInfo(
                 env_id=scenario.env_id,
                 agent_id=agent_id,
@@ -80,6 +85,7 @@ class TrialRunner:
                 env_kwargs=dict(scenario.env_kwargs),
                 focal_seats=scenario.focal_seats,
                 coplayer_names=privileged,
+                coplayers=coplayers,
             )
             player.reset(seed=self.seeds.seats[seat], seat=info)
 
