@@ -9,9 +9,10 @@ budget, and scores every agent against them:
 
 Melting Pot normalises between baseline extremes in the same way; taking the lowest and
 highest reference (not ``random`` and the best rule) keeps the scale defined where
-``random`` is nearly optimal. When the two extremes cannot be told apart (their 95%
-confidence intervals over trials overlap, or they differ by less than
-:data:`MIN_RANGE`), the scenario has **no** normalized score and reports say why.
+``random`` is nearly optimal. When the two extremes cannot be told apart, the scenario has
+**no** normalized score and reports say why: their gap must exceed :data:`MIN_RANGE` and the
+95% half-width of their paired per-trial difference (trial ``i`` of every agent shares its
+seeds), or, without per-trial means, the sum of their two 95% half-widths.
 
 The file is made by one command (``hop-bench references``, i.e. :func:`make_references`)
 and records, per scenario and agent, the budget, mean, interval, the scenario's definition
@@ -61,6 +62,9 @@ class ReferenceResult:
     ci: float
     scenario_hash: str
     config_hash: str
+    #: Each trial's mean focal return, in trial order (trial ``i`` of every reference agent
+    #: shares its seeds: the same maps and, in hidden-type scenarios, the same drawn kind).
+    trial_means: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,14 +99,33 @@ def scale_from(results: Sequence[ReferenceResult], source: str) -> ReferenceScal
     low = min(results, key=lambda r: (r.mean, r.agent))
     high = max(results, key=lambda r: (r.mean, r.agent))
     gap = high.mean - low.mean
-    if gap < MIN_RANGE or gap <= low.ci + high.ci:
+    paired = paired_half_width(low.trial_means, high.trial_means)
+    if paired is not None:
+        separated = gap >= MIN_RANGE and gap > paired
+        rule = f"the 95% interval of their paired per-trial difference is ± {paired:.3f}"
+    else:
+        separated = gap >= MIN_RANGE and gap > low.ci + high.ci
+        rule = "their 95% intervals must not overlap"
+    if not separated:
         note = (
             f"no normalized score in {scenario}: its references are too close to separate "
             f"(lowest {low.agent} {low.mean:.3f} ± {low.ci:.3f}, highest {high.agent} "
-            f"{high.mean:.3f} ± {high.ci:.3f}; the 95% intervals must not overlap)"
+            f"{high.mean:.3f} ± {high.ci:.3f}; {rule})"
         )
         return ReferenceScale(scenario, None, None, low.agent, high.agent, source, note)
     return ReferenceScale(scenario, low.mean, high.mean, low.agent, high.agent, source, "")
+
+
+def paired_half_width(low: Sequence[float], high: Sequence[float]) -> float | None:
+    """The 95% Student-t half-width of the mean per-trial difference ``high - low`` when both
+    have the same trials (two or more), else ``None``. Trials share seeds across agents, so
+    the paired difference removes what the trial's draw (map, hidden kind) adds to both."""
+    if len(low) != len(high) or len(low) < 2:
+        return None
+    from evaluation.report.stats import mean_ci  # lazily: evaluation.report imports this
+
+    ci = mean_ci([h - lo for h, lo in zip(high, low, strict=True)]).ci
+    return 0.0 if ci is None else ci
 
 
 # -- the shipped file ------------------------------------------------------------------------
@@ -128,18 +151,24 @@ def read_references(path: Path) -> dict[str, list[ReferenceResult]]:
     out: dict[str, list[ReferenceResult]] = {}
     for i, row in enumerate(data.get("results", [])):
         try:
-            result = ReferenceResult(**row)
+            result = ReferenceResult(**{**row, "trial_means": tuple(row.get("trial_means", ()))})
         except TypeError as err:
             raise ValueError(f"{path}: results[{i}] is malformed: {err}") from None
         out.setdefault(result.scenario, []).append(result)
     return out
 
 
+def _row(result: ReferenceResult) -> dict[str, Any]:
+    row = asdict(result)
+    row["trial_means"] = list(result.trial_means)
+    return row
+
+
 def write_references(
     results: Iterable[ReferenceResult], path: Path, meta: Mapping[str, Any]
 ) -> Path:
     """Write reference results as JSON (sorted, stable) with the run's metadata."""
-    rows = sorted((asdict(r) for r in results), key=lambda r: (r["scenario"], r["agent"]))
+    rows = sorted((_row(r) for r in results), key=lambda r: (r["scenario"], r["agent"]))
     payload = {"format": FORMAT_VERSION, **dict(meta), "results": rows}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n", encoding="utf-8")
@@ -162,7 +191,7 @@ def results_from_records(records: Iterable[EpisodeRecord]) -> list[ReferenceResu
     out = []
     for (scenario, agent), trials in sorted(groups.items()):
         episodes = max(len(eps) for eps in trials.values())
-        complete = [eps for eps in trials.values() if len(eps) == episodes]
+        complete = [trials[t] for t in sorted(trials) if len(trials[t]) == episodes]
         scores = [math.fsum(r.focal_return for r in eps.values()) / episodes for eps in complete]
         est = mean_ci(scores)
         first = next(iter(complete[0].values()))
@@ -177,6 +206,7 @@ def results_from_records(records: Iterable[EpisodeRecord]) -> list[ReferenceResu
                 ci=est.ci if est.ci is not None else math.inf,
                 scenario_hash=first.scenario_hash,
                 config_hash=first.config_hash,
+                trial_means=tuple(scores),
             )
         )
     return out

@@ -246,12 +246,11 @@ def _aggregate_section(summary: Summary, env_id: str, plot: PurePosixPath | None
                 row.append(f"{s.normalized:.2f} [{s.low:.2f}, {s.high:.2f}] (n={s.trials})")
         rows.append(row)
     out += _table(header, rows)
-    out += [
-        "",
-        "`n`: trials pooled over the population's scenarios. — : "
-        + ("; ".join(_escape(n) for n in notes) if notes else "none")
-        + ".",
-    ]
+    out += ["", "`n`: trials pooled over the population's scenarios."]
+    left_out = sorted({s.note for s in scores if s.normalized is not None and s.note})
+    out += [f"{_escape(note)}." for note in left_out]
+    if notes:
+        out += ["— : " + "; ".join(_escape(n) for n in dict.fromkeys(notes)) + "."]
     improvements = [i for i in summary.improvements if i.env_id == env_id]
     if improvements:
         versus = improvements[0].versus

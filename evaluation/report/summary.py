@@ -269,7 +269,7 @@ def summarize(
         for pos, episode in enumerate(indices):
             est = mean_ci([t.focal[pos] for t in complete], confidence)
             curves.append(CurvePoint(env_id, scenario, agent, episode, est.n, est.mean, est.ci))
-    scales = _scales(rows, references)
+    scales = _scales(rows, references, trial_means)
     rows = [_normalized_row(r, scales[r.scenario]) for r in rows]
     trial_scores = [
         TrialScore(r.env_id, r.scenario, r.agent, seed, trial, mean, value)
@@ -277,7 +277,7 @@ def summarize(
         for seed, trial, mean in trial_means[(r.scenario, r.agent)]
         if (value := scales[r.scenario].normalize(mean)) is not None
     ]
-    scores, improvements = _aggregates(rows, trial_scores, versus)
+    scores, improvements = _aggregates(rows, trial_scores, versus, scales)
     return Summary(
         rows=tuple(rows),
         curves=tuple(curves),
@@ -394,7 +394,9 @@ def _row(
 
 
 def _scales(
-    rows: Sequence[ScenarioSummary], references: Mapping[str, Sequence[ReferenceResult]] | None
+    rows: Sequence[ScenarioSummary],
+    references: Mapping[str, Sequence[ReferenceResult]] | None,
+    trial_means: Mapping[tuple[str, str], Sequence[tuple[int, int, float]]],
 ) -> dict[str, ReferenceScale]:
     """The reference scale of every scenario in ``rows`` (shipped, else from the records)."""
     database = {
@@ -408,6 +410,7 @@ def _scales(
             ci=math.inf if r.focal_ci is None else r.focal_ci,
             scenario_hash=r.scenario_hash,
             config_hash=r.config_hash,
+            trial_means=tuple(m for _, _, m in sorted(trial_means[(r.scenario, r.agent)])),
         )
         for r in rows
     }
@@ -435,10 +438,14 @@ def _normalized_row(row: ScenarioSummary, scale: ReferenceScale) -> ScenarioSumm
 
 
 def _aggregates(
-    rows: Sequence[ScenarioSummary], trial_scores: Sequence[TrialScore], versus: str | None
+    rows: Sequence[ScenarioSummary],
+    trial_scores: Sequence[TrialScore],
+    versus: str | None,
+    scales: Mapping[str, ReferenceScale],
 ) -> tuple[list[AgentScore], list[Improvement]]:
     """IQM with bootstrap intervals per env x population x agent, and the probability of
-    improvement of each agent over ``versus`` on the same scenarios."""
+    improvement of each agent over ``versus`` on the same scenarios. Scenarios without a
+    reference scale are left out for every agent alike (and named in the scores' notes)."""
     by_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
     for t in trial_scores:
         by_cell[(t.scenario, t.agent)].append(t.normalized)
@@ -450,9 +457,17 @@ def _aggregates(
         rival = versus or ("hop" if "hop" in agents else RANDOM_AGENT)
         for population in AGGREGATED:
             family = [r for r in mine if population_of(r.scenario) == population]
+            unscaled = sorted({r.scenario for r in family if not scales[r.scenario].defined})
+            family = [r for r in family if r.scenario not in unscaled]
             scenarios = sorted({r.scenario for r in family})
             if not scenarios:
                 continue
+            left_out = (
+                f"{population} aggregate without {', '.join(unscaled)}: no reference scale "
+                "there (see its normalized-score note)"
+                if unscaled
+                else ""
+            )
             cell = {(r.scenario, r.agent): r for r in family}
             complete: dict[str, dict[str, list[float]]] = {}
             for agent in agents:
@@ -478,7 +493,7 @@ def _aggregates(
                         population,
                         len(scenarios),
                         iqm.point,
-                        "",
+                        left_out,
                         iqm.low,
                         iqm.high,
                         sum(len(v) for v in tasks.values()),

@@ -294,7 +294,7 @@ def test_report_writes_files_from_the_store(capsys, tmp_path):
     assert code == 0, err
     assert out.splitlines()[0] == f"report of 8 episodes written to {out_dir}"
     assert (out_dir / "report.md").is_file()
-    assert "msh/adapt-1v3-nearest-stag" in (out_dir / "report.md").read_text()
+    assert "| adapt-1v3-nearest-stag |" in (out_dir / "report.md").read_text()
 
 
 def test_report_without_results_exits_2(capsys, tmp_path):

@@ -129,10 +129,12 @@ def test_markdown_normalized_scores_and_footnotes(report) -> None:
     ) in text
     assert table_rows(text, "Normalized score", MSG)[2:] == ["| agent | —[^msg-1] |"]
     # The training-population aggregate needs a score in every one of its scenarios.
+    # The training-population aggregate leaves out S2, which has no reference scale: agent's
+    # S1 trials are both 0.5 (episodes 1 and 3 around random 1 and nearest-stag 3).
     aggregate = table_rows(text, f"Aggregate normalized score: {MSH}", MSH)
-    assert aggregate[0] == "| agent | training IQM [95% CI] (2 scenarios) |"
-    assert "| agent | — |" in aggregate
-    assert f"no normalized score for agent in {S2}" in text
+    assert aggregate[0] == "| agent | training IQM [95% CI] (1 scenarios) |"
+    assert "| agent | 0.50 [0.50, 0.50] (n=2) |" in aggregate
+    assert f"training aggregate without {S2}: no reference scale there" in text
 
 
 def test_markdown_details_table(report) -> None:
