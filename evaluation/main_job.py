@@ -15,17 +15,18 @@ this run's budget to ``--out``. It prints its plan first (agents x scenarios x t
 episodes, what is stored already), then one progress bar per agent, cheap agents first.
 
 Budgets. Cheap agents (rule-based) play every scenario with ``--trials`` x ``--episodes``
-(10 x 10). The planning agents (:data:`PLANNING_AGENTS`, a tree search per decision) play
-the one-focal-seat scenarios of both populations (the ones the aggregates use) with the
-small ``--planner-trials`` x ``--planner-episodes`` budget, so that the default run fits in
-20 minutes on two cores: its planner figures are a smoke-size sample, not results to
-publish. README's tables come from :data:`README_COMMAND`. ``--full`` is the paper-size run:
-every agent on every scenario with 30 trials x 10 episodes (hours for the planners; it
-resumes where it stopped, on any backend, Ray included). ``oracle-mcts`` does not play
-scenarios whose co-players act from memory (it plans with exact co-player policies and has
-none for them); the plan says which. ``--readme README.md`` also copies the generated
-tables and plots into the README between the ``<!-- results:start -->`` and
-``<!-- results:end -->`` markers, so the README's results are generated, never typed.
+(10 x 10). The planning agents (:data:`PLANNING_AGENTS`, a tree search per decision, about a
+thousand times slower per step) play, by default, the hidden-type and mixed scenarios of
+both populations (``--planner-scenarios quick``) with 1 trial x 3 episodes, so that the
+default run fits in 20 minutes on two cores: its planner figures are a smoke-size sample,
+not results to publish. README's tables come from :data:`README_COMMAND`: every one-focal-
+seat scenario (the ones the aggregates use) with 2 trials x 5 episodes. ``--full`` is the
+paper-size run: every agent on every scenario with 30 trials x 10 episodes (hours for the
+planners; it resumes where it stopped, on any backend, Ray included). ``oracle-mcts`` does
+not play scenarios whose co-players act from memory (it plans with exact co-player policies
+and has none for them); the plan says which. ``--readme README.md`` also copies the
+generated tables and plots into the README between the ``<!-- results:start -->`` and ``<!--
+results:end -->`` markers, so the README's results are generated, never typed.
 
 Exit codes: 0 done, 1 some trials failed (listed; the report covers the rest), 2 bad
 arguments, 130 interrupted (finished episodes are stored; run it again to resume).
@@ -51,11 +52,17 @@ if TYPE_CHECKING:
 #: Default budget of the cheap agents (seconds per scenario). ``--full``: the size to publish.
 QUICK_TRIALS, FULL_TRIALS = 10, 30
 EPISODES = 10
-#: Default budget of the planning agents (one-focal-seat scenarios, unless ``--full``).
-PLANNER_TRIALS, PLANNER_EPISODES = 1, 2
+#: Default budget of the planning agents.
+PLANNER_TRIALS, PLANNER_EPISODES = 1, 3
+#: ``--planner-scenarios`` choices, and the scenarios of the quick default (per env).
+PLANNER_SCENARIOS = ("quick", "one-focal", "all")
+QUICK_PLANNER_SCENARIOS = frozenset(
+    {"adapt-hidden", "adapt-mixed", "heldout-hidden", "heldout-mixed"}
+)
 #: The command that made README's results (larger planner budget than the quick default).
 README_COMMAND = (
-    "hop-bench run --planner-trials 2 --planner-episodes 5 --out docs/results --readme README.md"
+    "hop-bench run --planner-scenarios one-focal --planner-trials 2 --planner-episodes 5 "
+    "--out docs/results --readme README.md"
 )
 #: Agents that search a tree at every decision; they get the planner budget.
 PLANNING_AGENTS = frozenset({"hop", "direct-om", "hop-no-inter", "hop-no-intra", "oracle-mcts"})
@@ -79,7 +86,10 @@ class MainJobConfig:
     progress: bool = True
     planner_trials: int = PLANNER_TRIALS
     planner_episodes: int = PLANNER_EPISODES
-    planners_everywhere: bool = False  # True: planners play every scenario, not only 1v3
+    #: Which scenarios the planning agents play: ``"quick"`` (the hidden-type and mixed
+    #: scenarios of both populations), ``"one-focal"`` (every one-focal-seat scenario: all
+    #: that the aggregates use) or ``"all"``.
+    planner_scenarios: str = "quick"
 
     def __post_init__(self) -> None:
         for name in ("trials", "episodes", "planner_trials", "planner_episodes"):
@@ -92,6 +102,11 @@ class MainJobConfig:
             raise ValueError(f"MainJobConfig.workers must be an integer >= 1, got {self.workers!r}")
         if self.agents is not None and not self.agents:
             raise ValueError("MainJobConfig.agents must name at least one agent, got none")
+        if self.planner_scenarios not in PLANNER_SCENARIOS:
+            raise ValueError(
+                f"MainJobConfig.planner_scenarios must be one of {list(PLANNER_SCENARIOS)}, "
+                f"got {self.planner_scenarios!r}"
+            )
         from evaluation.backends import BACKENDS
 
         if self.backend not in BACKENDS:
@@ -137,11 +152,12 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
     agents first (so the progress display's ETA means something early on).
 
     Cheap agents play every scenario. Planning agents (:data:`PLANNING_AGENTS`) play the
-    one-focal-seat scenarios of the training and held-out populations (``adapt-1v3-*``,
-    ``adapt-hidden``, ``heldout-*``: every scenario the aggregates use), or every scenario
-    with ``planners_everywhere``. ``oracle-mcts`` skips scenarios whose co-players it cannot
-    model (:func:`oracle_cannot_model`). Unknown or unsupported ``config.agents`` raise with
-    the known names."""
+    scenarios ``config.planner_scenarios`` names: by default the hidden-type and mixed
+    scenarios of both populations; ``"one-focal"``: every one-focal-seat scenario
+    (``adapt-1v3-*``, ``adapt-hidden``, ``adapt-mixed``, ``heldout-*``, the ones the
+    aggregates use); ``"all"``: every scenario. ``oracle-mcts`` skips scenarios whose
+    co-players it cannot model (:func:`oracle_cannot_model`). Unknown or unsupported
+    ``config.agents`` raise with the known names."""
     from evaluation.references import standard_scenario_list
     from hop_envs.registration import ENV_IDS
 
@@ -153,8 +169,8 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
         chosen = shipped if config.agents is None else [a for a in config.agents if a in shipped]
         for agent in chosen:
             scenarios = standard_scenario_list(env_id)
-            if agent in PLANNING_AGENTS and not config.planners_everywhere:
-                scenarios = [s for s in scenarios if len(s.focal_seats) == 1]
+            if agent in PLANNING_AGENTS:
+                scenarios = [s for s in scenarios if _planner_plays(s, config.planner_scenarios)]
             if agent == ORACLE:
                 scenarios = [s for s in scenarios if not oracle_cannot_model(s)]
             per_agent.setdefault(agent, []).extend(scenarios)
@@ -172,6 +188,14 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
         for agent, scenarios in per_agent.items()
     ]
     return sorted(runs, key=lambda r: (r.agent in PLANNING_AGENTS, r.agent == ORACLE))
+
+
+def _planner_plays(scenario: Scenario, which: str) -> bool:
+    if which == "all":
+        return True
+    if len(scenario.focal_seats) != 1:
+        return False
+    return which == "one-focal" or scenario.name.split("/")[-1] in QUICK_PLANNER_SCENARIOS
 
 
 def oracle_cannot_model(scenario: Scenario) -> list[str]:
@@ -346,6 +370,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         help=f"episodes of the planning agents ({PLANNER_EPISODES}; {EPISODES} with --full)",
     )
+    p.add_argument(
+        "--planner-scenarios",
+        choices=PLANNER_SCENARIOS,
+        default="quick",
+        help="scenarios of the planning agents: quick (hidden-type and mixed, the default), "
+        "one-focal (every one-focal-seat scenario) or all (--full)",
+    )
     p.add_argument("--readme", type=Path, help="also write the results into this README")
     p.add_argument("--seed", type=int, default=0, help="base seed (0)")
     p.add_argument("--workers", type=int, help="worker processes (default: usable CPUs)")
@@ -388,7 +419,7 @@ def run(args: argparse.Namespace) -> int:
             planner_episodes=args.planner_episodes
             if args.planner_episodes is not None
             else (EPISODES if args.full else PLANNER_EPISODES),
-            planners_everywhere=args.full,
+            planner_scenarios="all" if args.full else args.planner_scenarios,
         )
         runs = plan_runs(config)
         if args.readme is not None and not args.readme.is_file():

@@ -91,15 +91,25 @@ def test_planning_agents_play_the_one_focal_seat_scenarios_of_both_populations()
         else:
             assert (run.trials, run.episodes) == (7, 9)
         if agent in PLANNING_AGENTS - {"oracle-mcts"}:
-            assert {n for n in names if n.startswith("msh/")} == MSH_TRAINING | MSH_HELDOUT
-            assert len(names) == 22
-    oracle = runs["oracle-mcts"].scenarios
+            assert names == {
+                f"{env}/{name}"
+                for env in ("msh", "msg")
+                for name in ("adapt-hidden", "adapt-mixed", "heldout-hidden", "heldout-mixed")
+            }
+    one_focal = {r.agent: r for r in plan_runs(MainJobConfig(planner_scenarios="one-focal"))}
+    for agent in PLANNING_AGENTS - {"oracle-mcts"}:
+        names = {s.name for s in one_focal[agent].scenarios}
+        assert {n for n in names if n.startswith("msh/")} == MSH_TRAINING | MSH_HELDOUT
+        assert len(names) == 22
+    oracle = one_focal["oracle-mcts"].scenarios
     # The oracle plays every training scenario, and no scenario with a co-player that acts
     # from memory (it has no exact policy to plan with).
     assert {s.name for s in oracle} >= MSH_TRAINING
     assert all(not oracle_cannot_model(s) for s in oracle)
-    assert oracle_cannot_model(next(s for s in runs["hop"].scenarios if "reciprocator" in s.name))
-    everywhere = plan_runs(MainJobConfig(agents=("hop",), planners_everywhere=True))
+    assert oracle_cannot_model(
+        next(s for s in one_focal["hop"].scenarios if "reciprocator" in s.name)
+    )
+    everywhere = plan_runs(MainJobConfig(agents=("hop",), planner_scenarios="all"))
     assert len(everywhere[0].scenarios) == NUM_SCENARIOS
 
 
