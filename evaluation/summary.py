@@ -25,6 +25,9 @@ class SummaryRow:
     focal_last: float
     background: float
     welfare: float
+    #: The focal mean on the shipped references' scale (NaN without one; ``note`` says why).
+    normalized: float = math.nan
+    note: str = ""
 
 
 def summarise(scenario: str, records: Sequence[EpisodeRecord]) -> SummaryRow:
@@ -44,6 +47,14 @@ def summarise(scenario: str, records: Sequence[EpisodeRecord]) -> SummaryRow:
     estimate = mean_ci(focal) if focal else None
     mean = estimate.mean if estimate else math.nan
     ci = estimate.ci if estimate and estimate.ci is not None else math.nan
+    normalized, note = math.nan, ""
+    if records:
+        from evaluation.references import reference_scale
+
+        first = records[0]
+        scale = reference_scale(scenario, first.env_id, first.scenario_hash)
+        value = scale.normalize(mean) if not math.isnan(mean) else None
+        normalized, note = (math.nan, scale.note) if value is None else (value, "")
     return SummaryRow(
         scenario=scenario,
         trials=len(by_trial),
@@ -53,6 +64,8 @@ def summarise(scenario: str, records: Sequence[EpisodeRecord]) -> SummaryRow:
         focal_last=float(np.mean(last)) if last else math.nan,
         background=float(np.mean(background)) if background else math.nan,
         welfare=float(np.mean(welfare)) if welfare else math.nan,
+        normalized=normalized,
+        note=note,
     )
 
 
@@ -61,7 +74,7 @@ def _fmt(x: float) -> str:
 
 
 def format_table(agent: str, rows: Sequence[SummaryRow]) -> str:
-    """A fixed-width text table, one line per scenario."""
+    """A fixed-width text table, one line per scenario, and the scale's notes."""
     header = (
         "scenario",
         "trials",
@@ -70,6 +83,7 @@ def format_table(agent: str, rows: Sequence[SummaryRow]) -> str:
         "focal last",
         "background",
         "welfare",
+        "normalized",
     )
     body = [
         (
@@ -80,6 +94,7 @@ def format_table(agent: str, rows: Sequence[SummaryRow]) -> str:
             _fmt(r.focal_last),
             _fmt(r.background),
             _fmt(r.welfare),
+            _fmt(r.normalized),
         )
         for r in rows
     ]
@@ -88,6 +103,9 @@ def format_table(agent: str, rows: Sequence[SummaryRow]) -> str:
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
+    notes = [f"{r.scenario}: {r.note}" for r in rows if r.note]
     return "\n".join(
-        [f"agent: {agent}", line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
+        [f"agent: {agent}", line(header), line(["-" * w for w in widths])]
+        + [line(r) for r in body]
+        + (["normalized: 0 = lowest, 1 = highest shipped reference mean", *notes])
     )

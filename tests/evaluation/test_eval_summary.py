@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
 from evaluation.records import EpisodeRecord
 from evaluation.summary import format_table, summarise
+
+MSH = "hop/MarkovStagHunt-v0"
 
 
 def rec(trial, episode, returns, focal=(0,)):
@@ -54,4 +57,23 @@ def test_one_trial_has_no_interval_and_selfplay_no_background():
     assert math.isnan(row.focal_ci) and math.isnan(row.background)
     table = format_table("a", [row]).splitlines()
     assert table[0] == "agent: a"
-    assert table[3].split() == ["s", "1", "1", "3.00", "3.00", "-", "6.00"]
+    # scenario "s" has no shipped references: no normalized score, and the note says why
+    assert table[3].split() == ["s", "1", "1", "3.00", "3.00", "-", "6.00", "-"]
+    assert table[-1].startswith("s: no normalized score in s: no shipped references")
+
+
+def test_the_table_scores_a_lone_agent_on_the_shipped_references():
+    from evaluation.jobs import scenario_hash
+    from evaluation.references import reference_scale, shipped_references
+    from evaluation.scenarios import load_scenario
+
+    scenario = load_scenario("msh/adapt-1v3-nearest-stag")
+    digest = scenario_hash(scenario)
+    records = [
+        dataclasses.replace(rec(t, 0, (1.0, 0.0, 0.0, 0.0)), scenario_hash=digest, env_id=MSH)
+        for t in range(2)
+    ]
+    row = summarise(scenario.name, records)
+    scale = reference_scale(scenario.name, MSH, digest)
+    assert shipped_references()[scenario.name] and scale.source == "shipped"
+    assert row.normalized == pytest.approx((1.0 - scale.low) / (scale.high - scale.low))
