@@ -19,14 +19,13 @@ Budgets. Cheap agents (rule-based) play every scenario with ``--trials`` x ``--e
 thousand times slower per step) play, by default, the hidden-type and mixed scenarios of
 both populations (``--planner-scenarios quick``) with 1 trial x 3 episodes, so that the
 default run fits in 20 minutes on two cores: its planner figures are a smoke-size sample,
-not results to publish. README's tables come from :data:`README_COMMAND`: every one-focal-
-seat scenario (the ones the aggregates use) with 2 trials x 5 episodes. ``--full`` is the
+not results to publish. README's tables come from :data:`README_COMMAND`: every
+one-focal-seat scenario (the ones the aggregates use) with 2 trials x 5 episodes. ``--full`` is the
 paper-size run: every agent on every scenario with 30 trials x 10 episodes (hours for the
-planners; it resumes where it stopped, on any backend, Ray included). ``oracle-mcts`` does
-not play scenarios whose co-players act from memory (it plans with exact co-player policies
-and has none for them); the plan says which. ``--readme README.md`` also copies the
-generated tables and plots into the README between the ``<!-- results:start -->`` and ``<!--
-results:end -->`` markers, so the README's results are generated, never typed.
+planners; it resumes where it stopped, on any backend, Ray included). ``--readme README.md``
+also copies the generated tables and plots into the README between the
+``<!-- results:start -->`` and ``<!-- results:end -->`` markers, so the README's results
+are generated, never typed.
 
 Exit codes: 0 done, 1 some trials failed (listed; the report covers the rest), 2 bad
 arguments, 130 interrupted (finished episodes are stored; run it again to resume).
@@ -155,9 +154,8 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
     scenarios ``config.planner_scenarios`` names: by default the hidden-type and mixed
     scenarios of both populations; ``"one-focal"``: every one-focal-seat scenario
     (``adapt-1v3-*``, ``adapt-hidden``, ``adapt-mixed``, ``heldout-*``, the ones the
-    aggregates use); ``"all"``: every scenario. ``oracle-mcts`` skips scenarios whose
-    co-players it cannot model (:func:`oracle_cannot_model`). Unknown or unsupported
-    ``config.agents`` raise with the known names."""
+    aggregates use); ``"all"``: every scenario. Unknown or unsupported ``config.agents``
+    raise with the known names."""
     from evaluation.references import standard_scenario_list
     from hop_envs.registration import ENV_IDS
 
@@ -171,8 +169,6 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
             scenarios = standard_scenario_list(env_id)
             if agent in PLANNING_AGENTS:
                 scenarios = [s for s in scenarios if _planner_plays(s, config.planner_scenarios)]
-            if agent == ORACLE:
-                scenarios = [s for s in scenarios if not oracle_cannot_model(s)]
             per_agent.setdefault(agent, []).extend(scenarios)
     if config.agents is not None:
         unknown = [a for a in config.agents if a not in known]
@@ -198,16 +194,6 @@ def _planner_plays(scenario: Scenario, which: str) -> bool:
     return which == "one-focal" or scenario.name.split("/")[-1] in QUICK_PLANNER_SCENARIOS
 
 
-def oracle_cannot_model(scenario: Scenario) -> list[str]:
-    """The background co-players of ``scenario`` that ``oracle-mcts`` cannot plan with
-    (their class has no exact ``action_distribution``: they act from memory)."""
-    return sorted(
-        spec.label
-        for spec in scenario.coplayers()
-        if not callable(getattr(spec.build(scenario.env_id), "action_distribution", None))
-    )
-
-
 def print_plan(runs: Sequence[Run], config: MainJobConfig, stored: Sequence[int]) -> None:
     """The plan, before anything runs: per agent its scenarios, budget and what is stored."""
     print(f"main job plan (seed {config.seed}, results in {config.db}):")
@@ -221,33 +207,7 @@ def print_plan(runs: Sequence[Run], config: MainJobConfig, stored: Sequence[int]
             f"x {run.episodes} episodes = {episodes:6d} episodes, {episodes - todo:6d} stored, "
             f"{todo:6d} to run"
         )
-    if config.agents is None or ORACLE in config.agents:
-        skipped = sorted(
-            {
-                f"{s.name} ({', '.join(oracle_cannot_model(s))})"
-                for env_id in _env_ids()
-                for s in _standard(env_id)
-                if oracle_cannot_model(s)
-            }
-        )
-        if skipped:
-            print(
-                f"  {ORACLE} does not play {len(skipped)} scenario(s) whose co-players act from "
-                f"memory (no exact action_distribution to plan with): {', '.join(skipped)}"
-            )
     print(f"  {total_todo} episodes to run")
-
-
-def _env_ids() -> list[str]:
-    from hop_envs.registration import ENV_IDS
-
-    return list(ENV_IDS)
-
-
-def _standard(env_id: str) -> list[Scenario]:
-    from evaluation.references import standard_scenario_list
-
-    return standard_scenario_list(env_id)
 
 
 def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> MainJobResult:

@@ -14,7 +14,6 @@ from evaluation.main_job import (
     MainJobConfig,
     Run,
     main,
-    oracle_cannot_model,
     plan_runs,
     run_main_job,
     shipped_agents,
@@ -90,25 +89,18 @@ def test_planning_agents_play_the_one_focal_seat_scenarios_of_both_populations()
             assert all(len(s.focal_seats) == 1 for s in run.scenarios)
         else:
             assert (run.trials, run.episodes) == (7, 9)
-        if agent in PLANNING_AGENTS - {"oracle-mcts"}:
+        if agent in PLANNING_AGENTS:
             assert names == {
                 f"{env}/{name}"
                 for env in ("msh", "msg")
                 for name in ("adapt-hidden", "adapt-mixed", "heldout-hidden", "heldout-mixed")
             }
     one_focal = {r.agent: r for r in plan_runs(MainJobConfig(planner_scenarios="one-focal"))}
-    for agent in PLANNING_AGENTS - {"oracle-mcts"}:
+    # every planner, the oracle too (it plans with copies of the actual co-players)
+    for agent in PLANNING_AGENTS:
         names = {s.name for s in one_focal[agent].scenarios}
         assert {n for n in names if n.startswith("msh/")} == MSH_TRAINING | MSH_HELDOUT
         assert len(names) == 22
-    oracle = one_focal["oracle-mcts"].scenarios
-    # The oracle plays every training scenario, and no scenario with a co-player that acts
-    # from memory (it has no exact policy to plan with).
-    assert {s.name for s in oracle} >= MSH_TRAINING
-    assert all(not oracle_cannot_model(s) for s in oracle)
-    assert oracle_cannot_model(
-        next(s for s in one_focal["hop"].scenarios if "reciprocator" in s.name)
-    )
     everywhere = plan_runs(MainJobConfig(agents=("hop",), planner_scenarios="all"))
     assert len(everywhere[0].scenarios) == NUM_SCENARIOS
 
