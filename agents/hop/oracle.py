@@ -44,7 +44,10 @@ class OracleMCTSAgent(BaseAgent):
     rollouts of 20 steps (greedy per object kind, and waiting); discount 0.99, close to the
     undiscounted return the benchmark scores (with 0.95 it pays to remove a drift now
     rather than wait 22 steps for a cleaner to remove it for free); PUCT constant 1 on
-    min-max normalised Q values. The action is the most visited at the root.
+    min-max normalised Q values. The action is the most visited at the root. A decision
+    costs what the simulated steps cost: the env's step plus every co-player's ``act`` and
+    ``observe``, and one deep copy of the co-players per rollout, so heavy co-players (a
+    learned one with its own network and search) make it correspondingly slower.
     """
 
     wants_privileged_info: ClassVar[bool] = True

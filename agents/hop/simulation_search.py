@@ -293,6 +293,8 @@ class SimulationSearch:
         coplayer_seats: Sequence[int],
         stand_in_seats: Sequence[int] = (),
     ) -> SimulationSearchResult:
+        """Search from ``root`` for ``player``; the copier is prepared with the live
+        co-players of ``coplayer_seats`` (in that order)."""
         sim = self.sim
         self._player = player
         self._focal = sim.agent_ids[player]
