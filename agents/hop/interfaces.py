@@ -1,7 +1,7 @@
 """Contracts between the parts of the HOP agent: goals, co-player policies, leaf evaluators.
 
-Both learned models (torch) and true rule-based policies (the oracle) implement these, so the
-planner never needs to know which it is given. Everything is batched: the planner collects
+Learned models (torch) and hand-written policies (tests, rollout policies) implement these,
+so the planner never needs to know which it is given. Everything is batched: the planner collects
 the queries of all its trees and asks once.
 
 Goals (DESIGN §3.1, §3.2, §7):
