@@ -219,7 +219,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from evaluation.backends import BACKENDS
-    from evaluation.evaluate import evaluate
+    from evaluation.evaluate import evaluate, stored_records
     from evaluation.jobs import AgentSpec
     from evaluation.players import check_focal_agent
     from evaluation.scenarios import load_scenario
@@ -272,19 +272,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                 bar.close()
         if result.skipped_trials:
             print(skipped_message(result.skipped_trials, args.db))
-        rows = []
-        for key in result.keys:
-            records = [
-                r
-                for r in store.iter_records(
-                    agent=key.agent,
-                    scenario=key.scenario,
-                    seed=key.seed,
-                    config_hash=key.config_hash,
-                )
-                if r.trial < key.trials and r.episode < key.episodes
-            ]
-            rows.append(summarise(key.scenario, records))
+        rows = [summarise(key.scenario, stored_records(store, key)) for key in result.keys]
     print(format_table(agent.label, rows))
     print(f"{result.inserted} new episode(s) stored in {args.db}")
     if result.failures:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from evaluation.backends import DEFAULT_BACKEND, EpisodeDone, JobDone, run_jobs
 from evaluation.jobs import AgentSpec, TrialJob, config_hash, package_version
+from evaluation.records import EpisodeRecord
 from evaluation.runner import TrialError
 from evaluation.scenarios import Scenario
 from evaluation.seeding import check_seed
@@ -45,6 +46,18 @@ class EvaluationResult:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def stored_records(store: ResultStore, key: RunKey) -> list[EpisodeRecord]:
+    """The stored episodes of ``key``'s configuration within its budget (trials and episodes
+    beyond it, stored by a larger run, are left out): what a report of that run shows."""
+    return [
+        r
+        for r in store.iter_records(
+            agent=key.agent, scenario=key.scenario, seed=key.seed, config_hash=key.config_hash
+        )
+        if r.trial < key.trials and r.episode < key.episodes
+    ]
 
 
 def plan(

@@ -216,7 +216,7 @@ def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> Ma
     first, then one progress bar per agent."""
     from tqdm import tqdm
 
-    from evaluation.evaluate import evaluate, plan
+    from evaluation.evaluate import evaluate, plan, stored_records
     from evaluation.jobs import AgentSpec
     from evaluation.report import write_report
     from evaluation.store import ResultStore
@@ -260,14 +260,7 @@ def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> Ma
             skipped += result.skipped_trials
             failures += [str(err) for err in result.failures]
             keys += result.keys
-        records = tuple(
-            r
-            for key in keys
-            for r in store.iter_records(
-                agent=key.agent, scenario=key.scenario, seed=key.seed, config_hash=key.config_hash
-            )
-            if r.trial < key.trials and r.episode < key.episodes
-        )
+        records = tuple(r for key in keys for r in stored_records(store, key))
     report = write_report(records, config.out) if records else None
     return MainJobResult(
         records=records,

@@ -278,7 +278,7 @@ def make_references(
     file and the failures (none written when any trial failed)."""
     from tqdm import tqdm
 
-    from evaluation.evaluate import evaluate, plan
+    from evaluation.evaluate import evaluate, plan, stored_records
     from evaluation.jobs import AgentSpec, package_version
     from evaluation.store import ResultStore
     from hop_envs.registration import ENV_IDS
@@ -313,17 +313,7 @@ def make_references(
                 )
                 failures += [str(err) for err in result.failures]
                 for key in result.keys:
-                    records = [
-                        r
-                        for r in store.iter_records(
-                            agent=key.agent,
-                            scenario=key.scenario,
-                            seed=key.seed,
-                            config_hash=key.config_hash,
-                        )
-                        if r.trial < trials and r.episode < episodes
-                    ]
-                    results += results_from_records(records)
+                    results += results_from_records(stored_records(store, key))
         finally:
             bar.close()
     if failures:
