@@ -378,11 +378,14 @@ def test_version(capsys):
     assert out == f"hop-bench {package_version()}\n"
 
 
-def failing_run(capsys, tmp_path, *extra):
+def failing_run(capsys, tmp_path, *extra, after=()):
+    """``evaluate`` of an agent that fails in the snowdrift; ``extra`` options go before the
+    command, ``after`` right after it."""
     return run(
         capsys,
         *extra,
         "evaluate",
+        *after,
         "--agent",
         "eval_test_agents:FailsInSnowdrift",
         "--scenario",
@@ -415,24 +418,7 @@ def test_failed_trials_are_one_line_each_and_debug_adds_the_traceback(capsys, tm
 
 
 def test_debug_after_the_command_works_too(capsys, tmp_path):
-    code, _, err = run(
-        capsys,
-        "evaluate",
-        "--debug",
-        "--agent",
-        "eval_test_agents:FailsInSnowdrift",
-        "--scenario",
-        "msg/adapt-1v3-random",
-        "--trials",
-        "1",
-        "--episodes",
-        "1",
-        "--backend",
-        "serial",
-        "--db",
-        str(tmp_path / "r.sqlite"),
-        "--no-progress",
-    )
+    code, _, err = failing_run(capsys, tmp_path, after=("--debug",))
     assert code == 1
     assert "RuntimeError: deliberate failure for the test" in err.splitlines()[-1]
 
