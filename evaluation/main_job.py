@@ -17,10 +17,10 @@ episodes, what is stored already), then one progress bar per agent, cheap agents
 Budgets. Cheap agents (rule-based) play every scenario with ``--trials`` x ``--episodes``
 (10 x 10). The planning agents (:data:`PLANNING_AGENTS`, a tree search per decision, about a
 thousand times slower per step) play, by default, the hidden-type and mixed scenarios of
-both populations (``--planner-scenarios quick``) with 1 trial x 3 episodes, so that the
+both populations (``--planner-scenarios quick``) with 1 trial x 2 episodes, so that the
 default run fits in 20 minutes on two cores: its planner figures are a smoke-size sample,
 not results to publish. README's tables come from :data:`README_COMMAND`: every
-one-focal-seat scenario (the ones the aggregates use) with 2 trials x 5 episodes. ``--full`` is the
+one-focal-seat scenario (the ones the aggregates use) with 2 trials x 2 episodes. ``--full`` is the
 paper-size run: every agent on every scenario with 30 trials x 10 episodes (hours for the
 planners; it resumes where it stopped, on any backend, Ray included). ``--readme README.md``
 also copies the generated tables and plots into the README between the
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 QUICK_TRIALS, FULL_TRIALS = 10, 30
 EPISODES = 10
 #: Default budget of the planning agents.
-PLANNER_TRIALS, PLANNER_EPISODES = 1, 3
+PLANNER_TRIALS, PLANNER_EPISODES = 1, 2
 #: ``--planner-scenarios`` choices, and the scenarios of the quick default (per env).
 PLANNER_SCENARIOS = ("quick", "one-focal", "all")
 QUICK_PLANNER_SCENARIOS = frozenset(
@@ -60,7 +60,7 @@ QUICK_PLANNER_SCENARIOS = frozenset(
 )
 #: The command that made README's results (larger planner budget than the quick default).
 README_COMMAND = (
-    "hop-bench run --planner-scenarios one-focal --planner-trials 2 --planner-episodes 5 "
+    "hop-bench run --planner-scenarios one-focal --planner-trials 2 --planner-episodes 2 "
     "--out docs/results --readme README.md"
 )
 #: Agents that search a tree at every decision; they get the planner budget.
