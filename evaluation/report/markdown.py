@@ -231,7 +231,7 @@ def _aggregate_section(summary: Summary, env_id: str, plot: PurePosixPath | None
         n = max(s.scenarios for s in scores if s.family == f)
         header.append(f"{f} IQM [95% CI] ({n} scenarios)")
     out = [f"### Aggregate normalized score: {env_name(env_id)}", ""]
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []
     rows = []
     for a in agents:
         row = [_escape(a)]
@@ -240,7 +240,7 @@ def _aggregate_section(summary: Summary, env_id: str, plot: PurePosixPath | None
             if s is None:
                 row.append("")
             elif s.normalized is None:
-                notes.append(s.note)
+                notes.append((a, f"{f}: {s.note}"))
                 row.append("—")
             else:
                 row.append(f"{s.normalized:.2f} [{s.low:.2f}, {s.high:.2f}] (n={s.trials})")
@@ -250,7 +250,14 @@ def _aggregate_section(summary: Summary, env_id: str, plot: PurePosixPath | None
     left_out = sorted({s.note for s in scores if s.normalized is not None and s.note})
     out += [f"{_escape(note)}." for note in left_out]
     if notes:
-        out += ["— : " + "; ".join(_escape(n) for n in dict.fromkeys(notes)) + "."]
+        by_note: dict[str, list[str]] = {}
+        for agent, note in notes:
+            by_note.setdefault(note, []).append(agent)
+        out += ["", "— (no aggregate):", ""]
+        out += [
+            f"- {', '.join(_escape(a) for a in agents)}: {_escape(note)}"
+            for note, agents in by_note.items()
+        ]
     improvements = [i for i in summary.improvements if i.env_id == env_id]
     if improvements:
         versus = improvements[0].versus

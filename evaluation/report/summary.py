@@ -475,9 +475,9 @@ def _aggregates(
                 blank = [s for s in scenarios if s not in missing and not by_cell[(s, agent)]]
                 if missing or blank:
                     note = (
-                        f"no results for {agent} in {', '.join(missing)}"
+                        f"no results in {', '.join(missing)}"
                         if missing
-                        else f"no normalized score for {agent} in {', '.join(blank)}"
+                        else f"no normalized score in {', '.join(blank)}"
                     )
                     scores.append(AgentScore(env_id, agent, population, len(scenarios), None, note))
                     continue

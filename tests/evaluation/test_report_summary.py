@@ -176,7 +176,7 @@ def test_aggregates_need_every_scenario_of_the_population() -> None:
     scores = {s.agent: s for s in summarize(records, references=shipped).scores}
     assert scores["agent"].scenarios == 2
     assert scores["lazy"].normalized is None
-    assert scores["lazy"].note == f"no results for lazy in {S1}"
+    assert scores["lazy"].note == f"no results in {S1}"
 
 
 def test_means_cis_curves_and_last_episodes_hand_worked() -> None:
