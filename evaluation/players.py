@@ -3,7 +3,8 @@ co-players from the co-player registry (both accept ``module:Class`` paths)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import hop_envs
 from agents.base import Agent, SeatInfo
@@ -38,6 +39,30 @@ def wants_privileged_info(agent: object) -> bool:
     return bool(getattr(type(agent), "wants_privileged_info", False))
 
 
+def seat_info(
+    scenario: Scenario,
+    env: Any,
+    seat: int,
+    coplayer_names: Mapping[int, str] | None = None,
+    coplayers: Mapping[int, Any] | None = None,
+) -> SeatInfo:
+    """What the player at ``seat`` of ``scenario`` is told at ``reset`` (the privileged
+    ``coplayer_names``/``coplayers`` only for agents that ask for them)."""
+    agent_id = env.possible_agents[seat]
+    return SeatInfo(
+        env_id=scenario.env_id,
+        agent_id=agent_id,
+        seat=seat,
+        num_players=scenario.num_players,
+        observation_space=env.observation_space(agent_id),
+        action_space=env.action_space(agent_id),
+        env_kwargs=dict(scenario.env_kwargs),
+        focal_seats=scenario.focal_seats,
+        coplayer_names=coplayer_names,
+        coplayers=coplayers,
+    )
+
+
 def try_focal_agent(spec: AgentSpec, scenario: Scenario, seed: int = 0) -> Agent:
     """Build the focal agent of ``scenario`` once and reset it as trial 0 would (first focal
     seat, that seat's seed, privileged names for agents that ask for them), so a bad argument
@@ -57,21 +82,10 @@ def try_focal_agent(spec: AgentSpec, scenario: Scenario, seed: int = 0) -> Agent
             strict=True,
         )
     )
-    agent_id = env.possible_agents[seat]
     privileged = None
     if wants_privileged_info(agent):
         privileged = {j: n for j, n in sorted(names.items()) if j != seat}
-    info = SeatInfo(
-        env_id=scenario.env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=scenario.num_players,
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(scenario.env_kwargs),
-        focal_seats=scenario.focal_seats,
-        coplayer_names=privileged,
-    )
+    info = seat_info(scenario, env, seat, privileged)
     reset(seed=seeds.seats[seat], seat=info)
     return agent
 

@@ -19,9 +19,9 @@ import traceback
 from collections.abc import Callable, Iterator
 
 import hop_envs
-from agents.base import Agent, SeatInfo, Transition
+from agents.base import Agent, Transition
 from evaluation.jobs import TrialJob, scenario_hash
-from evaluation.players import make_background, make_focal, wants_privileged_info
+from evaluation.players import make_background, make_focal, seat_info, wants_privileged_info
 from evaluation.records import EpisodeRecord
 from evaluation.seeding import trial_seeds
 
@@ -66,7 +66,6 @@ class TrialRunner:
     def reset_players(self) -> None:
         scenario, env = self.job.scenario, self.env
         for seat, player in enumerate(self.players):
-            agent_id = env.possible_agents[seat]
             privileged = coplayers = None
             if wants_privileged_info(player):
                 privileged = {j: n for j, n in enumerate(self.seat_players) if j != seat}
@@ -75,18 +74,7 @@ class TrialRunner:
                     for j, p in enumerate(self.players)
                     if j != seat and j not in scenario.focal_seats
                 }
-            info = SeatInfo(
-                env_id=scenario.env_id,
-                agent_id=agent_id,
-                seat=seat,
-                num_players=scenario.num_players,
-                observation_space=env.observation_space(agent_id),
-                action_space=env.action_space(agent_id),
-                env_kwargs=dict(scenario.env_kwargs),
-                focal_seats=scenario.focal_seats,
-                coplayer_names=privileged,
-                coplayers=coplayers,
-            )
+            info = seat_info(scenario, env, seat, privileged, coplayers)
             player.reset(seed=self.seeds.seats[seat], seat=info)
 
     def episode(
