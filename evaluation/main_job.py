@@ -156,7 +156,7 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
     (``adapt-1v3-*``, ``adapt-hidden``, ``adapt-mixed``, ``heldout-*``, the ones the
     aggregates use); ``"all"``: every scenario. Unknown or unsupported ``config.agents``
     raise with the known names."""
-    from evaluation.references import standard_scenario_list
+    from evaluation.scenarios import all_scenarios
     from hop_envs.registration import ENV_IDS
 
     per_agent: dict[str, list[Scenario]] = {}
@@ -166,7 +166,7 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
         known |= set(shipped)
         chosen = shipped if config.agents is None else [a for a in config.agents if a in shipped]
         for agent in chosen:
-            scenarios = standard_scenario_list(env_id)
+            scenarios = all_scenarios(env_id)
             if agent in PLANNING_AGENTS:
                 scenarios = [s for s in scenarios if _planner_plays(s, config.planner_scenarios)]
             per_agent.setdefault(agent, []).extend(scenarios)

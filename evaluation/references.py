@@ -251,17 +251,6 @@ def reference_scale(
 
 
 # -- making the shipped file -----------------------------------------------------------------
-def standard_scenario_list(env_id: str) -> list[Any]:
-    """Every scenario the package itself registers for ``env_id`` (no plug-ins), by name."""
-    from evaluation.scenarios import SCENARIOS
-    from hop_envs.registration import full_env_id
-    from hop_envs.registry import BUILTIN
-
-    env = full_env_id(env_id)
-    entries = [e for e in SCENARIOS.entries() if e.origin == BUILTIN and e.supports(env)]
-    return [SCENARIOS.make(e.name) for e in sorted(entries, key=lambda e: e.name)]
-
-
 def make_references(
     out: Path = REFERENCE_FILE,
     *,
@@ -280,11 +269,12 @@ def make_references(
 
     from evaluation.evaluate import evaluate, plan, stored_records
     from evaluation.jobs import AgentSpec, package_version
+    from evaluation.scenarios import all_scenarios
     from evaluation.store import ResultStore
     from hop_envs.registration import ENV_IDS
 
     work = [
-        (AgentSpec(agent), standard_scenario_list(env_id))
+        (AgentSpec(agent), all_scenarios(env_id))
         for env_id in ENV_IDS
         for agent in reference_agents(env_id)
     ]

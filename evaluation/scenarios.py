@@ -125,16 +125,7 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
     prefix = _prefix(env_id)
     scenarios = []
     for coplayer in coplayer_names(env_id, population=TRAINING):
-        scenarios.append(
-            Scenario(
-                name=f"{prefix}/adapt-1v3-{coplayer}",
-                env_id=env_id,
-                focal_seats=(0,),
-                background=(coplayer,) * _BACKGROUND_SEATS,
-                description=f"1 focal seat adapting to 3 '{coplayer}' co-players",
-                family=TRAINING_FAMILY,
-            )
-        )
+        scenarios.append(_one_vs_three(env_id, "adapt", coplayer, TRAINING_FAMILY))
         scenarios.append(
             Scenario(
                 name=f"{prefix}/adapt-3v1-{coplayer}",
@@ -155,6 +146,20 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
         )
     )
     return scenarios
+
+
+def _one_vs_three(
+    env_id: str, kind: str, coplayer: str, family: str, population: str = ""
+) -> Scenario:
+    """``<prefix>/<kind>-1v3-<co-player>``: seat 0 focal, three co-players of one kind."""
+    return Scenario(
+        name=f"{_prefix(env_id)}/{kind}-1v3-{coplayer}",
+        env_id=env_id,
+        focal_seats=(0,),
+        background=(coplayer,) * _BACKGROUND_SEATS,
+        description=f"1 focal seat adapting to 3 {population}'{coplayer}' co-players",
+        family=family,
+    )
 
 
 def _hidden_and_mixed(
@@ -209,18 +214,7 @@ def heldout_scenarios(env_id: str, coplayers: Sequence[str] | None = None) -> li
     two). ``coplayers`` (sorted here) replaces the registry's held-out list."""
     env_id = full_env_id(env_id)
     kinds = sorted(coplayer_names(env_id, population=HELD_OUT) if coplayers is None else coplayers)
-    prefix = _prefix(env_id)
-    scenarios = [
-        Scenario(
-            name=f"{prefix}/heldout-1v3-{coplayer}",
-            env_id=env_id,
-            focal_seats=(0,),
-            background=(coplayer,) * _BACKGROUND_SEATS,
-            description=f"1 focal seat adapting to 3 held-out '{coplayer}' co-players",
-            family=HELD_OUT_FAMILY,
-        )
-        for coplayer in kinds
-    ]
+    scenarios = [_one_vs_three(env_id, "heldout", c, HELD_OUT_FAMILY, "held-out ") for c in kinds]
     return scenarios + _hidden_and_mixed(env_id, kinds, "heldout", HELD_OUT_FAMILY, "held-out")
 
 

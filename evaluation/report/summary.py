@@ -16,7 +16,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from evaluation.records import EpisodeRecord
-from evaluation.references import ReferenceResult, ReferenceScale, reference_scale
+from evaluation.references import (
+    ReferenceResult,
+    ReferenceScale,
+    reference_agents,
+    reference_scale,
+)
 from evaluation.report.aggregate import (
     bootstrap_interval,
     interquartile_mean,
@@ -57,9 +62,7 @@ def env_name(env_id: str) -> str:
 
 def default_rule_based(env_id: str) -> tuple[str, ...]:
     """The training-population co-players of ``env_id`` (the reference agents)."""
-    from hop_envs.coplayers import TRAINING, coplayer_names
-
-    return tuple(coplayer_names(env_name(env_id), population=TRAINING))
+    return reference_agents(env_id)
 
 
 def env_sort_key(env_id: str) -> tuple[int, str]:

@@ -17,8 +17,8 @@ from evaluation.references import (
     read_references,
     reference_agents,
     scale_from,
-    standard_scenario_list,
 )
+from evaluation.scenarios import all_scenarios
 from hop_envs.registration import ENV_IDS
 
 
@@ -26,7 +26,7 @@ def expected_pairs() -> set[tuple[str, str]]:
     return {
         (s.name, agent)
         for env_id in ENV_IDS
-        for s in standard_scenario_list(env_id)
+        for s in all_scenarios(env_id)
         for agent in reference_agents(env_id)
     }
 
@@ -62,9 +62,7 @@ def test_make_references_tiny_budget(tmp_path):
     row = refs["msh/adapt-1v3-nearest-stag"][0]
     assert (row.trials, row.episodes) == (2, 1)
     scenario = next(
-        s
-        for s in standard_scenario_list("MarkovStagHunt-v0")
-        if s.name == "msh/adapt-1v3-nearest-stag"
+        s for s in all_scenarios("MarkovStagHunt-v0") if s.name == "msh/adapt-1v3-nearest-stag"
     )
     assert row.scenario_hash == scenario_hash(scenario)
     assert row.config_hash == config_hash(AgentSpec(row.agent), scenario)
@@ -90,7 +88,7 @@ def test_the_shipped_references_are_current(shipped):
     # 'hop-bench references' when this fails.
     stale = []
     for env_id in ENV_IDS:
-        for scenario in standard_scenario_list(env_id):
+        for scenario in all_scenarios(env_id):
             for row in shipped[scenario.name]:
                 current = config_hash(AgentSpec(row.agent), scenario)
                 if (row.scenario_hash, row.config_hash) != (scenario_hash(scenario), current):
