@@ -28,6 +28,21 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def tiny(db):
+    """The options of a one-trial, one-episode serial run stored in ``db``."""
+    return (
+        "--trials",
+        "1",
+        "--episodes",
+        "1",
+        "--backend",
+        "serial",
+        "--db",
+        str(db),
+        "--no-progress",
+    )
+
+
 def assert_one_line_error(code, err, *fragments):
     assert code == 2
     lines = err.strip().splitlines()
@@ -112,15 +127,7 @@ def test_evaluate_tiny_budget_stores_and_summarises(capsys, tmp_path):
         "msh/adapt-1v3-nearest-stag",
         "--scenario",
         "msh/selfplay",
-        "--trials",
-        "1",
-        "--episodes",
-        "1",
-        "--backend",
-        "serial",
-        "--db",
-        str(db),
-        "--no-progress",
+        *tiny(str(db)),
     ]
     code, out, err = run(capsys, *args)
     assert code == 0, err
@@ -390,15 +397,7 @@ def failing_run(capsys, tmp_path, *extra, after=()):
         "eval_test_agents:FailsInSnowdrift",
         "--scenario",
         "msg/adapt-1v3-random",
-        "--trials",
-        "1",
-        "--episodes",
-        "1",
-        "--backend",
-        "serial",
-        "--db",
-        str(tmp_path / "r.sqlite"),
-        "--no-progress",
+        *tiny(str(tmp_path / "r.sqlite")),
     )
 
 
@@ -546,15 +545,7 @@ def test_none_is_null_in_agent_arguments(capsys, tmp_path):
             f"action={value}",
             "--scenario",
             "msg/adapt-1v3-random",
-            "--trials",
-            "1",
-            "--episodes",
-            "1",
-            "--backend",
-            "serial",
-            "--db",
-            str(db),
-            "--no-progress",
+            *tiny(str(db)),
         )
         assert code == 0, err
         assert "agent: eval_test_agents:RecordingAgent(action=null)" in out.splitlines()
@@ -597,15 +588,7 @@ def test_rerun_plays_stored_trials_again(capsys, tmp_path):
         "random",
         "--scenario",
         "msh/adapt-1v3-random",
-        "--trials",
-        "1",
-        "--episodes",
-        "1",
-        "--backend",
-        "serial",
-        "--db",
-        str(db),
-        "--no-progress",
+        *tiny(str(db)),
     ]
     assert run(capsys, *args)[0] == 0
     code, out, _ = run(capsys, *args)
