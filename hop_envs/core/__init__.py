@@ -1,6 +1,15 @@
 """The pure game cores: compact copyable states, step functions and their batched form."""
 
 from hop_envs.core.batched import BatchedGame, BatchedOutcome, BatchedState
+from hop_envs.core.goals import (
+    DRIFT_CELL,
+    IDLE,
+    PREY_KIND,
+    DriftCellGoals,
+    GoalSpace,
+    ObjectGoalSpace,
+    PreyKindGoals,
+)
 from hop_envs.core.layout import MOVE_DELTAS, NUM_MOVES, STAY, GridLayout, bfs_distances
 from hop_envs.core.rules import GridRules
 from hop_envs.core.snowdrift import DRIFT, REMOVE, SnowdriftConfig, SnowdriftRules
@@ -16,20 +25,27 @@ from hop_envs.core.state import GridState, StepOutcome
 
 __all__ = [
     "DRIFT",
+    "DRIFT_CELL",
     "HARE",
     "HUNT_HARE",
     "HUNT_STAG",
+    "IDLE",
     "MOVE_DELTAS",
     "NUM_MOVES",
+    "PREY_KIND",
     "REMOVE",
     "STAG",
     "STAY",
     "BatchedGame",
     "BatchedOutcome",
     "BatchedState",
+    "DriftCellGoals",
+    "GoalSpace",
     "GridLayout",
     "GridRules",
     "GridState",
+    "ObjectGoalSpace",
+    "PreyKindGoals",
     "SnowdriftConfig",
     "SnowdriftRules",
     "StagHuntConfig",

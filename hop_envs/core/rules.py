@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hop_envs.core.goals import GoalSpace
 from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout, draw_layout
 from hop_envs.core.state import GridState, StepOutcome
 
@@ -40,8 +41,9 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
 class GridRules(ABC):
     """A game's pure rules over :class:`GridState`.
 
-    Subclasses define the object kinds, the action set and :meth:`step`. The rules object is
-    immutable and cheap to share; states are advanced in place (copy first to branch).
+    Subclasses define the object kinds, the action set, :meth:`step` and the co-player goals
+    (:meth:`make_goal_space`, exposed as :attr:`goals`). The rules object is immutable and
+    cheap to share; states are advanced in place (copy first to branch).
     """
 
     #: Names of the object kinds, in channel order.
@@ -59,12 +61,23 @@ class GridRules(ABC):
         self._object_kind = np.asarray(self.initial_object_kinds(), dtype=np.int64)
         self._object_kind.setflags(write=False)
         self._mask_cache: tuple[GridLayout, np.ndarray] | None = None
+        #: The game's co-player goals (:mod:`hop_envs.core.goals`).
+        self.goals: GoalSpace = self.make_goal_space()
 
     # -- game-specific -------------------------------------------------------------------
     @abstractmethod
     def return_bounds(self) -> tuple[float, float]:
         """Bounds ``(low, high)`` on one player's return over a whole episode (not always
         tight): reports keep confidence bands of returns inside them."""
+
+    @abstractmethod
+    def reward_scale(self) -> float:
+        """A typical size of one player's reward in one capture or removal (at least 1), so
+        that value losses and reports can be put on one scale across games."""
+
+    @abstractmethod
+    def make_goal_space(self) -> GoalSpace:
+        """The game's co-player goals (called once, at construction)."""
 
     @abstractmethod
     def initial_object_kinds(self) -> list[int]:

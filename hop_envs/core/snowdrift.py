@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hop_envs.core.goals import DriftCellGoals
 from hop_envs.core.layout import NUM_MOVES, STAY
 from hop_envs.core.rules import GridRules, check_choice, check_int, check_number
 from hop_envs.core.stag_hunt import REWARD_MODES
@@ -65,6 +66,14 @@ class SnowdriftRules(GridRules):
         gain = cfg.num_drifts * cfg.removal_reward
         net = cfg.num_drifts * (cfg.removal_reward - cfg.removal_cost)
         return min(0.0, net), max(0.0, gain)
+
+    def reward_scale(self) -> float:
+        """The removal reward, at least 1."""
+        return max(float(abs(self.config.removal_reward)), 1.0)
+
+    def make_goal_space(self) -> DriftCellGoals:
+        """Goals are drift cells (:class:`~hop_envs.core.goals.DriftCellGoals`)."""
+        return DriftCellGoals(self.height, self.width)
 
     def initial_object_kinds(self) -> list[int]:
         return [DRIFT] * self.config.num_drifts

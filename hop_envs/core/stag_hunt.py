@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hop_envs.core.goals import PreyKindGoals
 from hop_envs.core.layout import NUM_MOVES, STAY
 from hop_envs.core.rules import GridRules, check_choice, check_int, check_number
 from hop_envs.core.state import GridState, StepOutcome
@@ -114,6 +115,17 @@ class StagHuntRules(GridRules):
     def __init__(self, config: StagHuntConfig) -> None:
         super().__init__(config)
         self._strength = list(config.strength)
+
+    def reward_scale(self) -> float:
+        """The larger of one hunter's stag share (stag reward over the hunters needed) and
+        the hare reward, at least 1."""
+        cfg = self.config
+        scale = max(abs(cfg.stag_reward) / cfg.stag_hunters_required, abs(cfg.hare_reward))
+        return max(float(scale), 1.0)
+
+    def make_goal_space(self) -> PreyKindGoals:
+        """Goals are prey kinds (:class:`~hop_envs.core.goals.PreyKindGoals`)."""
+        return PreyKindGoals(self.object_kinds, self.height, self.width)
 
     def initial_object_kinds(self) -> list[int]:
         return [STAG] * self.config.num_stags + [HARE] * self.config.num_hares
