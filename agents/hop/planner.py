@@ -20,9 +20,16 @@ cuts the number of network calls by ``k`` at the price of slightly less sequenti
 
 Root policy: ``"q_boltzmann"`` (default) averages each root action's Q over the trees that
 tried it and returns ``softmax(beta * Q)`` over the tried actions; ``"visits"`` returns the
-summed visit counts, normalised. Every legal root action is tried once per tree before PUCT
-takes over, so when ``num_simulations`` is at least the number of legal actions all of them
-have a Q (actions no tree tried get probability 0).
+visit target (``SearchResult.visit_policy``). Every legal root action is tried once per tree
+before PUCT takes over, so when ``num_simulations`` is at least the number of legal actions
+all of them have a Q (actions no tree tried get probability 0).
+
+Visit target: the focal net learns from the root visits PUCT chose on its own. The forced
+first visit of every root action is subtracted, and with root noise
+(``dirichlet_fraction``) the visits an action's noisy prior bought beyond what the
+noise-free prior would have given it are removed (KataGo-style policy-target pruning, see
+:meth:`~agents.hop.search_tree.SearchTree.target_visits`); ``SearchResult.visit_counts``
+keeps the raw counts.
 Any number of players is supported: the co-players are every other seat still in the game.
 """
 
@@ -98,7 +105,10 @@ class SearchResult:
 
     ``policy`` is the action distribution to act from; ``q_values`` the root Q averaged over
     the trees that tried each action (NaN for actions no tree tried); ``tree_q`` and
-    ``visit_counts`` are per tree ``(num_trees, num_actions)``.
+    ``visit_counts`` (the raw root visit counts, forced and noise-driven visits included)
+    are per tree ``(num_trees, num_actions)``; so is ``target_visits``, the root visits PUCT
+    chose on its own (:meth:`~agents.hop.search_tree.SearchTree.target_visits`: the forced
+    first visit of every root action and the visits root noise bought left out).
     """
 
     policy: np.ndarray
@@ -106,12 +116,14 @@ class SearchResult:
     tree_q: np.ndarray
     visit_counts: np.ndarray
     legal: np.ndarray
+    target_visits: np.ndarray
 
     @property
     def visit_policy(self) -> np.ndarray:
-        """Summed root visit counts, normalised (a training target for the focal net)."""
-        total = self.visit_counts.sum(0).astype(np.float64)
-        return total / total.sum()
+        """The focal net's visit training target: ``target_visits`` summed over the trees
+        and normalised, so neither the forced root visits nor root noise are in it (the
+        raw visit counts when the search was too short to leave any target visit)."""
+        return _visit_policy(self.visit_counts, self.target_visits)
 
     @property
     def value(self) -> float:
@@ -185,6 +197,7 @@ class MultiTreePlanner:
         for root in roots[1:]:
             root.set_evaluation(list(roots[0].legal), list(roots[0].prior), roots[0].value)
         self._expand(roots, player, coplayer_policy)
+        clean_prior = list(roots[0].prior)  # before root noise: the visit target's reference
         if cfg.dirichlet_fraction > 0.0:
             for root in roots:
                 self._add_noise(root, rng)
@@ -232,7 +245,7 @@ class MultiTreePlanner:
                     if virtual:
                         tree.remove_virtual_visit(nodes, actions)
                     tree.backup(nodes, actions, nodes[-1].value)
-        return self._result(roots, state, player)
+        return self._result(trees, clean_prior, state, player)
 
     @staticmethod
     def _route(
@@ -395,10 +408,14 @@ class MultiTreePlanner:
         return [a if c else row for a, c, row in zip(argmax, certain, cdf, strict=True)]
 
     # -- result ----------------------------------------------------------------------------
-    def _result(self, roots: list[Node], state: GridState, player: int) -> SearchResult:
+    def _result(
+        self, trees: list[SearchTree], clean_prior: list[float], state: GridState, player: int
+    ) -> SearchResult:
         cfg = self.config
         a_n = self.num_actions
+        roots = [tree.root for tree in trees]
         visits = np.asarray([root.visits for root in roots], dtype=np.int64)
+        targets = np.asarray([tree.target_visits(clean_prior) for tree in trees], dtype=np.int64)
         tree_q = np.asarray([[root.q(a) for a in range(a_n)] for root in roots])
         tried = visits.sum(0) > 0
         q = np.full(a_n, math.nan)
@@ -409,10 +426,18 @@ class MultiTreePlanner:
             weights = np.exp(logits - logits.max())
             policy[tried] = weights / weights.sum()
         else:
-            total = visits.sum(0).astype(np.float64)
-            policy = total / total.sum()
+            policy = _visit_policy(visits, targets)
         legal = self.rules.action_masks(state)[player].astype(bool)
-        return SearchResult(policy, q, tree_q, visits, legal)
+        return SearchResult(policy, q, tree_q, visits, legal, targets)
+
+
+def _visit_policy(visits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The summed target visits, normalised; the raw visits when no target visit is left
+    (a search too short to get past the forced visits)."""
+    total = targets.sum(0).astype(np.float64)
+    if total.sum() <= 0:
+        total = visits.sum(0).astype(np.float64)
+    return total / total.sum()
 
 
 def _is_sequence(value: object) -> bool:

@@ -174,8 +174,10 @@ class SearchTree:
         self.q_high = 0.0
         self._num_players = rules.num_players
         # Root actions in descending prior order: each is tried once before PUCT takes over,
-        # so every legal root action has a Q value to average over trees.
+        # so every legal root action has a Q value to average over trees. ``forced[a]``
+        # counts those visits (left out of the visit target, see :meth:`target_visits`).
         self._root_order = sorted(root.legal, key=lambda a: -root.prior[a])
+        self.forced = [0] * len(root.visits)
 
     # -- selection -------------------------------------------------------------------------
     def descend(self, nodes: list[Node], actions: list[int]) -> str:
@@ -209,6 +211,7 @@ class SearchTree:
         if node is self.root:
             for action in self._root_order:
                 if visits[action] == 0:
+                    self.forced[action] += 1
                     return action
         value_sum = node.value_sum
         prior = node.prior
@@ -233,6 +236,61 @@ class SearchTree:
                 if self.uniforms.next() * ties < 1.0:
                     best_action = action
         return best_action
+
+    def _normalised_q(self, node: Node, action: int) -> float:
+        """The Q term of ``action``'s PUCT score at ``node`` (as :meth:`_choose` uses it)."""
+        n = node.visits[action]
+        q = node.value_sum[action] / n if n else 0.0
+        span = self.q_high - self.q_low
+        if self.normalize_q and span > 0.0:
+            return (q - self.q_low) / span
+        return 0.0 if self.normalize_q else q
+
+    # -- the visit target --------------------------------------------------------------------
+    def target_visits(self, clean_prior: Sequence[float]) -> list[int]:
+        """The root visit counts that PUCT chose on its own, for the focal net's policy
+        target (KataGo-style policy-target pruning; ``root.prior`` is the prior the search
+        used, ``clean_prior`` the same prior before root noise).
+
+        * The forced first visit of each root action (:attr:`forced`) is subtracted.
+        * Let ``b`` be the most visited action (ties: the higher Q, then the lower index) and
+          ``E = c_puct * sqrt(N)`` with ``N`` the root's visits. For every other action ``a``
+          whose prior the noise raised, only the visits PUCT with the noise-free prior would
+          have given it against ``b`` are kept: the largest ``k`` with
+          ``Q(a) + E * P(a) / k >= Q(b) + E * P(b) / (1 + n(b))`` (the ``k``-th visit is the
+          one taken at count ``k - 1``; Q as PUCT sees it, normalised when the tree
+          normalises, ``P`` the noise-free prior), or all of them when ``Q(a)`` alone reaches
+          the right-hand side. Those beyond ``k`` are the visits its noisy prior bought.
+
+        So ``target = n - forced`` for ``b``, for actions whose prior the noise did not raise
+        and for all actions without noise; ``min(n, max(k, forced)) - forced`` for the others.
+        An action left with 0 gets 0.
+        """
+        root = self.root
+        visits = root.visits
+        forced = self.forced
+        out = [0] * len(visits)
+        tried = [a for a in root.legal if visits[a] > 0]
+        for a in tried:
+            out[a] = visits[a] - forced[a]
+        noisy = root.prior
+        raised = [a for a in tried if noisy[a] > clean_prior[a]]
+        if not raised:
+            return out
+        best = max(tried, key=lambda a: (visits[a], self._normalised_q(root, a), -a))
+        explore = self.c_puct * math.sqrt(max(root.total_visits, 1))
+        best_score = self._normalised_q(root, best) + explore * clean_prior[best] / (
+            1 + visits[best]
+        )
+        for a in raised:
+            if a == best:
+                continue
+            gap = best_score - self._normalised_q(root, a)
+            if gap <= 0.0:
+                continue  # its Q alone earns it every visit
+            deserved = math.floor(explore * clean_prior[a] / gap + 1e-9)
+            out[a] = min(visits[a], max(deserved, forced[a])) - forced[a]
+        return out
 
     def _make_child(self, node: Node, action: int, co: tuple[int, ...]) -> Node:
         state = node.state.copy()

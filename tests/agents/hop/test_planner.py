@@ -308,7 +308,9 @@ def test_illegal_actions_get_probability_zero_even_with_priors_on_them() -> None
         assert result.policy.sum() == pytest.approx(1.0)
 
 
-def test_visits_root_selection_is_the_normalised_visit_count() -> None:
+def test_visits_root_selection_is_the_visit_count_without_forced_visits() -> None:
+    # 20 simulations per tree, so every legal root action gets its one forced visit in each
+    # of the two trees; without root noise those are all the visit target leaves out.
     rules = stag_hunt(2)
     state = rules.reset(np.random.default_rng(3))
     policy = UniformPolicy(rules)
@@ -324,7 +326,10 @@ def test_visits_root_selection_is_the_normalised_visit_count() -> None:
     )
     counts = result.visit_counts.sum(0)
     assert counts.sum() == 40
-    np.testing.assert_allclose(result.policy, counts / 40)
+    forced = 2 * result.legal
+    assert (counts[result.legal] >= 2).all()
+    np.testing.assert_allclose(result.policy, (counts - forced) / (40 - forced.sum()))
+    np.testing.assert_array_equal(result.policy, result.visit_policy)
 
 
 def test_boltzmann_policy_from_the_tree_averaged_q() -> None:
