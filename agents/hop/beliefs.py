@@ -20,18 +20,41 @@ past, an episode ``k`` episodes old weighs ``alpha**k`` and the estimate is the 
 mean, so the first episode counts fully rather than being shrunk towards zero. ``alpha`` must
 lie in [0, 1]: 0 keeps only the last episode, 1 weighs all episodes equally; HOP's range is
 0.98-0.995 (default 0.99). Each estimate also holds ``pseudo_count`` episodes of the
-uninformed prior, so one episode does not make a goal impossible. Summaries:
+uninformed prior, so one episode does not make a goal impossible. What a goal is comes from
+the game (``rules.goals``, :mod:`hop_envs.core.goals`); the summaries are the same for every
+game:
 
-* ``pursue``: the chance the co-player pursues goals at all (stag hunt: it captured something;
-  snowdrift: the share of its steps spent heading to a drift it then removed);
-* stag hunt ``preference``: how often its captures were stags vs hares;
-* snowdrift ``removals``: the drifts it removes per episode.
+* ``pursue``: the chance the co-player pursues goals at all: the share of its steps whose
+  hindsight label is a goal other than ``IDLE`` (stag hunt: 1 when it captured, 0 when it
+  did not; snowdrift: the share of its steps spent heading to a drift it then removed);
+* ``preference``: for goals that mean the same thing in every episode
+  (``rules.goals.recurring_goals``: the stag hunt's prey kinds), how often it achieved each;
+  None for goals drawn anew every episode (the snowdrift's drift cells);
+* ``achievements``: the goals it achieves per episode (stag hunt: captures, at most 1;
+  snowdrift: drifts removed), a plain discounted mean without pseudo-count.
 
-The prior of a new episode is ``pursue · preference(g)`` over the live goals (uniform over
-drifts in the snowdrift, whose drifts differ between episodes) and ``1 - pursue`` on
-``IDLE``. The uninformed value of ``pursue`` is the share of non-idle goals among the
-available ones, so with no history the prior is exactly uniform over the available goals.
-Censored outcomes (see :mod:`agents.hop.goals`) are skipped.
+The prior of a new episode is ``pursue · preference(g)`` over the live goals (uniform when
+there is no preference) and ``1 - pursue`` on ``IDLE``. The uninformed value of ``pursue``
+is the share of non-idle goals among the available ones, so with no history the prior is
+exactly uniform over the available goals. Censored outcomes (see :mod:`agents.hop.goals`)
+are skipped.
+
+**Goal orderings.** :meth:`GoalBeliefs.sample_orderings` gives each planning tree, per
+co-player, the goals it pursues in order; the tree moves a co-player on to the next goal of
+its ordering that still exists when its goal disappears. The first goal is drawn from the
+posterior. In a game where a player achieves at most one goal per episode (the stag hunt: a
+capturer leaves) the ordering is that goal alone. Otherwise (the snowdrift) the number ``n``
+of goals the co-player goes on to achieve this episode comes from the inter-OM: its expected
+remaining count, ``achievements`` minus the goals it already achieved this episode
+(:meth:`GoalBeliefs.update` counts them from the states), clipped at 0 and stochastically
+rounded (``floor(r)``, plus one with probability ``r - floor(r)``), capped by the goals that
+exist. ``n = 0`` gives ``[IDLE]``; otherwise the ordering is the first goal, ``n - 1`` other
+goals in a uniformly random order, then ``IDLE``. So a co-player that removes one drift per
+episode and has not removed one yet is planned as removing exactly one, and as idle once it
+has. Without history (no past episode of that co-player, or inter-OM switched off) ``n`` is
+unbounded: every other live goal follows the first in random order, then ``IDLE``. The
+orderings are fixed per tree, so a co-player whose target is taken by someone else moves on
+as if it had achieved it.
 """
 
 from __future__ import annotations
@@ -43,7 +66,7 @@ import numpy as np
 
 from agents.hop.goals import CoplayerOutcome, executed_actions, goal_exists, goal_space
 from agents.hop.interfaces import IDLE, CoplayerPolicy, Goal, PolicyQuery
-from hop_envs.core import GridRules, GridState, StagHuntRules
+from hop_envs.core import GridRules, GridState
 
 __all__ = [
     "BeliefConfig",
@@ -84,12 +107,14 @@ class BeliefConfig:
 
 @dataclass(frozen=True)
 class CoplayerSummary:
-    """Inter-OM estimates for one co-player (``None`` where the game has no such summary)."""
+    """Inter-OM estimates for one co-player (module docstring). ``preference`` is indexed
+    like ``rules.goals.recurring_goals`` (None when the game's goals do not recur);
+    ``achievements`` is None without history."""
 
     weight: float
     pursue: float | None
     preference: np.ndarray | None
-    removals: float | None
+    achievements: float | None
 
 
 class InterEpisodePrior:
@@ -100,17 +125,17 @@ class InterEpisodePrior:
         self.rules = rules
         self.alpha = float(alpha)
         self.pseudo_count = float(pseudo_count)
-        self.stag_hunt = isinstance(rules, StagHuntRules)
-        self.num_kinds = len(rules.object_kinds)
+        self.recurring = rules.goals.recurring_goals
+        self._index = {g: i for i, g in enumerate(self.recurring or ())}
         self.reset()
 
     def reset(self) -> None:
         """Forget every co-player (a new trial)."""
         self._weight: dict[int, float] = {}
         self._pursue: dict[int, float] = {}
-        self._removals: dict[int, float] = {}
-        self._kind_weight: dict[int, float] = {}
-        self._kinds: dict[int, np.ndarray] = {}
+        self._achievements: dict[int, float] = {}
+        self._goal_weight: dict[int, float] = {}
+        self._goal_counts: dict[int, np.ndarray] = {}
 
     def update(self, outcomes: Iterable[CoplayerOutcome]) -> None:
         """Fold one episode's outcomes in (censored ones are skipped)."""
@@ -120,33 +145,34 @@ class InterEpisodePrior:
                 continue
             j = o.seat
             self._weight[j] = a * self._weight.get(j, 0.0) + 1.0
-            if self.stag_hunt:
-                pursued = 0.0 if o.captured is None else 1.0
-                kinds = a * self._kinds.get(j, np.zeros(self.num_kinds))
-                kind_weight = a * self._kind_weight.get(j, 0.0)
-                if o.captured is not None:
-                    kinds[o.captured] += 1.0
-                    kind_weight += 1.0
-                self._kinds[j], self._kind_weight[j] = kinds, kind_weight
-            else:
-                pursued = o.pursuing_fraction
-                self._removals[j] = a * self._removals.get(j, 0.0) + o.removals
-            self._pursue[j] = a * self._pursue.get(j, 0.0) + pursued
+            self._pursue[j] = a * self._pursue.get(j, 0.0) + o.pursuing_fraction
+            self._achievements[j] = a * self._achievements.get(j, 0.0) + o.achievements
+            if self.recurring is not None:
+                counts = a * self._goal_counts.get(j, np.zeros(len(self.recurring)))
+                for g in o.achieved:
+                    if g not in self._index:
+                        raise ValueError(
+                            f"InterEpisodePrior: seat {j} achieved goal {g!r}, not one of the "
+                            f"game's recurring goals {list(self.recurring)}"
+                        )
+                    counts[self._index[g]] += 1.0
+                self._goal_counts[j] = counts
+                self._goal_weight[j] = a * self._goal_weight.get(j, 0.0) + len(o.achieved)
 
     def summary(self, seat: int, uninformed_pursue: float = 1.0) -> CoplayerSummary:
         """The estimates for ``seat``; ``uninformed_pursue`` is the pseudo-count's value."""
         c = self.pseudo_count
         w = self._weight.get(seat, 0.0)
         pursue = _blend(self._pursue.get(seat, 0.0), w, uninformed_pursue, c)
-        if self.stag_hunt:
-            k = self.num_kinds
+        achievements = self._achievements.get(seat, 0.0) / w if w > 0 else None
+        preference = None
+        if self.recurring is not None:
+            k = len(self.recurring)
             uniform = np.full(k, 1.0 / k)
-            kw = self._kind_weight.get(seat, 0.0)
-            kinds = self._kinds.get(seat, np.zeros(k))
-            preference = (kinds + c * uniform) / (kw + c) if kw + c > 0 else uniform
-            return CoplayerSummary(w, pursue, preference, None)
-        removals = self._removals.get(seat, 0.0) / w if w > 0 else None
-        return CoplayerSummary(w, pursue, None, removals)
+            gw = self._goal_weight.get(seat, 0.0)
+            counts = self._goal_counts.get(seat, np.zeros(k))
+            preference = (counts + c * uniform) / (gw + c) if gw + c > 0 else uniform
+        return CoplayerSummary(w, pursue, preference, achievements)
 
     def prior(self, seat: int, state: GridState) -> dict[Goal, float]:
         """The prior over ``state``'s goals (and IDLE) for ``seat``'s next episode."""
@@ -157,7 +183,7 @@ class InterEpisodePrior:
         summary = self.summary(seat, uninformed_pursue=len(targets) / len(goals))
         pursue = float(summary.pursue)  # type: ignore[arg-type]
         if summary.preference is not None:
-            pref = np.asarray([summary.preference[g] for g in targets])
+            pref = np.asarray([summary.preference[self._index[g]] for g in targets])
             pref = pref / pref.sum()
         else:
             pref = np.full(len(targets), 1.0 / len(targets))
@@ -203,6 +229,7 @@ class GoalBeliefs:
         self._goals: dict[int, list[Goal]] = {}
         self._prior: dict[int, np.ndarray] = {}
         self._belief: dict[int, np.ndarray] = {}
+        self._achieved: dict[int, int] = {}
         self._state: GridState | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -211,6 +238,7 @@ class GoalBeliefs:
         self.inter.reset()
         self.fallbacks = 0
         self._goals, self._prior, self._belief, self._state = {}, {}, {}, None
+        self._achieved = {}
 
     def start_episode(
         self, state: GridState, priors: Mapping[int, Mapping[Goal, float]] | None = None
@@ -218,6 +246,7 @@ class GoalBeliefs:
         """Set every co-player's belief to its prior in the episode's first ``state``:
         ``priors[seat]`` if given, else the inter-OM prior (or uniform without inter-OM)."""
         self._state = state
+        self._achieved = {j: 0 for j in self.coplayers}
         space = goal_space(self.rules, state)
         for j in self.coplayers:
             goals = [*space] if IDLE in space else [*space, IDLE]
@@ -239,7 +268,8 @@ class GoalBeliefs:
 
     def update(self, state: GridState, actions: Mapping[int, int], next_state: GridState) -> None:
         """Bayes' rule for every co-player that acted in ``state`` (``actions``: seat ->
-        action), then zero the goals gone in ``next_state`` (fallback if all are gone)."""
+        action), then zero the goals gone in ``next_state`` (fallback if all are gone).
+        Also counts the goals each co-player achieved in the step (:meth:`achieved`)."""
         if not self._belief:
             raise RuntimeError("GoalBeliefs.update: call start_episode(state) first")
         n = self.rules.num_players
@@ -251,8 +281,10 @@ class GoalBeliefs:
             )
         seats = [j for j in self.coplayers if j in actions and bool(state.active[j])]
         before = {j: self._belief[j].copy() for j in seats}
+        executed = executed_actions(self.rules, state, {j: actions[j] for j in seats})
+        for j in self.rules.goals.achieved_between(state, executed, next_state):
+            self._achieved[j] = self._achieved.get(j, 0) + 1
         if self.config.intra and seats:
-            executed = executed_actions(self.rules, state, {j: actions[j] for j in seats})
             queries: list[PolicyQuery] = []
             owners: list[tuple[int, int]] = []
             for j in seats:
@@ -300,6 +332,10 @@ class GoalBeliefs:
             raise KeyError(f"GoalBeliefs: no prior for seat {seat}; call start_episode first")
         return dict(zip(self._goals[seat], self._prior[seat].tolist(), strict=True))
 
+    def achieved(self, seat: int) -> int:
+        """How many goals ``seat`` achieved so far this episode (counted by :meth:`update`)."""
+        return self._achieved.get(seat, 0)
+
     def weights(self) -> dict[int, dict[Goal, float]]:
         """Every co-player's posterior (for ``goal_sampling.BeliefGoalSampler``)."""
         return {j: self.posterior(j) for j in self._belief}
@@ -313,20 +349,57 @@ class GoalBeliefs:
         return out
 
     def sample_orderings(self, rng: np.random.Generator) -> dict[int, list[Goal]]:
-        """Per co-player, an ordering of goals for one tree: the first drawn from the
-        posterior; in the snowdrift, when it is a drift, the other live drifts follow in a
-        uniformly random order and ``IDLE`` ends the list. Stag hunt: just the first goal."""
+        """Per co-player still in the game, an ordering of goals for one tree (module
+        docstring): the first drawn from the posterior; where a player can achieve several
+        goals, as many more as the inter-OM expects it to go on achieving (all the live goals
+        without history) in a uniformly random order, then ``IDLE``."""
         first = self.sample_goals(rng)
+        state = self._state
+        assert state is not None  # sample_goals checked it
+        single = self.rules.goals.max_achievements == 1
         out = {}
         for j, goal in first.items():
-            if goal == IDLE or isinstance(self.rules, StagHuntRules):
+            if goal == IDLE:
+                out[j] = [IDLE]
+                continue
+            if single:
                 out[j] = [goal]
                 continue
-            rest = [g for g in goal_space(self.rules, self._state) if g not in (goal, IDLE)]
-            out[j] = [goal, *(rest[i] for i in rng.permutation(len(rest)).tolist()), IDLE]
+            rest = [g for g in goal_space(self.rules, state) if g not in (goal, IDLE)]
+            count = self._remaining(j, rng, cap=len(rest) + 1)
+            if count == 0:
+                out[j] = [IDLE]
+                continue
+            order = rng.permutation(len(rest)).tolist()
+            if count is not None:
+                order = order[: count - 1]
+            out[j] = [goal, *(rest[i] for i in order), IDLE]
         return out
 
+    def expected_remaining(self, seat: int) -> float | None:
+        """The inter-OM's expected number of goals ``seat`` goes on to achieve this episode
+        (its achievements per episode minus those of this episode so far, at least 0); None
+        without history or with inter-OM off."""
+        if not self.config.inter:
+            return None
+        summary = self.inter.summary(seat)
+        if summary.weight <= 0 or summary.achievements is None:
+            return None
+        return max(0.0, summary.achievements - self.achieved(seat))
+
     # -- helpers ---------------------------------------------------------------------------
+    def _remaining(self, seat: int, rng: np.random.Generator, cap: int) -> int | None:
+        """:meth:`expected_remaining`, stochastically rounded and capped at ``cap`` (None:
+        no bound)."""
+        expected = self.expected_remaining(seat)
+        if expected is None:
+            return None
+        expected = round(expected, 9)  # an EMA of equal counts is that count, up to rounding
+        count = int(np.floor(expected))
+        if expected > count and rng.random() < expected - count:
+            count += 1
+        return min(count, cap)
+
     def _active_coplayers(self) -> list[int]:
         state = self._state
         if state is None:

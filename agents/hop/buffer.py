@@ -31,7 +31,8 @@ class CoplayerTrajectory:
 
     ``grids`` ``(T, C, H, W)`` uint8 is its own view (``rules.observation(state, seat)``),
     ``steps`` the time step of each, ``masks`` ``(T, A)`` its legal actions, ``actions`` what
-    it did, ``goals`` its hindsight labels (None when it has none).
+    it did, ``goals`` its hindsight labels (None when it has none: a censored co-player; a
+    stag-hunt co-player that captured nothing is labelled IDLE, like an idle snowdrift one).
     """
 
     episode: int

@@ -3,7 +3,8 @@
 The HOP networks see a player's own view of the grid (its channel first, the others in seat
 order after it, then walls and one channel per object kind: exactly
 ``rules.observation(state, player)``), the legal-action mask of that player and the time
-``t / max_cycles``. Goal-conditioned models also get goal planes:
+``t / max_cycles``. Goal-conditioned models also get goal planes, which the game defines
+(``rules.goals.encode``, named ``rules.goals.encoding``; :mod:`hop_envs.core.goals`):
 
 * stag hunt (``"prey_kind"``): one constant plane per prey kind, one-hot on the goal's kind
   (all zero for :data:`~agents.hop.interfaces.IDLE`);
@@ -21,15 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.hop.interfaces import IDLE, Goal
+from agents.hop.interfaces import Goal
 from hop_envs.core import (
+    DRIFT_CELL,
     NUM_MOVES,
+    PREY_KIND,
     STAY,
+    GoalSpace,
     GridLayout,
     GridRules,
     GridState,
-    SnowdriftRules,
-    StagHuntRules,
 )
 
 __all__ = [
@@ -41,22 +43,24 @@ __all__ = [
     "goal_encoding_of",
 ]
 
-#: Goal encodings by game; the name is stored in network configs to catch mismatches.
-PREY_KIND = "prey_kind"
-DRIFT_CELL = "drift_cell"
+#: Goal planes per goal that the networks take (every shipped game's ``goals.num_planes``).
 NUM_GOAL_PLANES = 2
 
 
+def goal_space_of(rules: GridRules) -> GoalSpace:
+    """``rules.goals``, checked (``TypeError`` for rules without a goal space)."""
+    goals = getattr(rules, "goals", None)
+    if not isinstance(goals, GoalSpace):
+        raise TypeError(
+            f"no goal encoding for rules of type {type(rules).__name__}; "
+            "expected rules with a goal space (rules.goals, a hop_envs.core.GoalSpace)"
+        )
+    return goals
+
+
 def goal_encoding_of(rules: GridRules) -> str:
-    """The goal encoding used for ``rules``' game (see the module docstring)."""
-    if isinstance(rules, StagHuntRules):
-        return PREY_KIND
-    if isinstance(rules, SnowdriftRules):
-        return DRIFT_CELL
-    raise TypeError(
-        f"no goal encoding for rules of type {type(rules).__name__}; "
-        "expected StagHuntRules or SnowdriftRules"
-    )
+    """The name of the goal encoding of ``rules``' game (``rules.goals.encoding``)."""
+    return goal_space_of(rules).encoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,13 @@ class FeatureBuilder:
         self.cells = rules.height * rules.width
         self.num_actions = rules.num_actions
         self.max_cycles = int(rules.config.max_cycles)
-        self.goal_encoding = goal_encoding_of(rules)
+        self.goal_space = goal_space_of(rules)
+        self.goal_encoding = self.goal_space.encoding
+        if self.goal_space.num_planes != NUM_GOAL_PLANES:
+            raise ValueError(
+                f"FeatureBuilder: the networks take {NUM_GOAL_PLANES} goal planes, but "
+                f"{type(self.goal_space).__name__} encodes goals in {self.goal_space.num_planes}"
+            )
         self.num_kinds = len(rules.object_kinds)
         # Row kind + 1 (row 0: no live object on the cell) -> legality of stay and the object
         # actions, from the rules' own legality test.
@@ -198,33 +208,12 @@ class FeatureBuilder:
     def goal_planes(
         self, goals: Sequence[Goal] | np.ndarray, *, expected: int | None = None
     ) -> np.ndarray:
-        """``(B, NUM_GOAL_PLANES, H, W)`` float32 encoding of ``goals`` (module docstring)."""
+        """``(B, NUM_GOAL_PLANES, H, W)`` float32 planes of ``goals``: the game's
+        ``rules.goals.encode``."""
         g = np.asarray(goals, dtype=np.int64).reshape(-1)
         if expected is not None and g.shape[0] != expected:
             raise ValueError(f"goal_planes: expected {expected} goals, got {g.shape[0]}")
-        b = g.shape[0]
-        out = np.zeros((b, NUM_GOAL_PLANES, self.cells), dtype=np.float32)
-        idle = g == IDLE
-        if self.goal_encoding == PREY_KIND:
-            bad = ~idle & ((g < 0) | (g >= self.num_kinds))
-            if bad.any():
-                raise ValueError(
-                    f"goal_planes: stag-hunt goals must be prey kinds in [0, {self.num_kinds - 1}]"
-                    f" or IDLE ({IDLE}), got {int(g[bad][0])}"
-                )
-            rows = np.flatnonzero(~idle)
-            out[rows, g[rows]] = 1.0
-        else:
-            bad = ~idle & ((g < 0) | (g >= self.cells))
-            if bad.any():
-                raise ValueError(
-                    f"goal_planes: snowdrift goals must be flat cells in [0, {self.cells - 1}] "
-                    f"or IDLE ({IDLE}), got {int(g[bad][0])}"
-                )
-            rows = np.flatnonzero(~idle)
-            out[rows, 0, g[rows]] = 1.0
-            out[idle, 1] = 1.0
-        return out.reshape(b, NUM_GOAL_PLANES, self.height, self.width)
+        return self.goal_space.encode(g)
 
     def _batch(self, states: Sequence[GridState], players: Sequence[int] | np.ndarray) -> _Batch:
         if len(states) == 0:

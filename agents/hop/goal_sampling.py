@@ -1,8 +1,8 @@
 """Which co-player goals exist in a state, and drawing goals for the planner's trees.
 
-A goal exists while its object does (DESIGN §7: removed goals are never goals inside the
-tree): in the stag hunt, ``STAG``/``HARE`` exist while at least one live prey of that kind
-is left; in the snowdrift, a drift's cell exists while a live drift stands on it.
+What a goal is belongs to the game: ``rules.goals`` (a :class:`~hop_envs.core.GoalSpace`)
+says which goals exist (DESIGN §7: removed goals are never goals inside the tree).
+:func:`available_goals` and :func:`goal_exists` are thin delegations to it.
 :data:`~agents.hop.interfaces.IDLE` always exists. The planner asks a :class:`GoalSampler`
 for a goal at each tree's root and again whenever a co-player's goal disappears inside the
 tree, and the sampler must answer with a goal that exists in the state it is given.
@@ -16,36 +16,19 @@ from typing import Protocol
 import numpy as np
 
 from agents.hop.interfaces import IDLE, Goal
-from hop_envs.core import GridRules, GridState, SnowdriftRules, StagHuntRules
+from hop_envs.core import GridRules, GridState
 
 
 def available_goals(rules: GridRules, state: GridState) -> list[Goal]:
-    """The goals that exist in ``state`` (without :data:`IDLE`), in a fixed order:
-    prey kinds ascending (stag hunt) or drift cells ascending (snowdrift)."""
-    alive = state.object_alive
-    if isinstance(rules, StagHuntRules):
-        return sorted({int(k) for k in state.object_kind[alive]})
-    if isinstance(rules, SnowdriftRules):
-        return sorted(int(c) for c in state.object_pos[alive])
-    raise TypeError(
-        f"available_goals: no goal space for rules of type {type(rules).__name__}; "
-        "expected StagHuntRules or SnowdriftRules"
-    )
+    """The goals that exist in ``state`` (without :data:`IDLE`), in the game's fixed order
+    (``rules.goals.available``)."""
+    return rules.goals.available(state)
 
 
 def goal_exists(rules: GridRules, state: GridState, goal: Goal | None) -> bool:
-    """Whether ``goal`` can still be pursued in ``state`` (``None`` and IDLE always can)."""
-    if goal is None or goal == IDLE:
-        return True
-    alive = state.object_alive
-    if isinstance(rules, StagHuntRules):
-        return bool((alive & (state.object_kind == goal)).any())
-    if isinstance(rules, SnowdriftRules):
-        return bool((alive & (state.object_pos == goal)).any())
-    raise TypeError(
-        f"goal_exists: no goal space for rules of type {type(rules).__name__}; "
-        "expected StagHuntRules or SnowdriftRules"
-    )
+    """Whether ``goal`` can still be pursued in ``state`` (``None`` and IDLE always can;
+    ``rules.goals.exists``)."""
+    return rules.goals.exists(state, goal)
 
 
 class GoalSampler(Protocol):

@@ -1,34 +1,42 @@
-"""Goal spaces and hindsight goal labels of co-players, recorded from the agent's own view.
+"""Hindsight goal labels of co-players, recorded from the agent's own view.
 
-Goals (DESIGN §3.1, §3.2, §7; :mod:`agents.hop.interfaces`):
+What a goal is belongs to the game: ``rules.goals`` (a :class:`~hop_envs.core.GoalSpace`,
+:mod:`hop_envs.core.goals`) enumerates the goals, converts a step's env event into the goal
+achieved in it and labels a co-player's steps in hindsight. This module only records the
+episode and asks it. Labels (DESIGN §3.1, §3.2, §7; :mod:`agents.hop.interfaces`), the same
+rule in both games: every step is labelled with the goal the co-player achieves next, at or
+after that step, and :data:`~agents.hop.interfaces.IDLE` after its last achievement.
 
-* stag hunt: the prey kind a co-player ends up capturing. Every step of a co-player up to
-  and including the step it captures is labelled with that kind. A co-player that captures
-  nothing has **no label** for the episode: its steps train the goal-free action model only.
+* stag hunt: the prey kind a co-player ends up capturing, on every step up to and including
+  the capture (it then leaves). A co-player whose episode ended without a capture is
+  labelled :data:`~agents.hop.interfaces.IDLE` on every step, a trained goal as in the
+  snowdrift.
 * snowdrift: at each step, the flat cell of the next drift the co-player removes (the step of
   the removal included), then :data:`~agents.hop.interfaces.IDLE` after its last removal.
 
 The agent sees only its own observations and the joint :class:`~agents.base.Transition`\\ s,
 so :class:`EpisodeRecorder` rebuilds the states with ``rules.state_from_observation`` (the
-games are fully observable) and reads the capture/removal events from the transitions'
-infos. The runner shows every player every joint step to the end of the episode, also after
-it has left the game, so every co-player's outcome is known. A co-player still in the game
-when a recording stops early (a caller that stops feeding transitions) is **censored**: its
-outcome is unknown, so it gets no stag-hunt label and the inter-episode prior skips it.
+games are fully observable) and reads the events from the transitions' infos (the key is
+``rules.goals.event_key``). The runner shows every player every joint step to the end of the
+episode, also after it has left the game, so every co-player's outcome is known. A
+co-player still in the game when a recording stops early (a caller that stops feeding
+transitions) is **censored**: what it would still have achieved is unknown, so it gets **no
+labels** (its steps train the goal-free action model only) and the inter-episode prior
+skips it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agents.base import Observation, Transition
-from agents.hop.goal_sampling import available_goals, goal_exists
+from agents.hop.goal_sampling import goal_exists
 from agents.hop.interfaces import IDLE, Goal
-from hop_envs.core import STAG, STAY, GridRules, GridState, SnowdriftRules, StagHuntRules
+from hop_envs.core import STAY, GoalSpace, GridRules, GridState
 
 __all__ = [
     "CoplayerOutcome",
@@ -38,20 +46,14 @@ __all__ = [
     "executed_actions",
     "goal_exists",
     "goal_space",
-    "snowdrift_labels",
-    "stag_hunt_labels",
 ]
-
-_PREY_NAMES = {"stag": STAG, "hare": 1}
 
 
 def goal_space(rules: GridRules, state: GridState) -> list[Goal]:
-    """The goals a co-player can pursue in ``state``: stag hunt, the prey kinds with at least
-    one live prey (ascending); snowdrift, the live drifts' cells (ascending) and ``IDLE``."""
-    goals = available_goals(rules, state)
-    if isinstance(rules, SnowdriftRules):
-        goals.append(IDLE)
-    return goals
+    """The goals a belief over a co-player ranges over in ``state``
+    (``rules.goals.belief_goals``): stag hunt, the prey kinds with at least one live prey
+    (ascending); snowdrift, the live drifts' cells (ascending) and ``IDLE``."""
+    return rules.goals.belief_goals(state)
 
 
 def executed_actions(
@@ -71,50 +73,26 @@ def executed_actions(
     return out
 
 
-def stag_hunt_labels(captures: Sequence[str | None]) -> np.ndarray | None:
-    """Per-step labels of one co-player from its per-step ``captured`` events ("stag",
-    "hare" or None): every step up to its capture gets the captured kind; ``None`` when it
-    captured nothing."""
-    for k, event in enumerate(captures):
-        if event is None:
-            continue
-        if event not in _PREY_NAMES:
-            raise ValueError(
-                f"stag-hunt capture event at step {k} must be 'stag', 'hare' or None, got {event!r}"
-            )
-        if any(e is not None for e in captures[k + 1 :]):
-            raise ValueError(f"a stag-hunt co-player captures at most once, got {list(captures)}")
-        return np.full(len(captures), _PREY_NAMES[event], dtype=np.int64)
-    return None
-
-
-def snowdrift_labels(removed_cells: Sequence[int | None]) -> np.ndarray:
-    """Per-step labels of one co-player from the flat cell it removed at each step (None when
-    it removed nothing): the cell of the next removal at or after the step, else ``IDLE``."""
-    labels = np.empty(len(removed_cells), dtype=np.int64)
-    upcoming: Goal = IDLE
-    for k in range(len(removed_cells) - 1, -1, -1):
-        if removed_cells[k] is not None:
-            upcoming = int(removed_cells[k])
-        labels[k] = upcoming
-    return labels
-
-
 @dataclass(frozen=True)
 class CoplayerOutcome:
     """What a co-player did in one episode (the input of the inter-episode prior).
 
-    ``captured``: stag hunt, the prey kind captured (None: nothing). ``removals``: snowdrift,
-    the drifts it removed. ``pursuing_steps``: its steps labelled with a goal other than
-    IDLE. ``censored``: the recording stopped before its episode ended (outcome unknown).
+    ``achieved``: the goals it achieved, in order (``rules.goals.achieved``: stag hunt, the
+    prey kind it captured, if any; snowdrift, the cells of the drifts it removed).
+    ``pursuing_steps``: its steps labelled with a goal other than IDLE. ``censored``: the
+    recording stopped before its episode ended (outcome unknown).
     """
 
     seat: int
     steps: int
-    captured: Goal | None
-    removals: int
+    achieved: tuple[Goal, ...]
     pursuing_steps: int
     censored: bool
+
+    @property
+    def achievements(self) -> int:
+        """How many goals it achieved (stag hunt: captures, 0 or 1; snowdrift: removals)."""
+        return len(self.achieved)
 
     @property
     def pursuing_fraction(self) -> float:
@@ -157,10 +135,10 @@ class EpisodeRecorder:
     """
 
     def __init__(self, rules: GridRules, focal_seat: int) -> None:
-        if not isinstance(rules, StagHuntRules | SnowdriftRules):
+        if not isinstance(getattr(rules, "goals", None), GoalSpace):
             raise TypeError(
                 f"EpisodeRecorder: no hindsight goals for rules of type {type(rules).__name__};"
-                " expected StagHuntRules or SnowdriftRules"
+                " expected rules with a goal space (rules.goals, a hop_envs.core.GoalSpace)"
             )
         n = rules.num_players
         if isinstance(focal_seat, bool) or not isinstance(focal_seat, int | np.integer):
@@ -172,10 +150,10 @@ class EpisodeRecorder:
         self.rules = rules
         self.focal_seat = int(focal_seat)
         self._seat_of = {f"player_{i}": i for i in range(n)}
-        self._stag_hunt = isinstance(rules, StagHuntRules)
+        self.goals = rules.goals
         self._state: GridState | None = None
         self._states: list[GridState] = []
-        self._steps: dict[int, list[tuple[int, int, Any]]] = {}
+        self._steps: dict[int, list[tuple[int, int, Goal | None]]] = {}
         self._ended: set[int] = set()
         self._begun = False
 
@@ -228,16 +206,10 @@ class EpisodeRecorder:
             actions = np.asarray([s[1] for s in steps], dtype=np.int64)
             events = [s[2] for s in steps]
             censored = seat not in self._ended
-            if self._stag_hunt:
-                labels = None if censored else stag_hunt_labels(events)
-                captured = None if labels is None else int(labels[0])
-                removals = 0
-            else:
-                labels = snowdrift_labels(events)
-                captured = None
-                removals = sum(e is not None for e in events)
+            labels = self.goals.labels(events, ended=not censored)
+            achieved = self.goals.achieved(events)
             pursuing = 0 if labels is None else int((labels != IDLE).sum())
-            outcome = CoplayerOutcome(seat, len(steps), captured, removals, pursuing, censored)
+            outcome = CoplayerOutcome(seat, len(steps), achieved, pursuing, censored)
             coplayers[seat] = CoplayerSteps(seat, index, actions, labels, outcome)
         self._begun = False
         return RecordedEpisode(self.focal_seat, tuple(self._states), coplayers)
@@ -251,17 +223,14 @@ class EpisodeRecorder:
             )
         return seat
 
-    def _event(self, agent: str, info: Mapping[str, Any]) -> Any:
-        key = "captured" if self._stag_hunt else "drift_cell"
+    def _event(self, agent: str, info: Mapping[str, Any]) -> Goal | None:
+        """The goal ``agent`` achieved in this step (None: none), from its event info."""
+        key = self.goals.event_key
         if key not in info:
             raise ValueError(
                 f"EpisodeRecorder: infos[{agent!r}] has no {key!r} event; got keys {sorted(info)}"
             )
-        value = info[key]
-        if self._stag_hunt or value is None:
-            return value
-        row, col = value
-        return int(row) * self.rules.width + int(col)
+        return self.goals.event_goal(info[key])
 
     def _rebuild(self, observation: Observation, seat: int) -> GridState:
         try:

@@ -27,13 +27,13 @@ from safetensors.torch import save as save_bytes
 
 import hop_envs
 from agents.base import SeatInfo, Transition
-from agents.hop.goals import EpisodeRecorder, RecordedEpisode, snowdrift_labels, stag_hunt_labels
+from agents.hop.goals import EpisodeRecorder, RecordedEpisode
 from agents.hop.interfaces import IDLE
 from agents.hop.networks import FOCAL, GOAL_OM, HopNetwork, NetworkConfig, build_network
 from agents.hop.training.config import SELF, TrainConfig
 from agents.hop.training.players import NetworkPolicyPlayer, SearchLearner
 from agents.hop.training.samples import FocalSamples, discounted_returns
-from hop_envs.core import STAY, GridRules, StagHuntRules
+from hop_envs.core import STAY, GridRules
 
 #: Seed-sequence tags of the kinds of work (held-out episodes score the opponent model).
 OFFLINE_PHASE, TRIAL_PHASE, HOLDOUT_PHASE = 1, 2, 4
@@ -238,7 +238,7 @@ def _learner_episode(
     returns = np.zeros(rules.num_players)
     events = 0
     length = 0
-    event_key = "captured" if isinstance(rules, StagHuntRules) else "removed_drift"
+    goals = rules.goals
     while env.agents:
         actions = {
             a: learner.act(observations[a])
@@ -253,7 +253,7 @@ def _learner_episode(
             returns[seat] += float(rewards[a])
             if seat != learner.seat:
                 players[seat].observe(transition)
-            elif infos[a].get(event_key) is not None:
+            elif goals.info_goal(infos[a]) is not None:
                 events += 1
         learner.observe(transition)
         length += 1
@@ -288,8 +288,9 @@ def play_offline_episode(
     population (self-play excluded).
 
     Focal samples come from every seat: the value target is the seat's discounted return;
-    the policy target is its executed action, counted only on steps that led to a capture
-    (stag hunt) or to the drift it removed next (snowdrift), i.e. purposeful behaviour.
+    the policy target is its executed action, counted only on steps whose hindsight label
+    (``rules.goals.labels``) is a goal other than IDLE: steps that led to a capture (stag
+    hunt) or to the drift it removed next (snowdrift), i.e. purposeful behaviour.
     The episode is also recorded from seat 0's view for the opponent model. ``phase`` tags
     the seeds (the held-out episodes use their own tag, so they never repeat training ones).
     """
@@ -308,7 +309,7 @@ def play_offline_episode(
         player.start_episode()
         players.append(player)
     recorder = EpisodeRecorder(rules, 0)
-    stag_hunt = isinstance(rules, StagHuntRules)
+    goals = rules.goals
     observations, _ = env.reset(seed=s[1])
     recorder.begin(observations["player_0"])
     rows: dict[int, list[tuple[np.ndarray, int, np.ndarray, int, float, Any]]] = {
@@ -325,11 +326,7 @@ def play_offline_episode(
             j = int(a.split("_")[1])
             info = infos[a]
             executed = STAY if info.get("illegal_action") else int(actions[a])
-            if stag_hunt:
-                event = info.get("captured")
-            else:
-                cell = info.get("drift_cell")
-                event = None if cell is None else int(cell[0]) * rules.width + int(cell[1])
+            event = goals.info_goal(info)
             obs = before[a]
             rows[j].append(
                 (
@@ -347,12 +344,9 @@ def play_offline_episode(
         seat_rows = rows[j]
         if not seat_rows:
             continue
-        events = [r[5] for r in seat_rows]
-        if stag_hunt:
-            labels = stag_hunt_labels(events)
-            purposeful = np.full(len(seat_rows), labels is not None)
-        else:
-            purposeful = snowdrift_labels(events) != IDLE
+        # Every seat plays to the end of its episode here, so none is censored.
+        labels = goals.labels([r[5] for r in seat_rows], ended=True)
+        purposeful = labels != IDLE
         masks = np.stack([r[2] for r in seat_rows])
         policies = np.zeros(masks.shape, dtype=np.float32)
         policies[np.arange(len(seat_rows)), [r[3] for r in seat_rows]] = 1.0

@@ -18,22 +18,17 @@ import torch
 from agents.hop.features import FeatureBuilder
 from agents.hop.networks import FocalNet
 from agents.hop.training.samples import FocalSamples
-from hop_envs.core import GridRules, StagHuntRules
+from hop_envs.core import GridRules
 
 #: Entropy tag of the focal trainer's minibatch generator.
 _FOCAL_TAG = 7
 
 
 def reward_scale(rules: GridRules) -> float:
-    """A typical size of one player's reward in the game: the stag share (stag reward over
-    the hunters needed) or the hare reward in the stag hunt, the removal reward in the
-    snowdrift (at least 1)."""
-    cfg = rules.config
-    if isinstance(rules, StagHuntRules):
-        scale = max(abs(cfg.stag_reward) / cfg.stag_hunters_required, abs(cfg.hare_reward))
-    else:
-        scale = abs(cfg.removal_reward)
-    return max(float(scale), 1.0)
+    """A typical size of one player's reward in the game, defined by the game
+    (``rules.reward_scale()``): the stag share (stag reward over the hunters needed) or the
+    hare reward in the stag hunt, the removal reward in the snowdrift (at least 1)."""
+    return float(rules.reward_scale())
 
 
 @dataclass(frozen=True)

@@ -192,8 +192,17 @@ def test_without_intra_om_only_disappearing_goals_change_the_belief():
 
 
 # -- inter-OM ---------------------------------------------------------------------------------
-def outcome(seat, captured=None, removals=0, pursuing=0, steps=6, censored=False):
-    return CoplayerOutcome(seat, steps, captured, removals, pursuing, censored)
+def outcome(seat, captured=None, steps=6, censored=False):
+    """A stag-hunt outcome: a capturer's steps are all labelled with its prey, a non-capturer's
+    all IDLE (so it pursued on every step or on none)."""
+    if captured is None:
+        return CoplayerOutcome(seat, steps, (), 0, censored)
+    return CoplayerOutcome(seat, steps, (captured,), steps, censored)
+
+
+def drift_outcome(seat, removed=(), pursuing=0, steps=6):
+    """A snowdrift outcome: the cells it removed and its steps labelled with a drift."""
+    return CoplayerOutcome(seat, steps, tuple(removed), pursuing, False)
 
 
 def test_stag_hunt_ema_after_three_episodes_by_hand():
@@ -204,6 +213,8 @@ def test_stag_hunt_ema_after_three_episodes_by_hand():
     # Weights: stag episode 0.99^2 = 0.9801, hare 0.99, nothing 1 -> total 2.9701.
     summary = inter.summary(1)
     assert summary.weight == pytest.approx(2.9701)
+    # Captures per episode: (0.9801 + 0.99 + 0) / 2.9701.
+    assert summary.achievements == pytest.approx(1.9701 / 2.9701)
     # Pursued in 0.9801 + 0.99 = 1.9701; with one pseudo-episode at 1: 2.9701 / 3.9701.
     pursue = 2.9701 / 3.9701
     assert summary.pursue == pytest.approx(pursue)
@@ -234,11 +245,12 @@ def test_snowdrift_ema_by_hand():
     inter = InterEpisodePrior(DRIFT_RULES, alpha=0.5, pseudo_count=1.0)
     state = DRIFT_RULES.state_from_positions(OPEN_2x4, [0, 1, 2], [3, 5, 7])
     assert inter.prior(1, state) == pytest.approx({3: 0.25, 5: 0.25, 7: 0.25, IDLE: 0.25})
-    inter.update([outcome(1, removals=2, pursuing=4)])
-    inter.update([outcome(1, removals=0, pursuing=0)])
+    inter.update([drift_outcome(1, removed=(3, 7), pursuing=4)])
+    inter.update([drift_outcome(1)])
     summary = inter.summary(1, uninformed_pursue=0.75)
     # Weight 0.5 + 1 = 1.5; removals (0.5*2 + 0) / 1.5; pursue (0.5*4/6 + 0.75) / 2.5.
-    assert summary.removals == pytest.approx(2 / 3)
+    assert summary.achievements == pytest.approx(2 / 3)
+    assert summary.preference is None  # drift cells are drawn anew every episode
     pursue = (0.5 * 4 / 6 + 0.75) / 2.5
     assert summary.pursue == pytest.approx(pursue)
     assert inter.prior(1, state) == pytest.approx(
@@ -296,6 +308,95 @@ def test_snowdrift_orderings_start_from_the_posterior_and_end_idle():
     assert sorted(orderings[1][1:3]) == [3, 7]
     seen = {tuple(beliefs.sample_orderings(np.random.default_rng(s))[1]) for s in range(30)}
     assert seen == {(5, 3, 7, IDLE), (5, 7, 3, IDLE)}
+
+
+def test_snowdrift_orderings_without_history_take_every_drift_even_with_inter_om():
+    beliefs = GoalBeliefs(DRIFT_RULES, TablePolicy({}), 0, BeliefConfig(intra=False))
+    s0 = DRIFT_RULES.state_from_positions(OPEN_2x4, [0, 1, 2], [3, 5, 7])
+    beliefs.start_episode(s0, priors={1: {5: 1.0}, 2: {3: 1.0}})
+    assert beliefs.expected_remaining(1) is None
+    for seed in range(10):
+        orderings = beliefs.sample_orderings(np.random.default_rng(seed))
+        assert orderings[1][0] == 5 and sorted(orderings[1][1:3]) == [3, 7]
+        assert orderings[1][3:] == [IDLE]
+
+
+def one_removal_history(config=None):
+    """Snowdrift beliefs whose co-player 1 removed exactly one drift in each of 2 episodes
+    (co-player 2: three) and is now sure to head for the drift at 5 (first on its cell)."""
+    beliefs = GoalBeliefs(DRIFT_RULES, TablePolicy({}), 0, config or BeliefConfig(intra=False))
+    for _ in range(2):
+        beliefs.end_episode([drift_outcome(1, (3,), 2), drift_outcome(2, (3, 5, 7), 5)])
+    s0 = DRIFT_RULES.state_from_positions(OPEN_2x4, [0, 5, 2], [3, 5, 7])
+    beliefs.start_episode(s0, priors={1: {5: 1.0}, 2: {3: 1.0}})
+    return beliefs, s0
+
+
+def test_orderings_follow_the_inter_om_removal_count():
+    beliefs, s0 = one_removal_history()
+    # One removal per episode, none yet: it removes its first drift, then idles.
+    assert beliefs.expected_remaining(1) == pytest.approx(1.0)
+    # Three per episode and three drifts: the first, the two others in random order, IDLE.
+    assert beliefs.expected_remaining(2) == pytest.approx(3.0)
+    seen = set()
+    for seed in range(20):
+        orderings = beliefs.sample_orderings(np.random.default_rng(seed))
+        assert orderings[1] == [5, IDLE]
+        assert orderings[2][0] == 3 and sorted(orderings[2][1:3]) == [5, 7]
+        assert orderings[2][3] == IDLE
+        seen.add(tuple(orderings[2]))
+    assert seen == {(3, 5, 7, IDLE), (3, 7, 5, IDLE)}
+    # Seat 1 removes the drift at 5 (seat 2 walks): its one removal of the episode is done.
+    s1 = step(DRIFT_RULES, s0, [STAY, REMOVE, LEFT])
+    beliefs.update(s0, {0: STAY, 1: REMOVE, 2: LEFT}, s1)
+    assert (beliefs.achieved(1), beliefs.achieved(2)) == (1, 0)
+    assert beliefs.expected_remaining(1) == 0.0
+    for seed in range(20):
+        assert beliefs.sample_orderings(np.random.default_rng(seed))[1] == [IDLE]
+    # A new episode starts the count again.
+    beliefs.start_episode(s0, priors={1: {5: 1.0}, 2: {3: 1.0}})
+    assert beliefs.achieved(1) == 0
+    assert beliefs.sample_orderings(np.random.default_rng(0))[1] == [5, IDLE]
+
+
+def test_orderings_round_a_fractional_removal_count_at_random():
+    # alpha = 1: episodes weigh equally; removals 1 and 2 -> 1.5 per episode. So with 0
+    # removed so far the co-player goes on to remove 1 or 2 drifts, each with chance 1/2:
+    # orderings [5, IDLE] or [5, d, IDLE] with d one of the other two drifts.
+    beliefs = GoalBeliefs(DRIFT_RULES, TablePolicy({}), 0, BeliefConfig(alpha=1.0, intra=False))
+    beliefs.end_episode([drift_outcome(1, (3,), 2)])
+    beliefs.end_episode([drift_outcome(1, (3, 7), 4)])
+    s0 = DRIFT_RULES.state_from_positions(OPEN_2x4, [0, 1, 2], [3, 5, 7])
+    beliefs.start_episode(s0, priors={1: {5: 1.0}})
+    assert beliefs.expected_remaining(1) == pytest.approx(1.5)
+    rng = np.random.default_rng(3)
+    lengths = [len(beliefs.sample_orderings(rng)[1]) for _ in range(4000)]
+    assert set(lengths) == {2, 3}
+    assert np.mean(np.asarray(lengths) == 3) == pytest.approx(0.5, abs=0.03)
+
+
+def test_orderings_ignore_the_removal_count_without_inter_om():
+    beliefs, _ = one_removal_history(BeliefConfig(inter=False, intra=False))
+    assert beliefs.expected_remaining(1) is None
+    orderings = beliefs.sample_orderings(np.random.default_rng(0))
+    assert orderings[1][0] == 5 and sorted(orderings[1][1:3]) == [3, 7]
+
+
+def test_stag_hunt_orderings_are_the_drawn_goal_alone():
+    beliefs = GoalBeliefs(STAG_RULES, TablePolicy({}), 0, BeliefConfig(intra=False))
+    beliefs.end_episode([outcome(1, STAG), outcome(2, None)])
+    beliefs.start_episode(stag_state(), priors={1: {HARE: 1.0}, 2: {IDLE: 1.0}})
+    for seed in range(5):
+        assert beliefs.sample_orderings(np.random.default_rng(seed)) == {1: [HARE], 2: [IDLE]}
+
+
+def test_updates_count_captures_in_the_stag_hunt():
+    beliefs = GoalBeliefs(STAG_RULES, TablePolicy({}), 0, BeliefConfig(intra=False))
+    s0 = stag_state(players=(3, 4, 3))  # p0 and p2 on the stag, p1 on the hare
+    beliefs.start_episode(s0)
+    joint = [HUNT_STAG, HUNT_HARE, HUNT_STAG]
+    beliefs.update(s0, dict(enumerate(joint)), step(STAG_RULES, s0, joint))
+    assert (beliefs.achieved(1), beliefs.achieved(2)) == (1, 1)
 
 
 def test_any_number_of_players_in_one_batched_call():

@@ -51,8 +51,9 @@ def snowdrift_episode() -> tuple[OpponentBuffer, RecordedEpisode]:
     return OpponentBuffer(env.rules), episode
 
 
-def stag_hunt_episode() -> RecordedEpisode:
-    """p1 captures the stag with the focal agent; p2 wanders and is censored."""
+def stag_hunt_episode(max_cycles: int = 10) -> RecordedEpisode:
+    """p1 captures the stag with the focal agent; p2 wanders: censored with ``max_cycles``
+    10 (the recording stops while it is in the game), truncated without a capture with 3."""
     return recorded(
         MarkovStagHuntEnv,
         [2, 1, 7],
@@ -60,7 +61,7 @@ def stag_hunt_episode() -> RecordedEpisode:
         [[RIGHT, RIGHT, HUNT_HARE], [HUNT_STAG, RIGHT, STAY], [HUNT_STAG, HUNT_STAG, LEFT]],
         num_stags=1,
         num_hares=1,
-        max_cycles=10,
+        max_cycles=max_cycles,
     )
 
 
@@ -80,7 +81,7 @@ def test_a_recorded_episode_becomes_one_trajectory_per_coplayer():
     np.testing.assert_array_equal(added[0].actions, [RIGHT, REMOVE, DOWN, REMOVE, STAY, STAY])
     np.testing.assert_array_equal(added[0].goals, [3, 3, 7, 7, IDLE, IDLE])
     np.testing.assert_array_equal(added[1].goals, [IDLE] * 6)
-    assert added[0].outcome.removals == 2
+    assert added[0].outcome.achieved == (3, 7) and added[0].outcome.achievements == 2
 
 
 def test_only_labelled_steps_train_the_goal_conditioned_model():
@@ -98,6 +99,20 @@ def test_only_labelled_steps_train_the_goal_conditioned_model():
     # p2's steps (after p1's): hunt-hare off a hare ran as stay, then stay, then left.
     np.testing.assert_array_equal(everything.actions[3:], [STAY, STAY, LEFT])
     assert everything.grids.shape == (6, 6, 2, 4)
+
+
+def test_a_stag_hunt_coplayer_that_ended_without_a_capture_trains_on_idle():
+    env = MarkovStagHuntEnv(num_players=3, height=2, width=4, num_wall_pieces=0)
+    buffer = OpponentBuffer(env.rules)
+    buffer.add_episode(stag_hunt_episode(max_cycles=3))
+    # p2 was truncated at step 3 with nothing captured: its 3 steps are labelled IDLE.
+    assert buffer.num_samples(goal_conditioned=True) == 6
+    labelled = buffer.samples(goal_conditioned=True)
+    np.testing.assert_array_equal(labelled.goals, [STAG, STAG, STAG, IDLE, IDLE, IDLE])
+    np.testing.assert_array_equal(labelled.actions[3:], [STAY, STAY, LEFT])
+    # The features give IDLE its planes: all zero in the stag hunt.
+    planes = buffer.features.goal_planes(labelled.goals)
+    assert planes[:3, 0].min() == 1 and planes[3:].max() == 0
 
 
 def test_clear_empties_the_buffer_between_rounds():
@@ -127,7 +142,7 @@ def test_max_steps_drops_the_oldest_trajectories():
 
 def test_an_action_the_mask_forbids_is_refused():
     buffer, episode = snowdrift_episode()
-    outcome = CoplayerOutcome(1, 1, None, 0, 0, False)
+    outcome = CoplayerOutcome(1, 1, (), 0, False)
     bad = RecordedEpisode(
         0,
         episode.states[:1],

@@ -1,4 +1,5 @@
-"""Goal spaces and hindsight labels, checked on episodes hand-played in the real envs."""
+"""Hindsight labels and outcomes recorded by :class:`EpisodeRecorder`, checked on episodes
+hand-played in the real envs (the goal spaces themselves: tests/hop_envs/test_goal_spaces.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from agents.base import Transition
-from agents.hop.goals import (
-    EpisodeRecorder,
-    executed_actions,
-    goal_space,
-    snowdrift_labels,
-    stag_hunt_labels,
-)
+from agents.hop.goal_sampling import available_goals, goal_exists
+from agents.hop.goals import EpisodeRecorder, executed_actions, goal_space
 from agents.hop.interfaces import IDLE
 from hop_envs.core import (
     HARE,
@@ -88,23 +82,18 @@ def test_goal_space_of_each_game():
     assert goal_space(drift, state) == [0, 7, IDLE]
 
 
-# -- label rules -----------------------------------------------------------------------------
-def test_stag_hunt_labels_mark_every_step_up_to_the_capture():
-    np.testing.assert_array_equal(stag_hunt_labels([None, None, "stag"]), [STAG] * 3)
-    np.testing.assert_array_equal(stag_hunt_labels([None, "hare"]), [HARE, HARE])
-    assert stag_hunt_labels([None, None, None]) is None
-    with pytest.raises(ValueError, match="step 1 must be 'stag', 'hare' or None, got 'boar'"):
-        stag_hunt_labels([None, "boar"])
-    with pytest.raises(ValueError, match="captures at most once"):
-        stag_hunt_labels(["hare", "stag"])
+def test_goal_helpers_delegate_to_the_games_goal_space():
+    stag = StagHuntRules(StagHuntConfig(num_players=3, height=2, width=4, num_wall_pieces=0))
+    state = stag.state_from_positions(
+        OPEN_2x4, [0, 1, 2], [3, 4, 5, 6, 7], object_alive=[False, True, True, True, True]
+    )
+    assert available_goals(stag, state) == [HARE]  # the only stag is gone
+    assert not goal_exists(stag, state, STAG)
+    assert goal_exists(stag, state, HARE) and goal_exists(stag, state, IDLE)
+    assert goal_exists(stag, state, None)
 
 
-def test_snowdrift_labels_point_to_the_next_removal_then_idle():
-    labels = snowdrift_labels([None, 7, None, None, 3, None])
-    np.testing.assert_array_equal(labels, [7, 7, 3, 3, 3, IDLE])
-    np.testing.assert_array_equal(snowdrift_labels([None, None]), [IDLE, IDLE])
-
-
+# -- recorded episodes -----------------------------------------------------------------------
 def test_executed_actions_turn_masked_actions_into_stay():
     rules = StagHuntRules(StagHuntConfig(num_players=3, height=2, width=4, num_wall_pieces=0))
     state = rules.state_from_positions(OPEN_2x4, [0, 3, 7], [3, 4, 5, 6, 7])
@@ -140,12 +129,13 @@ def test_stag_hunt_episode_labels_each_step_with_the_captured_prey():
     np.testing.assert_array_equal(p2.step_index, [0, 1])
     np.testing.assert_array_equal(p2.actions, [LEFT, HUNT_HARE])
     np.testing.assert_array_equal(p2.labels, [HARE, HARE])
-    assert p1.outcome.captured == STAG and not p1.outcome.censored
-    assert p2.outcome.captured == HARE and p2.outcome.pursuing_steps == 2
+    assert p1.outcome.achieved == (STAG,) and not p1.outcome.censored
+    assert p2.outcome.achieved == (HARE,) and p2.outcome.pursuing_steps == 2
+    assert p2.outcome.achievements == 1
 
 
 @pytest.mark.parametrize("max_cycles", [3, 10])
-def test_stag_hunt_coplayer_without_capture_has_no_label(max_cycles):
+def test_stag_hunt_coplayer_without_capture_is_idle_unless_censored(max_cycles):
     # p2 at 7 never reaches prey; its hunt-hare off a hare is recorded as the stay it ran as.
     env = hand_env(
         MarkovStagHuntEnv, [2, 1, 7], [3, 4], num_stags=1, num_hares=1, max_cycles=max_cycles
@@ -161,10 +151,15 @@ def test_stag_hunt_coplayer_without_capture_has_no_label(max_cycles):
     p1, p2 = episode.coplayers[1], episode.coplayers[2]
     np.testing.assert_array_equal(p1.labels, [STAG, STAG, STAG])
     np.testing.assert_array_equal(p2.actions, [STAY, STAY, STAY])
-    assert p2.labels is None and p2.outcome.captured is None
-    # With max_cycles=3 the episode was truncated for p2 (it captured nothing); with 10 the
-    # recording stops after 3 steps while p2 is still in the game: its outcome is unknown.
-    assert p2.outcome.censored == (max_cycles == 10)
+    assert p2.outcome.achieved == ()
+    # With max_cycles=3 the episode was truncated for p2: it ended without a capture, so
+    # each of its 3 steps is labelled IDLE. With 10 the recording stops after 3 steps while
+    # p2 is still in the game: its outcome is unknown (censored), so it has no labels.
+    if max_cycles == 3:
+        np.testing.assert_array_equal(p2.labels, [IDLE, IDLE, IDLE])
+        assert not p2.outcome.censored and p2.outcome.pursuing_steps == 0
+    else:
+        assert p2.labels is None and p2.outcome.censored
 
 
 def test_coplayers_are_labelled_after_the_focal_agent_has_left():
@@ -172,7 +167,7 @@ def test_coplayers_are_labelled_after_the_focal_agent_has_left():
     # another hare at 6. p1 at 2 walks right onto the stag and waits; p2 at 5 walks right onto
     # the hare at 6 and takes it at step 2. The recorder sees all of it from p0's view, so p2
     # is labelled HARE for its 3 steps, and p1, still in the game when the episode truncates
-    # at max_cycles 4, is labelled nothing but is not censored either.
+    # at max_cycles 4 without a capture, is labelled IDLE on its 4 steps (not censored).
     env = hand_env(MarkovStagHuntEnv, [4, 2, 5], [3, 4, 6], num_stags=1, num_hares=2, max_cycles=4)
     episode = play(
         env,
@@ -186,9 +181,10 @@ def test_coplayers_are_labelled_after_the_focal_agent_has_left():
     p1, p2 = episode.coplayers[1], episode.coplayers[2]
     np.testing.assert_array_equal(p2.step_index, [0, 1, 2])
     np.testing.assert_array_equal(p2.labels, [HARE, HARE, HARE])
-    assert p2.outcome.captured == HARE and not p2.outcome.censored
+    assert p2.outcome.achieved == (HARE,) and not p2.outcome.censored
     np.testing.assert_array_equal(p1.step_index, [0, 1, 2, 3])
-    assert p1.labels is None and not p1.outcome.censored
+    np.testing.assert_array_equal(p1.labels, [IDLE] * 4)
+    assert p1.outcome.achieved == () and not p1.outcome.censored
     assert len(episode.states) == 4
 
 
@@ -211,12 +207,23 @@ def test_snowdrift_episode_labels_the_next_drift_then_idle():
     np.testing.assert_array_equal(p1.labels, [3, 3, 7, 7, IDLE, IDLE])
     np.testing.assert_array_equal(p2.labels, [IDLE] * 6)
     np.testing.assert_array_equal(p2.actions, [STAY, STAY, LEFT, STAY, STAY, RIGHT])
-    assert (p1.outcome.removals, p1.outcome.pursuing_steps, p1.outcome.steps) == (2, 4, 6)
+    assert (p1.outcome.achieved, p1.outcome.pursuing_steps, p1.outcome.steps) == ((3, 7), 4, 6)
+    assert p1.outcome.achievements == 2
     assert p1.outcome.pursuing_fraction == pytest.approx(4 / 6)
-    assert (p2.outcome.removals, p2.outcome.pursuing_steps) == (0, 0)
+    assert (p2.outcome.achieved, p2.outcome.pursuing_steps) == ((), 0)
     assert not p1.outcome.censored and not p2.outcome.censored
     # The rebuilt states follow the drifts: after step 2 the drift at 3 is gone.
     assert sorted(episode.states[2].object_pos[episode.states[2].object_alive]) == [0, 7]
+
+
+def test_a_snowdrift_recording_stopped_early_leaves_every_coplayer_unlabelled():
+    # Stopped after 2 of the episode's steps: p1 has removed the drift at 3, but what it does
+    # after is unknown, so neither co-player gets labels; its removal still counts.
+    env = hand_env(MarkovSnowdriftEnv, [4, 2, 5], [0, 3, 7], num_drifts=3, max_cycles=20)
+    episode = play(env, [[STAY, RIGHT, STAY], [STAY, REMOVE, STAY]])
+    p1, p2 = episode.coplayers[1], episode.coplayers[2]
+    assert p1.labels is None and p2.labels is None
+    assert p1.outcome.censored and p1.outcome.achieved == (3,) and p1.outcome.pursuing_steps == 0
 
 
 def test_the_recorder_rejects_misuse():
@@ -240,12 +247,3 @@ def test_the_recorder_rejects_misuse():
         )
     with pytest.raises(ValueError, match="must be a mapping with 'observation' and 'step'"):
         recorder.begin({"grid": 0})
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.integers(0, 63)), max_size=30))
-def test_snowdrift_label_is_the_first_removal_at_or_after_each_step(removals):
-    labels = snowdrift_labels(removals)
-    for k, label in enumerate(labels.tolist()):
-        upcoming = [c for c in removals[k:] if c is not None]
-        assert label == (upcoming[0] if upcoming else IDLE)

@@ -14,7 +14,16 @@ from agents.hop.goals import EpisodeRecorder
 from agents.hop.networks import ACTION_MODEL, FOCAL, GOAL_OM, NetworkConfig, build_network
 from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer, evaluate_model
 from hop_envs.coplayers import make_coplayer
-from hop_envs.core import HARE, HUNT_HARE, HUNT_STAG, STAG, StagHuntConfig, StagHuntRules
+from hop_envs.core import (
+    HARE,
+    HUNT_HARE,
+    HUNT_STAG,
+    IDLE,
+    STAG,
+    STAY,
+    StagHuntConfig,
+    StagHuntRules,
+)
 from hop_envs.envs import MarkovStagHuntEnv
 
 RULES = StagHuntRules(
@@ -101,6 +110,33 @@ def test_training_learns_a_scripted_nearest_prey_coplayer():
         predicted = logits.argmax(1).numpy()
         assert differs.sum() > 100
         assert (predicted[differs] == want[differs]).mean() >= 0.85
+
+
+def test_stag_hunt_idle_is_a_trained_goal():
+    # Stag-hunt co-players that end an episode without a capture are labelled IDLE, so the
+    # goal-conditioned model learns what they do: here a scripted idler that always stays,
+    # mixed with nearest-prey hunters.
+    hunt, _ = scripted_samples(600, seed=3)
+    idle_samples, idle_states = scripted_samples(600, seed=4)
+    stay = np.full(len(idle_samples), STAY)
+    idle = OMSamples(
+        idle_samples.grids, idle_samples.steps, idle_samples.masks, stay, np.full(600, IDLE)
+    )
+    both = OMSamples(
+        *(
+            np.concatenate([getattr(hunt, f), getattr(idle, f)])
+            for f in ("grids", "steps", "masks", "actions", "goals")
+        )
+    )
+    t = trainer(epochs=10, batch_size=64, learning_rate=3e-3)
+    t.fit(both)
+    fb = FeatureBuilder(RULES)
+    seats = np.ones(len(idle_states), dtype=np.int64)
+    with torch.inference_mode():
+        idle_logits = t.model.run(fb.build(idle_states, seats, [IDLE] * len(idle_states)))
+        stag_logits = t.model.run(fb.build(idle_states, seats, [STAG] * len(idle_states)))
+    assert (idle_logits.argmax(1).numpy() == STAY).mean() >= 0.95
+    assert (stag_logits.argmax(1).numpy() == STAY).mean() <= 0.2
 
 
 def test_training_is_deterministic_given_the_seed():
