@@ -18,11 +18,28 @@ the batched evaluation, each pending leaf counting as a visit with return 0 on i
 cuts the number of network calls by ``k`` at the price of slightly less sequential search;
 ``k = 1`` (the default) is plain sequential PUCT in every tree.
 
-Root policy: ``"q_boltzmann"`` (default) averages each root action's Q over the trees that
-tried it and returns ``softmax(beta * Q)`` over the tried actions; ``"visits"`` returns the
-visit target (``SearchResult.visit_policy``). Every legal root action is tried once per tree
-before PUCT takes over, so when ``num_simulations`` is at least the number of legal actions
-all of them have a Q (actions no tree tried get probability 0).
+Root values: the trees are combined by visits, ``Q(a)`` = the sum of the returns backed up
+through root action ``a`` in all trees over its visits in all trees (an action tried once
+in one tree does not weigh as much as one tried 40 times in another, as an unweighted mean
+of the trees' Q would make it). Every legal root action is tried once per tree before PUCT
+takes over, so when ``num_simulations`` is at least the number of legal actions all of them
+have a Q (actions no tree tried get probability 0).
+
+Root policy: ``"q_boltzmann"`` (default) returns ``softmax(beta * L)`` over the tried
+actions, where ``L(a) = Q(a) - lcb_stderrs * se(a)`` is a lower confidence bound on the
+action's value and ``se(a) = sigma(a) / sqrt(n(a))`` the standard error of its mean return:
+``sigma(a)^2 = (M2(a) + s^2) / n(a)`` with ``M2(a)`` the sum of squared deviations of its
+``n(a)`` returns from ``Q(a)`` and ``s^2 = sum_a M2(a) / sum_a (n(a) - 1)`` the root's pooled
+within-action variance, counted as one pseudo-return so that an action visited once still
+has a spread (``s = 0``, all returns alike: ``L = Q``). So an action tried once with a lucky
+return does not beat one tried 40 times with a slightly lower mean: its bound sits
+``lcb_stderrs`` root standard deviations below its one return. Between well-visited actions
+the bounds sit a few standard errors of the mean below Q: larger Q gaps still decide, and
+smaller ones, which the search cannot tell from noise, lean towards the more visited
+action. A value mixed towards the root's mean for rarely visited actions (mctx's "completed
+Q") would not do: with two actions the root mean lies between them, so the lucky one stays
+ahead. With ``lcb_stderrs = 0`` the policy is ``softmax(beta * Q)``. ``"visits"`` returns
+the visit target (``SearchResult.visit_policy``).
 
 Visit target: the focal net learns from the root visits PUCT chose on its own. The forced
 first visit of every root action is subtracted, and with root noise
@@ -65,7 +82,9 @@ Path = tuple[SearchTree, list[Node], list[int]]
 @dataclass(frozen=True)
 class PlannerConfig:
     """Search settings; the defaults are HOP's (5 trees x 200 simulations, c_puct 1,
-    discount 0.95, Boltzmann root policy with beta 2, no root noise)."""
+    discount 0.95, Boltzmann root policy with beta 2, no root noise). ``lcb_stderrs`` is how
+    many standard errors below its mean return an action's acting value sits (see the
+    module doc, "Root policy")."""
 
     num_trees: int = 5
     num_simulations: int = 200
@@ -78,6 +97,7 @@ class PlannerConfig:
     max_depth: int | None = None
     normalize_q: bool = True
     leaves_per_round: int = 1
+    lcb_stderrs: float = 2.0
 
     def __post_init__(self) -> None:
         _check_int("num_trees", self.num_trees, 1)
@@ -95,6 +115,7 @@ class PlannerConfig:
         if self.max_depth is not None:
             _check_int("max_depth", self.max_depth, 1)
         _check_int("leaves_per_round", self.leaves_per_round, 1)
+        _check_real("lcb_stderrs", self.lcb_stderrs, low=0.0)
         if not isinstance(self.normalize_q, bool):
             raise ValueError(f"PlannerConfig.normalize_q must be a bool, got {self.normalize_q!r}")
 
@@ -103,8 +124,11 @@ class PlannerConfig:
 class SearchResult:
     """The outcome of one decision's search.
 
-    ``policy`` is the action distribution to act from; ``q_values`` the root Q averaged over
-    the trees that tried each action (NaN for actions no tree tried); ``tree_q`` and
+    ``policy`` is the action distribution to act from; ``q_values`` the root Q of each action
+    combined over the trees by visits: the sum of its backed-up returns in all trees over its
+    visits in all trees, i.e. the visit-weighted mean of ``tree_q`` (NaN for actions no tree
+    tried); ``q_lower`` the lower confidence bound the ``"q_boltzmann"`` policy acts on (see
+    the module doc, "Root policy"); ``tree_q`` and
     ``visit_counts`` (the raw root visit counts, forced and noise-driven visits included)
     are per tree ``(num_trees, num_actions)``; so is ``target_visits``, the root visits PUCT
     chose on its own (:meth:`~agents.hop.search_tree.SearchTree.target_visits`: the forced
@@ -117,6 +141,7 @@ class SearchResult:
     visit_counts: np.ndarray
     legal: np.ndarray
     target_visits: np.ndarray
+    q_lower: np.ndarray
 
     @property
     def visit_policy(self) -> np.ndarray:
@@ -127,7 +152,8 @@ class SearchResult:
 
     @property
     def value(self) -> float:
-        """The root value under ``policy``: ``sum_a policy[a] * Q[a]`` over tried actions."""
+        """The root value under ``policy``: ``sum_a policy[a] * q_values[a]`` over the tried
+        actions (the mean returns, not the bounds the policy was chosen by)."""
         tried = self.policy > 0
         return float((self.policy[tried] * self.q_values[tried]).sum())
 
@@ -417,18 +443,44 @@ class MultiTreePlanner:
         visits = np.asarray([root.visits for root in roots], dtype=np.int64)
         targets = np.asarray([tree.target_visits(clean_prior) for tree in trees], dtype=np.int64)
         tree_q = np.asarray([[root.q(a) for a in range(a_n)] for root in roots])
+        value_sums = np.asarray([root.value_sum for root in roots], dtype=np.float64)
+        square_sums = np.asarray([tree.root_squares for tree in trees], dtype=np.float64)
+        q, lower = root_values(visits, value_sums, square_sums, cfg.lcb_stderrs)
         tried = visits.sum(0) > 0
-        q = np.full(a_n, math.nan)
-        q[tried] = np.nanmean(tree_q[:, tried], axis=0)
         policy = np.zeros(a_n)
         if cfg.root_selection == "q_boltzmann":
-            logits = cfg.beta * q[tried]
+            logits = cfg.beta * lower[tried]
             weights = np.exp(logits - logits.max())
             policy[tried] = weights / weights.sum()
         else:
             policy = _visit_policy(visits, targets)
         legal = self.rules.action_masks(state)[player].astype(bool)
-        return SearchResult(policy, q, tree_q, visits, legal, targets)
+        return SearchResult(policy, q, tree_q, visits, legal, targets, lower)
+
+
+def root_values(
+    visits: np.ndarray, value_sums: np.ndarray, square_sums: np.ndarray, stderrs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Root Q and its lower confidence bound per action from the trees' root statistics
+    (each ``(num_trees, num_actions)``: visits, sums of the backed-up returns, sums of their
+    squares), as the module doc's "Root values" and "Root policy" define them; NaN for
+    actions no tree tried."""
+    n = visits.sum(0).astype(np.float64)
+    total = value_sums.sum(0)
+    squares = square_sums.sum(0)
+    tried = n > 0
+    q = np.full(n.shape, math.nan)
+    lower = np.full(n.shape, math.nan)
+    if not tried.any():
+        return q, lower
+    nt = n[tried]
+    q[tried] = total[tried] / nt
+    m2 = np.maximum(squares[tried] - total[tried] * q[tried], 0.0)
+    dof = float((nt - 1.0).sum())
+    pooled = float(m2.sum()) / dof if dof > 0 else 0.0
+    stderr = np.sqrt((m2 + pooled) / nt) / np.sqrt(nt)
+    lower[tried] = q[tried] - stderrs * stderr
+    return q, lower
 
 
 def _visit_policy(visits: np.ndarray, targets: np.ndarray) -> np.ndarray:

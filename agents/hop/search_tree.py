@@ -178,6 +178,9 @@ class SearchTree:
         # counts those visits (left out of the visit target, see :meth:`target_visits`).
         self._root_order = sorted(root.legal, key=lambda a: -root.prior[a])
         self.forced = [0] * len(root.visits)
+        # Per root action, the sum of the squares of its backed-up returns (the spread of
+        # its returns, for the planner's lower confidence bound on its value).
+        self.root_squares = [0.0] * len(root.visits)
 
     # -- selection -------------------------------------------------------------------------
     def descend(self, nodes: list[Node], actions: list[int]) -> str:
@@ -356,3 +359,5 @@ class SearchTree:
                 self.q_low = q
             elif q > self.q_high:
                 self.q_high = q
+        if actions:  # ``value`` is now the return backed up through the root
+            self.root_squares[actions[0]] += value * value

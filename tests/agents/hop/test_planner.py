@@ -332,7 +332,10 @@ def test_visits_root_selection_is_the_visit_count_without_forced_visits() -> Non
     np.testing.assert_array_equal(result.policy, result.visit_policy)
 
 
-def test_boltzmann_policy_from_the_tree_averaged_q() -> None:
+def test_boltzmann_policy_from_the_visit_weighted_q() -> None:
+    # With lcb_stderrs 0 the policy is softmax(beta * Q) with Q the trees' root Q weighted
+    # by their visits (not the plain mean over trees: the trees give the actions different
+    # numbers of visits).
     rules = stag_hunt(2)
     state = rules.reset(np.random.default_rng(4))
     policy = UniformPolicy(rules)
@@ -345,9 +348,14 @@ def test_boltzmann_policy_from_the_tree_averaged_q() -> None:
         num_trees=3,
         num_simulations=20,
         beta=2.0,
+        lcb_stderrs=0.0,
     )
     tried = result.visit_counts.sum(0) > 0
-    q = result.tree_q[:, tried].mean(0)  # every tree tries every legal root action
+    n = result.visit_counts[:, tried]
+    assert (n > 0).all()  # every tree tries every legal root action
+    q = (n * result.tree_q[:, tried]).sum(0) / n.sum(0)
+    np.testing.assert_allclose(result.q_values[tried], q)
+    assert not np.allclose(q, result.tree_q[:, tried].mean(0))  # the weighting matters
     expected = np.exp(2.0 * (q - q.max()))
     np.testing.assert_allclose(result.policy[tried], expected / expected.sum())
     assert result.value == pytest.approx(float((result.policy[tried] * q).sum()))
@@ -537,6 +545,7 @@ def test_search_invariants_on_random_positions(seed: int, num_players: int, snow
         ("dirichlet_alpha", 0.0),
         ("dirichlet_fraction", 2.0),
         ("max_depth", 0),
+        ("lcb_stderrs", -1.0),
     ],
 )
 def test_config_rejects_bad_values(field: str, value) -> None:

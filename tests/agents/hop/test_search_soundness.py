@@ -5,8 +5,9 @@ pooled by visits and acted on robustly, and pending leaves count as losses."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from agents.hop.planner import MultiTreePlanner, PlannerConfig, root_values
 from agents.hop.search_tree import Node, SearchTree, UniformStream
 from hop_envs.core import (
     HUNT_HARE,
@@ -175,3 +176,89 @@ def test_visit_policy_leaves_out_the_visits_root_noise_bought() -> None:
     # The noise did buy visits: more than the forced one for some other action.
     assert result.visit_counts[:, others].max() > 1
     assert result.visit_policy.tolist() == [0, 0, 0, 1, 0, 0, 0]
+
+
+# -- 2. root values across trees, and acting on them -----------------------------------------
+def test_root_values_pool_the_trees_by_visits_by_hand() -> None:
+    # Action 0: tree 0 tried it once (return 1.0), tree 1 nine times (0.5 each): Q is
+    # (1.0 + 4.5) / 10 = 0.55, not the trees' plain mean (1.0 + 0.5) / 2 = 0.75.
+    # Action 1: only tree 0, returns 0.2, 0.4, 0.6, 0.8: Q 0.5.
+    # Squared deviations: M2 = 3.25 - 5.5 * 0.55 = 0.225 and 1.2 - 2.0 * 0.5 = 0.2; pooled
+    # variance s^2 = 0.425 / (9 + 3) = 0.0354167.
+    # Bounds (2 standard errors): 0.55 - 2 * sqrt((0.225 + s^2) / 10) / sqrt(10) = 0.447938
+    # and 0.5 - 2 * sqrt((0.2 + s^2) / 4) / 2 = 0.257401.
+    visits = np.array([[1, 4], [9, 0]])
+    sums = np.array([[1.0, 2.0], [4.5, 0.0]])
+    squares = np.array([[1.0, 1.2], [2.25, 0.0]])
+    q, lower = root_values(visits, sums, squares, 2.0)
+    np.testing.assert_allclose(q, [0.55, 0.5], rtol=1e-12)
+    np.testing.assert_allclose(lower, [0.447938, 0.257401], atol=1e-6)
+    q, lower = root_values(visits, sums, squares, 0.0)
+    np.testing.assert_allclose(lower, q)
+    # An action no tree tried has no value.
+    q, lower = root_values(np.array([[3, 0]]), np.array([[1.5, 0.0]]), np.array([[0.75, 0.0]]), 2.0)
+    assert q[0] == 0.5 and lower[0] == 0.5 and np.isnan(q[1]) and np.isnan(lower[1])
+
+
+class ScriptedValues:
+    """The prior is one-hot on RIGHT where legal (uniform elsewhere); the values are given
+    in the order the leaves are evaluated, one leaf per call, then alternate 1.0, 0.8."""
+
+    def __init__(self, rules, first) -> None:
+        self.rules = rules
+        self.values = list(first)
+        self.calls = 0
+
+    def evaluate(self, states, player):
+        assert len(states) == 1
+        priors = np.zeros((1, self.rules.num_actions))
+        priors[0, RIGHT] = 1.0
+        k = self.calls
+        self.calls += 1
+        value = self.values[k] if k < len(self.values) else (1.0 if k % 2 == 0 else 0.8)
+        return priors, np.array([value])
+
+
+def lucky_search(**cfg):
+    # Focal in the corner (0,0): legal DOWN, RIGHT, STAY. The co-player moves at random so
+    # every simulation ends in a new leaf: one evaluation per simulation, in order. The
+    # discount is 1 and no reward is in reach, so a simulation's root return is its leaf's
+    # value. Calls: the root (value unused), then the forced visits in prior order: RIGHT
+    # (0.8), DOWN (1.0, the lucky one), STAY (0.0); then 1.0, 0.8, 1.0, ... for the other
+    # 39 simulations. Those all go RIGHT: DOWN has prior 0, so its PUCT score is its
+    # normalised Q 1.0, while RIGHT's, 0.9 - 0.1 / n + sqrt(n + 2) / (n + 1) after n
+    # returns, stays above 1.05 for n <= 39. RIGHT's 40 returns are 20 x 0.8 and 20 x 1.0.
+    rules = one_hare_game()
+    state = rules.state_from_positions(
+        open_layout(), player_pos=[cell(0, 0), cell(4, 0)], object_pos=[cell(4, 4)]
+    )
+    config = PlannerConfig(num_trees=1, num_simulations=42, discount=1.0, beta=100.0, **cfg)
+    evaluator = ScriptedValues(rules, [0.0, 0.8, 1.0, 0.0])
+    result = MultiTreePlanner(rules, config).plan(
+        state, 0, Uniform(rules), evaluator, np.random.default_rng(0)
+    )
+    assert evaluator.calls == 43
+    assert result.visit_counts[0].tolist() == [0, 1, 0, 40, 1, 0, 0]
+    assert result.q_values[DOWN] == 1.0
+    assert result.q_values[RIGHT] == pytest.approx(0.9, abs=1e-12)
+    assert result.q_values[STAY] == 0.0
+    return result
+
+
+def test_one_lucky_visit_does_not_outweigh_forty() -> None:
+    # Pooled within-action variance s^2 = M2(RIGHT) / 39 = 0.4 / 39 (s = 0.101274).
+    # DOWN, one visit: 1.0 - 2 * s = 0.797452. RIGHT: 0.9 - 2 * s / sqrt(40) = 0.867974
+    # (its sigma^2 = (0.4 + s^2) / 40 is s^2 again). STAY: 0 - 2 * s.
+    # softmax(100 * bounds): RIGHT 1 / (1 + exp(-7.0522)) = 0.999135.
+    result = lucky_search()
+    bounds = [0.797452, 0.867974, -0.202548]
+    np.testing.assert_allclose(result.q_lower[[DOWN, RIGHT, STAY]], bounds, atol=1e-6)
+    assert result.policy[RIGHT] == pytest.approx(0.999135, abs=1e-6)
+    assert result.policy[DOWN] == pytest.approx(0.000865, abs=1e-6)
+
+
+def test_acting_on_the_plain_mean_would_follow_the_lucky_visit() -> None:
+    # The same search acting on Q itself: softmax(100 * [1.0, 0.9, 0]) puts
+    # 1 / (1 + exp(-10)) = 0.99995 on DOWN, tried once.
+    result = lucky_search(lcb_stderrs=0.0)
+    assert result.policy[DOWN] == pytest.approx(0.9999546, abs=1e-7)
