@@ -13,8 +13,9 @@ single :class:`~agents.hop.interfaces.LeafEvaluator` call, so each network is as
 fewer, since nodes are expanded lazily, see :mod:`agents.hop.search_tree`).
 
 Batching: with ``leaves_per_round = k > 1`` every tree selects ``k`` leaves per step before
-the batched evaluation, each pending leaf counting as a visit with return 0 on its path
-("virtual loss", removed before the real backup) so the ``k`` selections spread out. This
+the batched evaluation, each pending leaf counting as a visit on its path whose return is
+the tree's lowest Q ("virtual loss", a loss also when the values are negative; removed
+exactly before the real backup) so the ``k`` selections spread out. This
 cuts the number of network calls by ``k`` at the price of slightly less sequential search;
 ``k = 1`` (the default) is plain sequential PUCT in every tree.
 

@@ -13,7 +13,9 @@ Values and terminals. The reward an edge earns is stored on the child it leads t
 is terminal when the episode is over or the focal player has left the game; a terminal node
 is never expanded nor evaluated and has value 0, so its entering reward is counted exactly
 once and nothing is bootstrapped past it. A backup adds ``reward + discount * value`` up the
-path. Unvisited edges count as a return of 0 (nothing gained) in the PUCT score; Q values are
+path. Unvisited edges count as a return of 0 (nothing gained) in the PUCT score, and a
+visit still pending in a batch (virtual loss, see :meth:`SearchTree.add_virtual_visit`) as
+a return of the tree's lowest Q, a loss whatever the sign of the values; Q values are
 min-max normalised over the tree (MuZero style, 0 always inside the bounds) unless the
 config turns that off, so ``c_puct`` does not depend on the reward scale.
 
@@ -81,6 +83,7 @@ class Node:
         "expanded",
         "goals",
         "legal",
+        "pending",
         "prior",
         "reward",
         "state",
@@ -106,6 +109,7 @@ class Node:
         self.prior: list[float] = []
         self.visits: list[int] = []
         self.value_sum: list[float] = []
+        self.pending: list[int] = []  # virtual visits in flight, included in ``visits``
         self.total_visits = 0
         self.co_seats: list[int] = []
         # Per co-player: an int (a certain action) or the cumulative distribution as a list.
@@ -119,6 +123,7 @@ class Node:
         self.value = value
         self.visits = [0] * len(prior)
         self.value_sum = [0.0] * len(prior)
+        self.pending = [0] * len(prior)
         self.evaluated = True
 
     def set_coplayers(self, co_seats: list[int], co_dists: list[int | list[float]]) -> None:
@@ -217,6 +222,7 @@ class SearchTree:
                     self.forced[action] += 1
                     return action
         value_sum = node.value_sum
+        pending = node.pending
         prior = node.prior
         low = self.q_low
         span = self.q_high - low
@@ -228,7 +234,8 @@ class SearchTree:
         ties = 0
         for action in node.legal:
             n = visits[action]
-            q = value_sum[action] / n if n else 0.0
+            # A pending (virtual) visit counts as a return of ``low``, the tree's lowest Q.
+            q = (value_sum[action] + pending[action] * low) / n if n else 0.0
             if normalize:
                 q = (q - low) * scale
             score = q + explore * prior[action] / (1 + n)
@@ -330,15 +337,19 @@ class SearchTree:
 
     # -- backup ----------------------------------------------------------------------------
     def add_virtual_visit(self, nodes: list[Node], actions: list[int]) -> None:
-        """Count a pending simulation as a visit with return 0 along its path (adds 0 to
-        the value sums, so removing it again is exact)."""
+        """Count a pending simulation as a lost visit along its path ("virtual loss"): a
+        visit whose return is the tree's lowest Q (``q_low``, never above 0) at the time a
+        PUCT score is computed, whatever the sign of the values. Only counts change (the
+        value sums are untouched), so :meth:`remove_virtual_visit` undoes it exactly."""
         for node, action in zip(nodes, actions, strict=False):
             node.visits[action] += 1
+            node.pending[action] += 1
             node.total_visits += 1
 
     def remove_virtual_visit(self, nodes: list[Node], actions: list[int]) -> None:
         for node, action in zip(nodes, actions, strict=False):
             node.visits[action] -= 1
+            node.pending[action] -= 1
             node.total_visits -= 1
 
     def backup(self, nodes: list[Node], actions: list[int], leaf_value: float) -> None:

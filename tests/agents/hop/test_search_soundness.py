@@ -262,3 +262,59 @@ def test_acting_on_the_plain_mean_would_follow_the_lucky_visit() -> None:
     # 1 / (1 + exp(-10)) = 0.99995 on DOWN, tried once.
     result = lucky_search(lcb_stderrs=0.0)
     assert result.policy[DOWN] == pytest.approx(0.9999546, abs=1e-7)
+
+
+# -- 3. virtual loss ---------------------------------------------------------------------------
+class NegativeValues:
+    """A constant value of -1 (a cost ahead, say) and fixed raw priors."""
+
+    def __init__(self, rules, raw_prior) -> None:
+        self.rules = rules
+        self.raw_prior = np.asarray(raw_prior, dtype=float)
+
+    def evaluate(self, states, player):
+        return np.tile(self.raw_prior, (len(states), 1)), np.full(len(states), -1.0)
+
+
+def test_pending_leaves_count_as_losses_when_values_are_negative() -> None:
+    # Focal at (2,2): legal UP, DOWN, LEFT, RIGHT, STAY with priors .2, .25, .12, .35, .08.
+    # One tree, 7 simulations collected 5 per round. Round 1: the five forced visits, each
+    # to a new leaf of value -1: every root Q is 0.95 * -1 = -0.95, the tree's lowest Q.
+    # Round 2 collects two leaves before evaluating (N = 5, every n = 1, normalised Q 0):
+    #   1st: PUCT terms sqrt(5) * P / 2 -> RIGHT (0.391) over DOWN (0.280): RIGHT.
+    #   2nd: RIGHT now has a pending visit. As a loss (return -0.95) its Q stays -0.95,
+    #        normalised 0, and its score is sqrt(6) * .35 / 3 = 0.286 < DOWN's
+    #        sqrt(6) * .25 / 2 = 0.306: DOWN. (Counted as a return of 0, the pending visit
+    #        would lift RIGHT's Q to -0.475, normalised 0.5, score 0.786: RIGHT again.)
+    rules = one_hare_game()
+    state = rules.state_from_positions(
+        open_layout(), player_pos=[cell(2, 2), cell(4, 4)], object_pos=[cell(0, 0)]
+    )
+    evaluator = NegativeValues(rules, [0.2, 0.25, 0.12, 0.35, 0.08, 0.0, 0.0])
+    config = PlannerConfig(num_trees=1, num_simulations=7, leaves_per_round=5)
+    result = MultiTreePlanner(rules, config).plan(
+        state, 0, Stays(rules), evaluator, np.random.default_rng(0)
+    )
+    assert result.visit_counts[0].tolist() == [1, 2, 1, 2, 1, 0, 0]
+
+
+def test_a_pending_visit_scores_as_the_trees_lowest_q_and_is_removed_exactly() -> None:
+    # Root with UP (2 visits, Q -0.5) and DOWN (2 visits, Q -0.6); the tree's lowest Q is
+    # -2.0 (somewhere deeper). c_puct 0 and raw Q: the score is Q itself, so UP is chosen.
+    # A pending visit on UP makes its Q (2 * -0.5 + -2.0) / 3 = -1.0 < -0.6: DOWN is chosen
+    # (counted as a return of 0 it would be -1.0 / 3 = -0.33, and UP chosen again).
+    rules = one_hare_game()
+    pad = [0.0] * (rules.num_actions - 2)
+    tree = hand_root(rules, [0.5, 0.5, *pad], [2, 2, *pad], [-0.5, -0.6, *pad], [1, 1, *pad])
+    tree.c_puct = 0.0
+    tree.q_low, tree.q_high = -2.0, 0.0
+    root = tree.root
+    assert tree._choose(root) == UP
+    before = (list(root.visits), list(root.value_sum), root.total_visits)
+    tree.add_virtual_visit([root], [UP])
+    assert root.visits[UP] == 3 and root.pending[UP] == 1
+    assert tree._choose(root) == DOWN
+    tree.remove_virtual_visit([root], [UP])
+    assert (list(root.visits), list(root.value_sum), root.total_visits) == before
+    assert root.pending == [0] * rules.num_actions
+    assert tree._choose(root) == UP
