@@ -103,7 +103,9 @@ class SimulationSearchResult:
 
     @property
     def policy(self) -> np.ndarray:
-        """Root visit frequencies."""
+        """Root visit frequencies, the forced first visit of every legal root action
+        included (for inspection: the decision is the most visited action, and nothing
+        trains on these frequencies; the planner's visit target leaves such visits out)."""
         return self.visits / max(int(self.visits.sum()), 1)
 
 
