@@ -115,7 +115,8 @@ class HopAgent(PlanningAgent):
         """Fresh networks (starting weights), models, beliefs, buffer and trainer."""
         self.focal_net, self.opponent_model = self._fresh_networks(rules)
         self.policy = LearnedCoplayerPolicy(self.opponent_model, rules)
-        self.evaluator = self._leaf_evaluator(rules, self.focal_net, self.policy)
+        self.search_policy = self._search_policy(rules, self.policy)
+        self.evaluator = self._leaf_evaluator(rules, self.focal_net, self.search_policy)
         self.planner = MultiTreePlanner(rules, self.planner_config)
         self.beliefs = GoalBeliefs(rules, self.policy, seat, self.belief_config)
         self._start_learning(rules, seat, self.opponent_model)
@@ -130,10 +131,11 @@ class HopAgent(PlanningAgent):
         # drift it goes for first, then the others in random order, then idle).
         goals = [self.beliefs.sample_orderings(rng) for _ in range(self.planner_config.num_trees)]
         sampler = BeliefGoalSampler(self.rules, self.beliefs.weights())
+        self.search_policy.clear()
         result = self.planner.plan(
             state,
             self.seat.seat,
-            self.policy,
+            self.search_policy,
             self.evaluator,
             rng,
             goal_sampler=sampler,

@@ -26,8 +26,12 @@ goals when the planner supplies them) and the focal player follows a fixed rollo
 The value is the discounted sum of the focal player's rewards along the rollout, averaged
 over rollouts. A rollout stops at a terminal (episode over, or the focal player has left)
 and at ``depth`` steps; nothing is bootstrapped past either, so the value is a short-horizon
-estimate. All rollouts of one call advance in lock-step so the co-player policy is asked once
-per rollout step.
+estimate. All rollouts of one call (one search round: every leaf of every tree) advance in
+lock-step on the batched core (:class:`~hop_envs.core.BatchedGame`): one batched step, one
+co-player policy call (``batch_action_probs`` when the policy has it, see
+:class:`~agents.hop.interfaces.BatchedCoplayerPolicy`; otherwise scalar queries on rebuilt
+states) and one vectorised focal action per rollout step. Leaves on different layouts are
+rolled out in separate groups.
 """
 
 from __future__ import annotations
@@ -36,14 +40,25 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from agents.hop.goal_sampling import goal_exists
-from agents.hop.interfaces import IDLE, CoplayerPolicy, Goal, PolicyQuery
+from agents.hop.interfaces import IDLE, NO_GOAL, CoplayerPolicy, Goal, PolicyQuery
 from agents.hop.search_tree import Goals, Redraw
-from hop_envs.core import NUM_MOVES, STAY, GridLayout, GridRules, GridState, bfs_distances
+from hop_envs.core import (
+    NUM_MOVES,
+    STAY,
+    BatchedGame,
+    BatchedState,
+    GridLayout,
+    GridRules,
+    GridState,
+    bfs_distances,
+)
 
 ROLLOUT_POLICIES = ("random", "greedy", "best-kind", "best-option")
 #: The rollout option of ``"best-option"`` in which the focal player waits.
 WAIT_OPTION = -1
+#: The rollout option of ``"greedy"`` and ``"random"``: objects of any kind are targets.
+ANY_KIND = -2
+_UNREACHABLE = np.iinfo(np.int64).max
 
 
 class RolloutEvaluator:
@@ -80,7 +95,23 @@ class RolloutEvaluator:
         self.num_rollouts = num_rollouts
         self.focal_policy = focal_policy
         self.rng = np.random.default_rng(seed)
-        self._distances: tuple[GridLayout, list[list[int]], list[list[int]]] | None = None
+        self._game = BatchedGame(rules)
+        # First legal object action per object kind (-1: none), for "act on what I stand on".
+        self._object_action = np.asarray(
+            [
+                next(
+                    (
+                        a
+                        for a in range(NUM_MOVES + 1, rules.num_actions)
+                        if rules.object_action_legal(a, kind)
+                    ),
+                    -1,
+                )
+                for kind in range(len(rules.object_kinds))
+            ],
+            dtype=np.int64,
+        )
+        self._distances: tuple[GridLayout, np.ndarray, np.ndarray] | None = None
 
     def reset(self, seed: int | None = None) -> None:
         """Re-seed the rollout RNG."""
@@ -114,55 +145,67 @@ class RolloutEvaluator:
     def _rollouts(
         self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
     ) -> np.ndarray:
+        """Values of ``states``, one batched rollout set per layout the states have."""
+        values = np.zeros(len(states))
+        groups: dict[int, list[int]] = {}
+        for i, s in enumerate(states):
+            groups.setdefault(id(s.layout), []).append(i)
+        for members in groups.values():
+            values[members] = self._rollout_group(
+                [states[i] for i in members], player, [goals[i] for i in members], redraw
+            )
+        return values
+
+    def _rollout_group(
+        self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
+    ) -> np.ndarray:
+        """Rollouts of states that share one layout, stepped together on the batched core."""
         k = self.num_rollouts
-        kinds: list[int | None] = [None]
+        options: list[int] = [ANY_KIND]
         num_kinds = len(self.rules.object_kinds)
         double = self.focal_policy == "best-kind" and num_kinds > 1
         if double:
-            kinds = list(range(num_kinds))
+            options = list(range(num_kinds))
             k *= 2  # one half picks the kind, the other values it
         elif self.focal_policy == "best-option":
-            kinds = [*range(num_kinds), WAIT_OPTION]
-        per_state = k * len(kinds)
-        sims = [s.copy() for s in states for _ in range(per_state)]
-        sim_goals = [list(g) for g in goals for _ in range(per_state)]
-        sim_kind = kinds * (k * len(states))
-        returns = np.zeros(len(sims))
-        live = [i for i, s in enumerate(sims) if not s.over and s.active[player]]
+            options = [*range(num_kinds), WAIT_OPTION]
+        per_state = k * len(options)
+        layout = states[0].layout
+        origin = np.repeat(np.arange(len(states)), per_state)
+        batch = BatchedState.stack(states).take(origin)
+        goal_rows = np.asarray(
+            [[NO_GOAL if g is None else int(g) for g in row] for row in goals], dtype=np.int64
+        ).reshape(len(states), self.rules.num_players)
+        option = np.tile(np.asarray(options, dtype=np.int64), k * len(states))
+        kinds = batch.object_kind[None, :]
+        sims = _Sims(
+            batch,
+            goal_rows[origin],
+            (option[:, None] == ANY_KIND) | (kinds == option[:, None]),
+            np.arange(origin.size),
+        )
+        sims.keep(~batch.over & batch.active[:, player], compact=True)
+        returns = np.zeros(origin.size)
         weight = 1.0
-        n = self.rules.num_players
+        others = np.arange(self.rules.num_players) != player
         for _ in range(self.depth):
-            if not live:
+            if sims.size == 0:
                 break
-            queries = []
-            for i in live:
-                s = sims[i]
-                queries.extend(
-                    PolicyQuery(s, j, sim_goals[i][j])
-                    for j in range(n)
-                    if j != player and s.active[j]
-                )
-            co_actions = self._sample(queries) if queries else []
-            q = 0
-            still = []
-            for i in live:
-                s = sims[i]
-                joint = [STAY] * n
-                joint[player] = self._focal_action(s, player, sim_kind[i])
-                for j in range(n):
-                    if j != player and s.active[j]:
-                        joint[j] = co_actions[q]
-                        q += 1
-                outcome = self.rules.step(s, joint)
-                returns[i] += weight * float(outcome.rewards[player])
-                if s.over or not s.active[player]:
-                    continue
-                if int(outcome.target.max()) >= 0:
-                    self._redraw_removed(s, sim_goals[i], redraw)
-                still.append(i)
-            live = still
+            current = sims.batch
+            joint = np.full(current.player_pos.shape, STAY, dtype=np.int64)
+            rows, seats = np.nonzero(current.active & ~current.over[:, None] & others)
+            if rows.size:
+                joint[rows, seats] = self._sample(current, rows, seats, sims.goals, layout)
+            joint[:, player] = self._focal_actions(current, player, sims.targets, layout)
+            outcome = self._game.step(current, joint)
+            returns[sims.index] += weight * outcome.rewards[:, player]
             weight *= self.discount
-        returns = returns.reshape(len(states), k, len(kinds))
+            on = ~current.over & current.active[:, player]
+            changed = on & (outcome.target >= 0).any(1)
+            if changed.any():
+                self._redraw_removed(sims, np.flatnonzero(changed), redraw, layout)
+            sims.keep(on)
+        returns = returns.reshape(len(states), k, len(options))
         if self.focal_policy == "best-option":
             return returns.mean(1).max(1)
         if not double:
@@ -171,82 +214,134 @@ class RolloutEvaluator:
         best = returns[:, :half].mean(1).argmax(1)
         return returns[:, half:].mean(1)[np.arange(len(states)), best]
 
-    def _sample(self, queries: list[PolicyQuery]) -> list[int]:
-        probs = np.asarray(self.coplayer_policy.action_probs(queries), dtype=np.float64)
-        if probs.shape != (len(queries), self.rules.num_actions):
+    def _sample(
+        self,
+        batch: BatchedState,
+        rows: np.ndarray,
+        seats: np.ndarray,
+        goals: np.ndarray,
+        layout: GridLayout,
+    ) -> np.ndarray:
+        """One action per (row, seat) drawn from the co-player policy."""
+        policy = self.coplayer_policy
+        goal_of = goals[rows, seats]
+        if hasattr(policy, "batch_action_probs"):
+            probs = policy.batch_action_probs(batch, rows, seats, goal_of)
+        else:
+            queries = [
+                PolicyQuery(batch.state_at(r, layout), s, None if g == NO_GOAL else g)
+                for r, s, g in zip(rows.tolist(), seats.tolist(), goal_of.tolist(), strict=True)
+            ]
+            probs = policy.action_probs(queries)
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.shape != (rows.size, self.rules.num_actions):
             raise ValueError(
-                f"{type(self.coplayer_policy).__name__}.action_probs must return shape "
-                f"{(len(queries), self.rules.num_actions)}, got {probs.shape}"
+                f"{type(policy).__name__}.action_probs must return shape "
+                f"{(rows.size, self.rules.num_actions)}, got {probs.shape}"
             )
         cdf = np.cumsum(probs, axis=1)
-        x = self.rng.random(len(queries)) * cdf[:, -1]
-        return (cdf <= x[:, None]).sum(1).tolist()
+        x = self.rng.random(rows.size) * cdf[:, -1]
+        return np.minimum((cdf <= x[:, None]).sum(1), self.rules.num_actions - 1)
 
-    def _redraw_removed(self, state: GridState, goals: list[Goal | None], redraw: Redraw) -> None:
-        for seat, goal in enumerate(goals):
-            if goal is None or goal == IDLE or not state.active[seat]:
-                continue
-            if not goal_exists(self.rules, state, goal):
-                goals[seat] = redraw(state, seat)
+    def _redraw_removed(
+        self, sims: _Sims, changed: np.ndarray, redraw: Redraw, layout: GridLayout
+    ) -> None:
+        """Replace the goals whose object was just captured or removed (rows ``changed``)."""
+        batch = sims.batch
+        goals = sims.goals[changed]
+        pursued = (goals != NO_GOAL) & (goals != IDLE) & batch.active[changed]
+        rows, seats = np.nonzero(pursued)
+        if rows.size == 0:
+            return
+        entries = changed[rows]
+        exists = self.rules.goals.exists_batch(
+            batch.object_pos[entries],
+            batch.object_alive[entries],
+            batch.object_kind,
+            goals[rows, seats],
+        )
+        for entry, seat in zip(entries[~exists].tolist(), seats[~exists].tolist(), strict=True):
+            sims.goals[entry, seat] = int(redraw(batch.state_at(entry, layout), seat))
 
-    def _focal_action(self, state: GridState, player: int, kind: int | None) -> int:
-        """The rollout focal action; ``kind`` restricts greedy targets to one object kind."""
+    def _focal_actions(
+        self, batch: BatchedState, player: int, kinds: np.ndarray, layout: GridLayout
+    ) -> np.ndarray:
+        """The focal player's rollout action in every entry (module docstring); ``kinds``
+        ``(B, m)`` marks the objects each entry's option heads for."""
+        size = batch.batch_size
         if self.focal_policy == "random":
-            legal = np.flatnonzero(self.rules.action_masks(state)[player])
-            return int(legal[self.rng.integers(legal.size)])
-        if kind == WAIT_OPTION:
-            return STAY
-        cell = int(state.player_pos[player])
-        targets = [
-            p
-            for p, k, alive in zip(
-                state.object_pos.tolist(),
-                state.object_kind.tolist(),
-                state.object_alive.tolist(),
-                strict=True,
-            )
-            if alive and (kind is None or k == kind)
-        ]
-        if cell in targets:
-            mask = self.rules.action_masks(state)[player]
-            for action in range(NUM_MOVES + 1, self.rules.num_actions):
-                if mask[action]:
-                    return action
-        return self._step_towards_nearest(state, cell, targets)
+            legal = self._game.action_masks(batch)[:, player].astype(bool)
+            u = np.where(legal, self.rng.random(legal.shape), -1.0)
+            return u.argmax(1)
+        dist, neighbors = self._distance_table(layout)
+        cell = batch.player_pos[:, player]
+        targets = batch.object_alive & kinds
+        actions = np.full(size, STAY, dtype=np.int64)
+        # On a target with a legal object action: take the first such action.
+        on = targets & (batch.object_pos == cell[:, None])
+        act_on = np.where(on.any(1), self._object_action[batch.object_kind[on.argmax(1)]], -1)
+        acting = act_on >= 0
+        actions[acting] = act_on[acting]
+        # Otherwise one step along a shortest path to the nearest target (first in object
+        # order among the nearest), ties between moves broken at random.
+        d = dist[cell[:, None], batch.object_pos]
+        far = np.where(targets & (d > 0), d, _UNREACHABLE)
+        target = far.argmin(1)
+        best = far[np.arange(size), target]
+        walk = np.flatnonzero(~acting & (best < _UNREACHABLE))
+        if walk.size:
+            goal_cell = batch.object_pos[walk, target[walk]]
+            nxt = neighbors[cell[walk]]
+            ok = (nxt >= 0) & (dist[nxt, goal_cell[:, None]] == best[walk][:, None] - 1)
+            u = np.where(ok, self.rng.random(ok.shape), -1.0)
+            actions[walk] = u.argmax(1)
+        return actions
 
-    def _step_towards_nearest(self, state: GridState, cell: int, targets: list[int]) -> int:
-        """A move along a shortest path to the nearest live object (stay if none)."""
-        dist = self._distance_matrix(state.layout)
-        row = dist[cell]
-        best, target = -1, -1
-        for p in targets:
-            d = row[p]
-            if d > 0 and (best < 0 or d < best):
-                best, target = d, p
-        if target < 0:
-            return STAY
-        neighbors = self._neighbors(state.layout)[cell]
-        good = [
-            a
-            for a in range(NUM_MOVES)
-            if neighbors[a] >= 0 and dist[neighbors[a]][target] == best - 1
-        ]
-        return good[int(self.rng.integers(len(good)))] if len(good) > 1 else good[0]
-
-    def _distance_matrix(self, layout: GridLayout) -> list[list[int]]:
-        """All-pairs shortest-path move counts of ``layout`` (-1: unreachable) as nested
-        lists, cached for the most recent layout."""
+    def _distance_table(self, layout: GridLayout) -> tuple[np.ndarray, np.ndarray]:
+        """All-pairs shortest-path move counts of ``layout`` (-1: unreachable) and its move
+        table, cached for the most recent layout."""
         cached = self._distances
-        if cached is not None and cached[0] is layout:
-            return cached[1]
-        cells = layout.neighbors.shape[0]
-        dist = [bfs_distances(layout.neighbors, c).tolist() for c in range(cells)]
-        self._distances = (layout, dist, layout.neighbors.tolist())
-        return dist
+        if cached is None or cached[0] is not layout:
+            cells = layout.neighbors.shape[0]
+            dist = np.stack([bfs_distances(layout.neighbors, c) for c in range(cells)])
+            cached = (layout, dist.astype(np.int64), layout.neighbors.astype(np.int64))
+            self._distances = cached
+        return cached[1], cached[2]
 
-    def _neighbors(self, layout: GridLayout) -> list[list[int]]:
-        self._distance_matrix(layout)
-        return self._distances[2]
+
+class _Sims:
+    """The rollouts still running: their batch, goals, target kinds and original index.
+
+    Rollouts that end stay in the batch, finished (``over``), until a quarter of the rows
+    are done; then the batch is compacted (fewer, larger numpy calls than compacting at
+    every step).
+    """
+
+    __slots__ = ("batch", "goals", "index", "targets")
+
+    def __init__(
+        self, batch: BatchedState, goals: np.ndarray, targets: np.ndarray, index: np.ndarray
+    ) -> None:
+        self.batch, self.goals, self.targets, self.index = batch, goals, targets, index
+
+    @property
+    def size(self) -> int:
+        return int(self.index.size)
+
+    def keep(self, running: np.ndarray, *, compact: bool = False) -> None:
+        """Keep the ``running`` rows: mark the others finished, compact when worth it."""
+        if running.all():
+            return
+        if not running.any():
+            self.index = self.index[:0]
+            return
+        if compact or 4 * int(running.sum()) <= 3 * running.size:
+            rows = np.flatnonzero(running)
+            self.batch = self.batch.take(rows)
+            self.goals, self.targets = self.goals[rows], self.targets[rows]
+            self.index = self.index[rows]
+        else:
+            self.batch.over |= ~running
 
 
 def _keep_goal(state: GridState, player: int) -> Goal:

@@ -18,10 +18,12 @@ from typing import Protocol
 
 import numpy as np
 
-from hop_envs.core import GridState
+from hop_envs.core import BatchedState, GridState
 
 Goal = int
 IDLE: Goal = -1
+#: Stands for ``goal=None`` (goal-free models, true policies) in integer goal arrays.
+NO_GOAL: Goal = -2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,18 @@ class CoplayerPolicy(Protocol):
 
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
         """``(len(queries), num_actions)`` float rows summing to 1, zero on masked actions."""
+        ...
+
+
+class BatchedCoplayerPolicy(CoplayerPolicy, Protocol):
+    """A co-player policy that also answers rows of a batched state directly (the batched
+    rollouts use it; a plain :class:`CoplayerPolicy` is asked through scalar states)."""
+
+    def batch_action_probs(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        """``(len(rows), num_actions)``: the distribution of player ``seats[i]`` in entry
+        ``rows[i]`` pursuing ``goals[i]`` (:data:`NO_GOAL` for none)."""
         ...
 
 

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from agents.hop.features import PREY_KIND, FeatureBuilder
-from agents.hop.interfaces import IDLE, PolicyQuery
+from agents.hop.batched_features import BatchedFeatureBuilder
+from agents.hop.features import PREY_KIND, FeatureBuilder, Features
+from agents.hop.interfaces import IDLE, NO_GOAL, PolicyQuery
 from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
-from hop_envs.core import GridRules, GridState
+from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
 __all__ = ["LearnedCoplayerPolicy", "NetworkEvaluator"]
 
@@ -43,6 +44,7 @@ class LearnedCoplayerPolicy:
         self.features = FeatureBuilder(rules)
         self.goal_conditioned = model.config.kind == GOAL_OM
         self._idle_is_uniform = self.goal_conditioned and model.config.goal_encoding == PREY_KIND
+        self._batched: BatchedFeatureBuilder | None = None
 
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
         """``(len(queries), num_actions)`` float64 rows summing to 1, exactly 0 where masked."""
@@ -60,16 +62,44 @@ class LearnedCoplayerPolicy:
                     "the goal-conditioned model needs a goal for every query"
                 )
         features = self.features.build(states, players, goals)
+        return self._run(features, None if goals is None else np.asarray(goals))
+
+    def batch_action_probs(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        """As :meth:`action_probs` for player ``seats[i]`` in entry ``rows[i]`` of ``batch``
+        pursuing ``goals[i]`` (:data:`~agents.hop.interfaces.NO_GOAL` for none)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return np.zeros((0, self.rules.num_actions), dtype=np.float64)
+        goal_array = None
+        if self.goal_conditioned:
+            goal_array = np.asarray(goals, dtype=np.int64)
+            if (goal_array == NO_GOAL).any():
+                k = int(np.flatnonzero(goal_array == NO_GOAL)[0])
+                raise ValueError(
+                    f"LearnedCoplayerPolicy: row {k} (player {int(seats[k])}) has no goal, but "
+                    "the goal-conditioned model needs a goal for every query"
+                )
+        features = self._batched_features().build(batch, rows, seats, goal_array)
+        return self._run(features, goal_array)
+
+    def _run(self, features: Features, goals: np.ndarray | None) -> np.ndarray:
         with torch.inference_mode():
             logits = self.model.run(features)
             probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
-        if self._idle_is_uniform:
-            idle = np.asarray(goals) == IDLE
+        if self._idle_is_uniform and goals is not None:
+            idle = goals == IDLE
             if idle.any():
                 legal = features.masks[idle].astype(np.float64)
                 probs[idle] = legal
         probs /= probs.sum(axis=1, keepdims=True)
         return probs
+
+    def _batched_features(self) -> BatchedFeatureBuilder:
+        if self._batched is None:
+            self._batched = BatchedFeatureBuilder(self.features, BatchedGame(self.rules))
+        return self._batched
 
 
 class NetworkEvaluator:

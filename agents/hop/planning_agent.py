@@ -23,9 +23,11 @@ from torch import nn
 import hop_envs
 from agents.base import BaseAgent, Observation, SeatInfo, Transition
 from agents.hop.buffer import OpponentBuffer
+from agents.hop.coplayer_cache import CACHE_MODES, CachedCoplayerPolicy
 from agents.hop.goals import EpisodeRecorder
 from agents.hop.interfaces import CoplayerPolicy, LeafEvaluator
 from agents.hop.leaf_values import LeafValueConfig, build_leaf_evaluator
+from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import FocalNet
 from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer
 from agents.hop.planner import PlannerConfig, SearchResult
@@ -56,13 +58,15 @@ class PlanningAgent(BaseAgent):
         om_train_every: int = 1,
         om_epochs: int = 5,
         om_learning_rate: float = 1e-3,
+        om_cache: str = "own-cell",
         torch_threads: int | None = 1,
     ) -> None:
         """The options every planning agent shares (the subclasses take them as keywords):
         the search (:class:`~agents.hop.planner.PlannerConfig`), the leaf values
         (:class:`~agents.hop.leaf_values.LeafValueConfig`), the co-player model's training
-        rounds and the torch thread count; the defaults are the ``hop`` agent's
-        (:mod:`agents.hop.agent`)."""
+        rounds, how the search caches co-player distributions within a decision
+        (:mod:`agents.hop.coplayer_cache`) and the torch thread count; the defaults are the
+        ``hop`` agent's (:mod:`agents.hop.agent`)."""
         super().__init__()
         name = type(self).__name__
         if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
@@ -97,6 +101,11 @@ class PlanningAgent(BaseAgent):
             rollout_policy=rollout_policy,
             num_rollouts=num_rollouts,
         )
+        if om_cache not in CACHE_MODES:
+            raise ValueError(
+                f"{name}: om_cache must be one of {list(CACHE_MODES)}, got {om_cache!r}"
+            )
+        self.om_cache = om_cache
         self.om_training = OMTrainingConfig(epochs=om_epochs, learning_rate=om_learning_rate)
         self.om_train_every = om_train_every
         self.torch_threads = torch_threads
@@ -162,6 +171,13 @@ class PlanningAgent(BaseAgent):
                 f"env ({err}); pass weights=None for untrained networks or the folder of a "
                 "checkpoint trained for these arguments ('hop-bench train')"
             ) from None
+
+    def _search_policy(
+        self, rules: GridRules, policy: LearnedCoplayerPolicy
+    ) -> CachedCoplayerPolicy:
+        """The co-player policy the search asks (trees and rollouts): ``policy`` behind the
+        per-decision cache ``om_cache``; beliefs keep asking ``policy`` itself."""
+        return CachedCoplayerPolicy(policy, rules, self.om_cache)
 
     def _leaf_evaluator(
         self, rules: GridRules, focal_net: FocalNet, policy: CoplayerPolicy

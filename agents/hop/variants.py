@@ -157,7 +157,8 @@ class DirectOMAgent(PlanningAgent):
         self.focal_net = self._fresh_focal(rules)
         self.action_model = self._fresh_action_model(rules, seat)
         self.policy = LearnedCoplayerPolicy(self.action_model, rules)
-        self.evaluator = self._leaf_evaluator(rules, self.focal_net, self.policy)
+        self.search_policy = self._search_policy(rules, self.policy)
+        self.evaluator = self._leaf_evaluator(rules, self.focal_net, self.search_policy)
         self.planner = MultiTreePlanner(rules, self.planner_config)
         self._start_learning(rules, seat.seat, self.action_model)
 
@@ -167,7 +168,10 @@ class DirectOMAgent(PlanningAgent):
             self.recorder.begin(observation)
             self._in_episode = True
         # No goals and no goal sampler: the planner asks the co-player policy with goal=None.
-        result = self.planner.plan(state, self.seat.seat, self.policy, self.evaluator, self.rng)
+        self.search_policy.clear()
+        result = self.planner.plan(
+            state, self.seat.seat, self.search_policy, self.evaluator, self.rng
+        )
         return self._choose(result)
 
     def observe(self, transition: Transition) -> None:

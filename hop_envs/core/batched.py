@@ -68,6 +68,38 @@ class BatchedState:
             over=np.asarray([s.over for s in states], dtype=bool),
         )
 
+    def take(self, rows: np.ndarray | Sequence[int]) -> BatchedState:
+        """The entries ``rows`` (in that order, repeats allowed) as a new batch of copies."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return BatchedState(
+            walls=self.walls[rows],
+            move_bits=self.move_bits[rows],
+            cell_object=self.cell_object[rows],
+            player_pos=self.player_pos[rows],
+            active=self.active[rows],
+            object_pos=self.object_pos[rows],
+            object_kind=self.object_kind,
+            object_alive=self.object_alive[rows],
+            t=self.t[rows],
+            first_capture_t=self.first_capture_t[rows],
+            over=self.over[rows],
+        )
+
+    def state_at(self, index: int, layout: GridLayout) -> GridState:
+        """The scalar state at ``index`` on a ``layout`` the caller knows it has (no layout
+        is rebuilt, so this is cheap); the arrays are copies."""
+        return GridState(
+            layout=layout,
+            player_pos=self.player_pos[index].copy(),
+            active=self.active[index].copy(),
+            object_pos=self.object_pos[index].copy(),
+            object_kind=self.object_kind,
+            object_alive=self.object_alive[index].copy(),
+            t=int(self.t[index]),
+            first_capture_t=int(self.first_capture_t[index]),
+            over=bool(self.over[index]),
+        )
+
     def unstack(self, index: int) -> GridState:
         """The scalar state at ``index`` (copies, so the batch stays untouched)."""
         layout = GridLayout.from_walls(self.walls[index])

@@ -204,7 +204,9 @@ def test_leaf_values_default_to_goal_aware_rollouts_and_zero_weight_is_the_value
     agent = HopAgent(**TINY)
     agent.reset(seed=0, seat=seat_info(env, 0))
     assert isinstance(agent.evaluator, MixedEvaluator)
-    assert agent.evaluator.rollouts.coplayer_policy is agent.policy  # the opponent model
+    rollout_policy = agent.evaluator.rollouts.coplayer_policy
+    assert rollout_policy is agent.search_policy  # the opponent model, behind the cache
+    assert rollout_policy.policy is agent.policy and rollout_policy.mode == "own-cell"
     assert agent.evaluator.rollouts.depth == 25
     assert agent.evaluator.rollouts.discount == agent.planner_config.discount
     assert agent.evaluator.rollouts.focal_policy == "best-kind"

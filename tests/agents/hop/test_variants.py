@@ -20,7 +20,7 @@ from agents.hop.action_model_training import (
     rule_based_population,
 )
 from agents.hop.agent import HopAgent
-from agents.hop.interfaces import IDLE, PolicyQuery
+from agents.hop.interfaces import IDLE, NO_GOAL, PolicyQuery
 from agents.hop.networks import ACTION_MODEL, FOCAL, NetworkConfig, build_network, save_network
 from agents.hop.variants import DirectOMAgent, HopNoInterAgent, HopNoIntraAgent
 from agents.registry import agent_entry, make_agent
@@ -208,6 +208,13 @@ class Spy:
         self.queries.extend(queries)
         return self.inner.action_probs(queries)
 
+    def batch_action_probs(self, batch, rows, seats, goals) -> np.ndarray:
+        self.queries.extend(
+            PolicyQuery(batch.unstack(r), s, None if g == NO_GOAL else g)
+            for r, s, g in zip(rows.tolist(), seats.tolist(), goals.tolist(), strict=True)
+        )
+        return self.inner.batch_action_probs(batch, rows, seats, goals)
+
 
 @pytest.mark.parametrize("env_id", [SH, SD])
 def test_direct_om_never_passes_a_goal_to_its_coplayer_model(env_id: str) -> None:
@@ -216,7 +223,7 @@ def test_direct_om_never_passes_a_goal_to_its_coplayer_model(env_id: str) -> Non
     agent = DirectOMAgent(**DIRECT_UNTRAINED)
     agent.reset(seed=0, seat=seat_info(env_id, 1, kwargs))
     spy = Spy(agent.policy)
-    agent.policy = spy
+    agent.search_policy.policy = spy  # what the search's cache asks, trees and rollouts
     rng = np.random.default_rng(0)
 
     def random_legal(obs):

@@ -1,0 +1,214 @@
+"""Co-player distributions of one decision, asked of the opponent model once per key.
+
+A decision's search asks the opponent model about the same co-players in nearly the same
+states thousands of times: the trees' chance nodes and the rollouts of every leaf start
+from one root and the co-players walk the same few paths. :class:`CachedCoplayerPolicy`
+wraps a batched co-player policy and keeps, for the current decision, one distribution per
+key; only keys it has not seen go to the network. ``mode`` says what the key holds:
+
+* ``"exact"``: everything the model's answer depends on (the cells of the players still in
+  the game, the live objects, the time, the seat and the goal). The answers are those of
+  the wrapped policy, only cheaper when states repeat.
+* ``"own-cell"``: the co-player's own cell, the live objects, its seat and its goal. The
+  distribution computed for the first state with a key is reused where only the *other*
+  players' cells or the time differ. A goal-conditioned co-player's move depends mostly on
+  where it stands relative to its goal, so this trades a small approximation for far fewer
+  network rows (``benchmarks/hop_decision.py`` prints both, with the total-variation gap).
+* ``"none"``: no cache.
+
+The agent calls :meth:`clear` before every decision (the model learns between episodes, and
+a new decision may see another layout). A call whose rows do not all share one board
+bypasses the cache, and one on another board (walls, object cells) than the table's starts a
+new table. Keys are packed into one int64; :class:`CachedCoplayerPolicy` refuses a
+game too large for that (use ``"none"`` there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from agents.hop.interfaces import NO_GOAL, BatchedCoplayerPolicy, PolicyQuery
+from hop_envs.core import BatchedState, GridRules
+
+__all__ = ["CACHE_MODES", "CachedCoplayerPolicy"]
+
+CACHE_MODES = ("none", "exact", "own-cell")
+_KEY_LIMIT = 2**62
+
+
+class CachedCoplayerPolicy:
+    """A :class:`~agents.hop.interfaces.BatchedCoplayerPolicy` answering from a per-decision
+    table (module docstring)."""
+
+    def __init__(self, policy: BatchedCoplayerPolicy, rules: GridRules, mode: str) -> None:
+        if mode not in CACHE_MODES:
+            raise ValueError(
+                f"CachedCoplayerPolicy: mode must be one of {list(CACHE_MODES)}, got {mode!r}"
+            )
+        if not hasattr(policy, "batch_action_probs"):
+            raise TypeError(
+                f"CachedCoplayerPolicy: {type(policy).__name__} has no batch_action_probs"
+            )
+        self.policy = policy
+        self.rules = rules
+        self.mode = mode
+        self.num_actions = rules.num_actions
+        self._cells = rules.height * rules.width
+        self._num_objects = rules.num_objects
+        self._goal_radix = max(self._cells, len(rules.object_kinds)) + 2
+        self._max_t = int(rules.config.max_cycles)
+        if mode != "none" and self._key_space() >= _KEY_LIMIT:
+            raise ValueError(
+                f"CachedCoplayerPolicy: mode {mode!r} cannot pack the keys of a game with "
+                f"{rules.num_players} players, {self._cells} cells and {self._num_objects} "
+                "objects into 62 bits; use mode 'none' (or 'own-cell' if it fits)"
+            )
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every stored distribution (call before each decision)."""
+        self._keys = np.empty(0, dtype=np.int64)
+        shape = (
+            (0, self._cells, self.num_actions) if self.mode == "own-cell" else (0, self.num_actions)
+        )
+        self._probs = np.empty(shape, dtype=np.float64)
+        self._board: tuple[np.ndarray, np.ndarray] | None = None
+        self.rows_asked = 0
+        self.rows_computed = 0
+
+    # -- CoplayerPolicy --------------------------------------------------------------------
+    def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
+        if len(queries) == 0:
+            return np.zeros((0, self.num_actions), dtype=np.float64)
+        batch = BatchedState.stack([q.state for q in queries])
+        seats = np.asarray([q.player for q in queries], dtype=np.int64)
+        goals = np.asarray(
+            [NO_GOAL if q.goal is None else int(q.goal) for q in queries], dtype=np.int64
+        )
+        return self.batch_action_probs(batch, np.arange(len(queries)), seats, goals)
+
+    def batch_action_probs(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        seats = np.asarray(seats, dtype=np.int64)
+        goals = np.asarray(goals, dtype=np.int64)
+        self.rows_asked += rows.size
+        if rows.size == 0 or self.mode == "none" or not self._same_board(batch, rows):
+            self.rows_computed += rows.size
+            return self.policy.batch_action_probs(batch, rows, seats, goals)
+        if self.mode == "own-cell":
+            return self._from_fields(batch, rows, seats, goals)
+        return self._from_rows(batch, rows, seats, goals)
+
+    def _from_rows(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        """``"exact"``: one stored row per distinct key."""
+        keys = self._key(batch, rows, seats, goals)
+        pos, missing = _find(self._keys, keys)
+        if missing.size:
+            unique, first = np.unique(keys[missing], return_index=True)
+            pick = missing[first]
+            probs = self.policy.batch_action_probs(batch, rows[pick], seats[pick], goals[pick])
+            self.rows_computed += pick.size
+            self._keys, self._probs = _insert(self._keys, self._probs, unique, probs)
+            pos, _ = _find(self._keys, keys)
+        return self._probs[pos]
+
+    def _from_fields(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        """``"own-cell"``: per (live objects, seat, goal), the distribution on every cell
+        (a *field*), asked in one network call the first time any cell of it is needed."""
+        keys = self._key(batch, rows, seats, goals)
+        pos, missing = _find(self._keys, keys)
+        if missing.size:
+            unique, first = np.unique(keys[missing], return_index=True)
+            pick = missing[first]
+            fields = self._compute_fields(batch, rows[pick], seats[pick], goals[pick])
+            self._keys, self._probs = _insert(self._keys, self._probs, unique, fields)
+            pos, _ = _find(self._keys, keys)
+        return self._probs[pos, batch.player_pos[rows, seats]]
+
+    def _compute_fields(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        """``(len(rows), cells, num_actions)``: co-player ``seats[i]`` of entry ``rows[i]``
+        moved onto every free cell (the others where they are), in one network call."""
+        free = np.flatnonzero(~batch.walls[rows[0]].reshape(-1))
+        count = rows.size * free.size
+        spread = batch.take(np.repeat(rows, free.size))
+        seat_rows = np.repeat(seats, free.size)
+        spread.player_pos[np.arange(count), seat_rows] = np.tile(free, rows.size)
+        probs = self.policy.batch_action_probs(
+            spread, np.arange(count), seat_rows, np.repeat(goals, free.size)
+        )
+        self.rows_computed += count
+        fields = np.zeros((rows.size, self._cells, self.num_actions), dtype=np.float64)
+        fields[:, free] = probs.reshape(rows.size, free.size, self.num_actions)
+        return fields
+
+    # -- keys ------------------------------------------------------------------------------
+    def _same_board(self, batch: BatchedState, rows: np.ndarray) -> bool:
+        """Whether every row has one board (walls and object cells); a new board starts a
+        fresh table, since keys name objects by index."""
+        walls, objects = batch.walls[rows], batch.object_pos[rows]
+        if not ((walls == walls[0]).all() and (objects == objects[0]).all()):
+            return False
+        board = (walls[0], objects[0])
+        if self._board is None or not (
+            np.array_equal(self._board[0], board[0]) and np.array_equal(self._board[1], board[1])
+        ):
+            self.clear()
+            self._board = (board[0].copy(), board[1].copy())
+        return True
+
+    def _key_space(self) -> int:
+        n = self.rules.num_players
+        space = 2**self._num_objects * self._goal_radix * n
+        if self.mode == "exact":
+            space *= (self._cells + 1) ** n * (self._max_t + 1)
+        return space
+
+    def _key(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        n = self.rules.num_players
+        code = goals - NO_GOAL  # NO_GOAL -> 0, IDLE -> 1, goal g -> g + 2
+        if (code < 0).any() or (code >= self._goal_radix).any():
+            bad = goals[(code < 0) | (code >= self._goal_radix)][0]
+            raise ValueError(
+                f"CachedCoplayerPolicy: goal {int(bad)} is outside [{NO_GOAL}, "
+                f"{self._goal_radix + NO_GOAL - 1}] and cannot be cached"
+            )
+        alive = batch.object_alive[rows].astype(np.int64)
+        key = (alive << np.arange(alive.shape[1], dtype=np.int64)).sum(1)
+        key = key * self._goal_radix + code
+        key = key * n + seats
+        if self.mode == "exact":
+            cells = np.where(batch.active[rows], batch.player_pos[rows], self._cells)
+            for j in range(n):
+                key = key * (self._cells + 1) + cells[:, j]
+            key = key * (self._max_t + 1) + np.minimum(batch.t[rows], self._max_t)
+        return key
+
+
+def _find(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``keys`` in the sorted ``table`` and the indices of those not in it."""
+    pos = np.searchsorted(table, keys)
+    inside = pos < table.size
+    hit = np.zeros(keys.shape, dtype=bool)
+    hit[inside] = table[pos[inside]] == keys[inside]
+    return pos, np.flatnonzero(~hit)
+
+
+def _insert(
+    table: np.ndarray, values: np.ndarray, keys: np.ndarray, new_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``table``/``values`` with the new sorted-unique ``keys`` merged in, still sorted."""
+    merged = np.concatenate([table, keys])
+    order = np.argsort(merged, kind="stable")
+    return merged[order], np.concatenate([values, new_values])[order]
