@@ -9,11 +9,15 @@ key; only keys it has not seen go to the network. ``mode`` says what the key hol
 * ``"exact"``: everything the model's answer depends on (the cells of the players still in
   the game, the live objects, the time, the seat and the goal). The answers are those of
   the wrapped policy, only cheaper when states repeat.
-* ``"own-cell"``: the co-player's own cell, the live objects, its seat and its goal. The
-  distribution computed for the first state with a key is reused where only the *other*
-  players' cells or the time differ. A goal-conditioned co-player's move depends mostly on
-  where it stands relative to its goal, so this trades a small approximation for far fewer
-  network rows (``benchmarks/hop_decision.py`` prints both, with the total-variation gap).
+* ``"own-cell"``: the co-player's own cell, the live objects and its goal. The model sees
+  a co-player's own view (its channel first), so what differs between two co-players on one
+  cell with one goal is only where the *others* stand. The distribution computed for the
+  first state with a key is reused where only the other players' cells, the seat or the
+  time differ. A goal-conditioned co-player's move depends mostly on where it stands
+  relative to its goal, so this trades a small approximation for far fewer network rows
+  (``benchmarks/hop_decision.py`` prints both, with the total-variation gap). The first
+  time a (live objects, goal) pair is needed, its whole *field* is computed in one call:
+  the co-player on every free cell, the others where they stand in that first state.
 * ``"none"``: no cache.
 
 The agent calls :meth:`clear` before every decision (the model learns between episodes, and
@@ -121,8 +125,8 @@ class CachedCoplayerPolicy:
     def _from_fields(
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
     ) -> np.ndarray:
-        """``"own-cell"``: per (live objects, seat, goal), the distribution on every cell
-        (a *field*), asked in one network call the first time any cell of it is needed."""
+        """``"own-cell"``: per (live objects, goal), the distribution on every cell (a
+        *field*), asked in one network call the first time any cell of it is needed."""
         keys = self._key(batch, rows, seats, goals)
         pos, missing = _find(self._keys, keys)
         if missing.size:
@@ -168,9 +172,9 @@ class CachedCoplayerPolicy:
 
     def _key_space(self) -> int:
         n = self.rules.num_players
-        space = 2**self._num_objects * self._goal_radix * n
+        space = 2**self._num_objects * self._goal_radix
         if self.mode == "exact":
-            space *= (self._cells + 1) ** n * (self._max_t + 1)
+            space *= n * (self._cells + 1) ** n * (self._max_t + 1)
         return space
 
     def _key(
@@ -187,8 +191,8 @@ class CachedCoplayerPolicy:
         alive = batch.object_alive[rows].astype(np.int64)
         key = (alive << np.arange(alive.shape[1], dtype=np.int64)).sum(1)
         key = key * self._goal_radix + code
-        key = key * n + seats
         if self.mode == "exact":
+            key = key * n + seats
             cells = np.where(batch.active[rows], batch.player_pos[rows], self._cells)
             for j in range(n):
                 key = key * (self._cells + 1) + cells[:, j]

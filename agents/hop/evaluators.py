@@ -50,7 +50,7 @@ from hop_envs.core import (
     GridLayout,
     GridRules,
     GridState,
-    bfs_distances,
+    all_pairs_distances,
 )
 
 ROLLOUT_POLICIES = ("random", "greedy", "best-kind", "best-option")
@@ -123,6 +123,11 @@ class RolloutEvaluator:
         goals = [(None,) * self.rules.num_players for _ in states]
         return self.evaluate_with_goals(states, player, goals, _keep_goal)
 
+    def priors(self, states: Sequence[GridState], player: int) -> np.ndarray:
+        """Uniform priors over ``player``'s legal actions (no rollouts)."""
+        masks = np.stack([self.rules.action_masks(s)[player] for s in states]).astype(np.float64)
+        return masks / masks.sum(1, keepdims=True)
+
     def evaluate_with_goals(
         self,
         states: Sequence[GridState],
@@ -136,10 +141,21 @@ class RolloutEvaluator:
             raise ValueError(
                 f"RolloutEvaluator: got {len(states)} states but {len(goals)} goal tuples"
             )
-        masks = np.stack([self.rules.action_masks(s)[player] for s in states]).astype(np.float64)
-        priors = masks / masks.sum(1, keepdims=True)
-        values = self._rollouts(states, player, goals, redraw)
-        return priors, values
+        return self.priors(states, player), self.values_with_goals(states, player, goals, redraw)
+
+    def values_with_goals(
+        self,
+        states: Sequence[GridState],
+        player: int,
+        goals: Sequence[Goals],
+        redraw: Redraw,
+    ) -> np.ndarray:
+        """The rollout values alone (as :meth:`evaluate_with_goals`, without priors)."""
+        if len(goals) != len(states):
+            raise ValueError(
+                f"RolloutEvaluator: got {len(states)} states but {len(goals)} goal tuples"
+            )
+        return self._rollouts(states, player, goals, redraw)
 
     # -- rollouts --------------------------------------------------------------------------
     def _rollouts(
@@ -299,12 +315,14 @@ class RolloutEvaluator:
 
     def _distance_table(self, layout: GridLayout) -> tuple[np.ndarray, np.ndarray]:
         """All-pairs shortest-path move counts of ``layout`` (-1: unreachable) and its move
-        table, cached for the most recent layout."""
+        table, cached for the most recent walls (states rebuilt from observations get new
+        layout objects for the same walls)."""
         cached = self._distances
-        if cached is None or cached[0] is not layout:
-            cells = layout.neighbors.shape[0]
-            dist = np.stack([bfs_distances(layout.neighbors, c) for c in range(cells)])
-            cached = (layout, dist.astype(np.int64), layout.neighbors.astype(np.int64))
+        if cached is None or (
+            cached[0] is not layout and not np.array_equal(cached[0].walls, layout.walls)
+        ):
+            dist = all_pairs_distances(layout.neighbors)
+            cached = (layout, dist, layout.neighbors.astype(np.int64))
             self._distances = cached
         return cached[1], cached[2]
 

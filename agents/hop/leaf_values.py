@@ -85,12 +85,16 @@ class MixedEvaluator:
         _, rollout_values = self.rollouts.evaluate(states, player)
         return priors, self._mix(net_values, rollout_values)
 
+    def priors(self, states: Sequence[GridState], player: int) -> np.ndarray:
+        """The network's priors alone (no rollouts)."""
+        return self.network.evaluate(states, player)[0]
+
     def evaluate_with_goals(
         self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
     ) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`evaluate`, the rollouts' co-players pursuing the tree's ``goals``."""
         priors, net_values = self.network.evaluate(states, player)
-        _, rollout_values = self.rollouts.evaluate_with_goals(states, player, goals, redraw)
+        rollout_values = self.rollouts.values_with_goals(states, player, goals, redraw)
         return priors, self._mix(net_values, rollout_values)
 
     def _mix(self, net_values: np.ndarray, rollout_values: np.ndarray) -> np.ndarray:

@@ -66,14 +66,16 @@ from agents.hop.search_tree import (
     DEPTH_LIMIT,
     EVALUATE,
     EXPAND,
+    NEW,
     TERMINAL,
     Goals,
     Node,
     Redraw,
     SearchTree,
     UniformStream,
+    create_children,
 )
-from hop_envs.core import GridRules, GridState
+from hop_envs.core import BatchedGame, GridRules, GridState
 
 ROOT_SELECTIONS = ("q_boltzmann", "visits")
 #: One simulation in flight: its tree, the nodes on its path and the actions between them.
@@ -173,6 +175,14 @@ class GoalAwareEvaluator(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
+@runtime_checkable
+class PriorEvaluator(Protocol):
+    """A leaf evaluator that can give the priors alone, more cheaply than with values (e.g.
+    without rollouts); the planner uses it for the root, whose value it never reads."""
+
+    def priors(self, states: Sequence[GridState], player: int) -> np.ndarray: ...
+
+
 class MultiTreePlanner:
     """Plans the focal player's action with ``config.num_trees`` lock-stepped PUCT trees."""
 
@@ -184,6 +194,7 @@ class MultiTreePlanner:
                 f"MultiTreePlanner: config must be a PlannerConfig, got {type(config).__name__}"
             )
         self.num_actions = rules.num_actions
+        self._game = BatchedGame(rules)
 
     def plan(
         self,
@@ -219,8 +230,10 @@ class MultiTreePlanner:
         uniforms = UniformStream(rng)
         goal_aware = isinstance(evaluator, GoalAwareEvaluator)
         roots = [Node(state.copy(), 0.0, False, 0, g) for g in tree_goals]
-        # The roots share a state: one evaluation; their goals differ: one query each.
-        self._evaluate(roots[:1], player, evaluator, redraw, goal_aware)
+        # The roots share a state: one evaluation; their goals differ: one query each. The
+        # search never reads a root's value (its edges hold the backed-up returns), so an
+        # evaluator that can give priors alone (no rollouts) is asked only for those.
+        self._evaluate(roots[:1], player, evaluator, redraw, goal_aware, priors_only=True)
         for root in roots[1:]:
             root.set_evaluation(list(roots[0].legal), list(roots[0].prior), roots[0].value)
         self._expand(roots, player, coplayer_policy)
@@ -250,12 +263,12 @@ class MultiTreePlanner:
             virtual = take > 1
             to_evaluate: list[Path] = []
             to_expand: list[Path] = []
+            to_create: list[Path] = []
+            queues = (to_evaluate, to_expand, to_create)
             for tree in trees:
                 for _ in range(take):
                     path: Path = (tree, [tree.root], [])
-                    self._route(
-                        path, tree.descend(path[1], path[2]), to_evaluate, to_expand, virtual
-                    )
+                    self._route(path, tree.descend(path[1], path[2]), queues, virtual)
             if to_expand:
                 self._expand(_unique_leaves(to_expand), player, coplayer_policy)
                 for path in to_expand:
@@ -265,7 +278,17 @@ class MultiTreePlanner:
                     status = tree.descend(nodes, actions)
                     if status == EXPAND:  # cannot happen: an unexpanded node has no children
                         raise RuntimeError("planner: a node needed expansion twice in a round")
-                    self._route(path, status, to_evaluate, to_expand, virtual)
+                    self._route(path, status, queues, virtual)
+            if to_create:
+                unique = {id(nodes[-1]): (tree, nodes[-1]) for tree, nodes, _ in to_create}
+                create_children(self._game, list(unique.values()))
+                for tree, nodes, actions in to_create:
+                    if not nodes[-1].terminal:
+                        to_evaluate.append((tree, nodes, actions))  # its virtual visit stays
+                        continue
+                    if virtual:
+                        tree.remove_virtual_visit(nodes, actions)
+                    tree.backup(nodes, actions, 0.0)
             if to_evaluate:
                 self._evaluate(_unique_leaves(to_evaluate), player, evaluator, redraw, goal_aware)
                 for tree, nodes, actions in to_evaluate:
@@ -276,10 +299,11 @@ class MultiTreePlanner:
 
     @staticmethod
     def _route(
-        path: Path, status: str, to_evaluate: list[Path], to_expand: list[Path], virtual: bool
+        path: Path, status: str, queues: tuple[list[Path], list[Path], list[Path]], virtual: bool
     ) -> None:
-        """Back up a finished simulation now, or queue it for the batched calls (with a
-        virtual visit on its path when several leaves per tree are collected)."""
+        """Back up a finished simulation now, or queue it for the batched calls (to
+        evaluate, to expand, to create: with a virtual visit on its path when several leaves
+        per tree are collected)."""
         tree, nodes, actions = path
         if status == TERMINAL:
             tree.backup(nodes, actions, 0.0)
@@ -288,7 +312,8 @@ class MultiTreePlanner:
         else:
             if virtual:
                 tree.add_virtual_visit(nodes, actions)
-            (to_evaluate if status == EVALUATE else to_expand).append(path)
+            to_evaluate, to_expand, to_create = queues
+            {EVALUATE: to_evaluate, EXPAND: to_expand, NEW: to_create}[status].append(path)
 
     # -- set-up ----------------------------------------------------------------------------
     def _check_root(self, state: GridState, player: int) -> None:
@@ -366,12 +391,17 @@ class MultiTreePlanner:
         evaluator: LeafEvaluator,
         redraw: Redraw,
         goal_aware: bool,
+        *,
+        priors_only: bool = False,
     ) -> None:
         """Values, legal actions and (masked, renormalised) priors of ``leaves``, in one
-        evaluator call."""
+        evaluator call (``priors_only``: value 0 from an evaluator with a ``priors`` method,
+        see :class:`PriorEvaluator`)."""
         a_n = self.num_actions
         states = [leaf.state for leaf in leaves]
-        if goal_aware:
+        if priors_only and isinstance(evaluator, PriorEvaluator):
+            priors, values = evaluator.priors(states, player), np.zeros(len(states))
+        elif goal_aware:
             goals = [leaf.goals for leaf in leaves]
             aware: GoalAwareEvaluator = evaluator  # type: ignore[assignment]
             priors, values = aware.evaluate_with_goals(states, player, goals, redraw)

@@ -42,11 +42,13 @@ import numpy as np
 
 from agents.hop.goal_sampling import goal_exists
 from agents.hop.interfaces import IDLE, Goal
-from hop_envs.core import STAY, GridRules, GridState
+from hop_envs.core import STAY, BatchedGame, BatchedState, GridRules, GridState
 
 Goals = tuple[Goal | None, ...]
 #: Why :meth:`SearchTree.descend` stopped.
 TERMINAL, EVALUATE, EXPAND, DEPTH_LIMIT = "terminal", "evaluate", "expand", "depth_limit"
+#: :meth:`SearchTree.descend` stopped at a child not created yet (see :func:`create_children`).
+NEW = "new"
 #: Draws a replacement goal for ``player`` in ``state`` (see ``goal_sampling.GoalSampler``).
 Redraw = Callable[[GridState, int], Goal]
 
@@ -83,6 +85,7 @@ class Node:
         "expanded",
         "goals",
         "legal",
+        "origin",
         "pending",
         "prior",
         "reward",
@@ -110,6 +113,8 @@ class Node:
         self.visits: list[int] = []
         self.value_sum: list[float] = []
         self.pending: list[int] = []  # virtual visits in flight, included in ``visits``
+        # (parent, focal action, co-player actions) of a child not created yet, else None.
+        self.origin: tuple[Node, int, tuple[int, ...]] | None = None
         self.total_visits = 0
         self.co_seats: list[int] = []
         # Per co-player: an int (a certain action) or the cumulative distribution as a list.
@@ -190,9 +195,11 @@ class SearchTree:
     # -- selection -------------------------------------------------------------------------
     def descend(self, nodes: list[Node], actions: list[int]) -> str:
         """Walk down from ``nodes[-1]`` (appending to ``nodes``/``actions``) and say why it
-        stopped: :data:`TERMINAL`, :data:`EVALUATE` (a node without a value, usually the new
-        child just created), :data:`EXPAND` (a node whose co-player distributions are needed
-        to go on) or :data:`DEPTH_LIMIT` (an evaluated node at ``max_depth``)."""
+        stopped: :data:`NEW` (a child reached for the first time: it is appended but its
+        state is only computed by :func:`create_children`, batched with the round's other new
+        children), :data:`TERMINAL`, :data:`EVALUATE` (a node without a value),
+        :data:`EXPAND` (a node whose co-player distributions are needed to go on) or
+        :data:`DEPTH_LIMIT` (an evaluated node at ``max_depth``)."""
         node = nodes[-1]
         while True:
             if node.terminal:
@@ -208,10 +215,13 @@ class SearchTree:
             key = (action, co)
             child = node.children.get(key)
             actions.append(action)
-            if child is None:
-                child = self._make_child(node, action, co)
+            if child is None:  # its state comes with the round's other new children
+                child = Node(node.state, 0.0, False, node.depth + 1, node.goals)
+                child.origin = (node, action, co)
                 node.children[key] = child
             nodes.append(child)
+            if child.origin is not None:
+                return NEW
             node = child
 
     def _choose(self, node: Node) -> int:
@@ -302,20 +312,6 @@ class SearchTree:
             out[a] = min(visits[a], max(deserved, forced[a])) - forced[a]
         return out
 
-    def _make_child(self, node: Node, action: int, co: tuple[int, ...]) -> Node:
-        state = node.state.copy()
-        joint = [STAY] * self._num_players
-        joint[self.player] = action
-        for seat, a in zip(node.co_seats, co, strict=True):
-            joint[seat] = a
-        outcome = self.rules.step(state, joint)
-        terminal = bool(state.over) or not bool(state.active[self.player])
-        goals = node.goals
-        if not terminal and int(outcome.target.max()) >= 0:
-            goals = self._redraw_removed(state, goals)
-        reward = float(outcome.rewards[self.player])
-        return Node(state, reward, terminal, node.depth + 1, goals)
-
     def _redraw_removed(self, state: GridState, goals: Goals) -> Goals:
         """Goals whose object was just captured or removed, replaced by the next existing
         goal of the tree's ordering for that co-player, else by a new draw."""
@@ -372,3 +368,30 @@ class SearchTree:
                 self.q_high = q
         if actions:  # ``value`` is now the return backed up through the root
             self.root_squares[actions[0]] += value * value
+
+
+def create_children(game: BatchedGame, new: Sequence[tuple[SearchTree, Node]]) -> None:
+    """Give the children :meth:`SearchTree.descend` left uncreated (``origin`` set) their
+    state, entering reward, terminal flag and goals, stepping all of them in one batched
+    step (each child once, even if several simulations reached it)."""
+    if not new:
+        return
+    parents = [child.origin[0] for _, child in new]  # type: ignore[index]
+    batch = BatchedState.stack([parent.state for parent in parents])
+    joint = np.full(batch.player_pos.shape, STAY, dtype=np.int64)
+    for i, (tree, child) in enumerate(new):
+        parent, action, co = child.origin  # type: ignore[misc]
+        joint[i, tree.player] = action
+        joint[i, parent.co_seats] = co
+    outcome = game.step(batch, joint)
+    removed = (outcome.target >= 0).any(1).tolist()
+    for i, (tree, child) in enumerate(new):
+        parent = parents[i]
+        state = batch.state_at(i, parent.state.layout)
+        terminal = bool(state.over) or not bool(state.active[tree.player])
+        child.state = state
+        child.reward = float(outcome.rewards[i, tree.player])
+        child.terminal = terminal
+        if not terminal and removed[i]:
+            child.goals = tree._redraw_removed(state, parent.goals)
+        child.origin = None

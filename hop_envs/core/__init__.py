@@ -10,7 +10,14 @@ from hop_envs.core.goals import (
     ObjectGoalSpace,
     PreyKindGoals,
 )
-from hop_envs.core.layout import MOVE_DELTAS, NUM_MOVES, STAY, GridLayout, bfs_distances
+from hop_envs.core.layout import (
+    MOVE_DELTAS,
+    NUM_MOVES,
+    STAY,
+    GridLayout,
+    all_pairs_distances,
+    bfs_distances,
+)
 from hop_envs.core.rules import GridRules
 from hop_envs.core.snowdrift import DRIFT, REMOVE, SnowdriftConfig, SnowdriftRules
 from hop_envs.core.stag_hunt import (
@@ -51,5 +58,6 @@ __all__ = [
     "StagHuntConfig",
     "StagHuntRules",
     "StepOutcome",
+    "all_pairs_distances",
     "bfs_distances",
 ]

@@ -46,23 +46,32 @@ class BatchedState:
             raise ValueError("cannot stack an empty list of states")
         kinds = states[0].object_kind
         for s in states[1:]:
-            if not np.array_equal(s.object_kind, kinds):
+            if s.object_kind is not kinds and not np.array_equal(s.object_kind, kinds):
                 raise ValueError("all stacked states must have the same object kinds")
-        neighbors = np.stack([s.layout.neighbors for s in states])
-        move_bits = ((neighbors >= 0) << np.arange(NUM_MOVES)).sum(2).astype(np.uint8)
-        cell_object = np.full(neighbors.shape[:2], -1, dtype=np.int16)
-        for b, s in enumerate(states):
-            alive = np.flatnonzero(s.object_alive)
-            cell_object[b, s.object_pos[alive]] = alive
+        size = len(states)
+        first = states[0].layout
+        if all(s.layout is first for s in states):  # the common case: one episode's states
+            bits = ((first.neighbors >= 0) << np.arange(NUM_MOVES)).sum(1).astype(np.uint8)
+            move_bits = np.broadcast_to(bits, (size, bits.size)).copy()
+            walls = np.broadcast_to(first.walls, (size, *first.walls.shape)).copy()
+        else:
+            neighbors = np.stack([s.layout.neighbors for s in states])
+            move_bits = ((neighbors >= 0) << np.arange(NUM_MOVES)).sum(2).astype(np.uint8)
+            walls = np.stack([s.layout.walls for s in states])
+        object_pos = np.stack([s.object_pos for s in states])
+        object_alive = np.stack([s.object_alive for s in states])
+        cell_object = np.full(move_bits.shape, -1, dtype=np.int16)
+        entry, index = np.nonzero(object_alive)
+        cell_object[entry, object_pos[entry, index]] = index
         return cls(
-            walls=np.stack([s.layout.walls for s in states]),
+            walls=walls,
             move_bits=move_bits,
             cell_object=cell_object,
             player_pos=np.stack([s.player_pos for s in states]),
             active=np.stack([s.active for s in states]),
-            object_pos=np.stack([s.object_pos for s in states]),
+            object_pos=object_pos,
             object_kind=np.asarray(kinds),
-            object_alive=np.stack([s.object_alive for s in states]),
+            object_alive=object_alive,
             t=np.asarray([s.t for s in states], dtype=np.int64),
             first_capture_t=np.asarray([s.first_capture_t for s in states], dtype=np.int64),
             over=np.asarray([s.over for s in states], dtype=bool),
@@ -138,6 +147,9 @@ class BatchedGame:
         w = rules.width
         self._deltas = np.asarray([-w, w, -1, 1], dtype=np.int64)  # flat offsets of the moves
         self._bit_index = np.arange(NUM_MOVES, dtype=np.uint8)
+        strength = getattr(self.config, "strength", None)
+        self._strength = np.asarray(strength if strength else (1.0,), dtype=np.float64)
+        self._equal_strength = bool((self._strength == self._strength[0]).all())
 
     def reset(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
         """``batch_size`` fresh states drawn one after another from ``rng``."""
@@ -244,8 +256,12 @@ class BatchedGame:
         hunting = acting & ((acts == HUNT_STAG) | (acts == HUNT_HARE)) & (kind_here == want)
         obj_idx = np.maximum(obj_here, 0)
         count = self._group_sizes(state, obj_here, hunting)
-        strength = np.broadcast_to(np.asarray(cfg.strength, dtype=np.float64), acts.shape)
-        weight = self._group_sizes(state, obj_here, hunting, strength)
+        if self._equal_strength:
+            strength = self._strength[0]
+            weight = count * strength
+        else:
+            strength = np.broadcast_to(self._strength, acts.shape)
+            weight = self._group_sizes(state, obj_here, hunting, strength)
         is_stag = state.object_kind == STAG
         captured = np.where(is_stag[None, :], count >= cfg.stag_hunters_required, count >= 1)
         won = hunting & captured[b, obj_idx]

@@ -97,6 +97,29 @@ def bfs_distances(neighbors: np.ndarray, start: int) -> np.ndarray:
     return np.asarray(dist_list, dtype=np.int64)
 
 
+def all_pairs_distances(neighbors: np.ndarray) -> np.ndarray:
+    """``(cells, cells)`` move counts between every pair of cells over a move table (-1
+    where unreachable): a breadth-first search from every cell at once, one frontier
+    expansion per distance."""
+    cells = neighbors.shape[0]
+    dist = np.full((cells, cells), -1, dtype=np.int64)
+    frontier = np.eye(cells, dtype=bool)
+    dist[frontier] = 0
+    seen = frontier.copy()
+    # The cells one move from cell c are neighbors[c]; moves are symmetric, so a cell joins
+    # the frontier when any of its neighbours was in it.
+    valid = neighbors >= 0
+    index = np.where(valid, neighbors, 0)
+    d = 0
+    while frontier.any():
+        d += 1
+        reached = (frontier[:, index] & valid[None]).any(2) & ~seen
+        dist[reached] = d
+        seen |= reached
+        frontier = reached
+    return dist
+
+
 def free_cells_connected(walls: np.ndarray, neighbors: np.ndarray | None = None) -> bool:
     """Whether every free cell can reach every other free cell."""
     free = np.flatnonzero(~walls.ravel())

@@ -187,6 +187,14 @@ def test_own_cell_cache_computes_a_whole_field_and_reuses_it_where_only_others_d
         cache.action_probs([PolicyQuery(other, 1, STAG)]),
         cache.action_probs([PolicyQuery(moved, 1, STAG)]),
     )
+    # Another seat on that cell with that goal: the same stored answer (only where the
+    # others stand differs between the two views).
+    np.testing.assert_array_equal(
+        cache.action_probs(
+            [PolicyQuery(rules.state_from_positions(layout, [7, 3], [24, 4]), 0, STAG)]
+        ),
+        cache.action_probs([PolicyQuery(moved, 1, STAG)]),
+    )
     assert counting.rows == 25
     # Another goal, or the hare gone: new fields.
     cache.action_probs([PolicyQuery(moved, 1, HARE)])
@@ -335,3 +343,36 @@ def test_planning_agents_take_an_om_cache_mode_and_name_a_bad_one() -> None:
     assert DirectOMAgent(weights=None, om_cache="exact").om_cache == "exact"
     with pytest.raises(ValueError, match=r"HopAgent: om_cache must be one of .*got 'fast'"):
         HopAgent(weights=None, om_cache="fast")
+
+
+def test_the_root_is_asked_for_priors_only_and_never_rolled_out() -> None:
+    from agents.hop.planner import MultiTreePlanner, PlannerConfig
+
+    rules = StagHuntRules(StagHuntConfig(num_players=2, grid_size=5, num_hares=1))
+    layout = GridLayout.from_walls(np.zeros((5, 5), dtype=bool))
+    root = rules.state_from_positions(layout, player_pos=[12, 14], object_pos=[14, 10])
+
+    class Recording(RolloutEvaluator):
+        def __init__(self) -> None:
+            super().__init__(rules, HuntOnGoal(rules), depth=3, focal_policy="greedy", seed=0)
+            self.prior_calls: list[int] = []
+            self.rolled_out: list[int] = []
+
+        def priors(self, states, player):
+            self.prior_calls.append(len(states))
+            return super().priors(states, player)
+
+        def _rollouts(self, states, player, goals, redraw):
+            self.rolled_out.extend(s.t for s in states)
+            return super()._rollouts(states, player, goals, redraw)
+
+    evaluator = Recording()
+    planner = MultiTreePlanner(rules, PlannerConfig(num_trees=2, num_simulations=6))
+    planner.plan(
+        root, 0, HuntOnGoal(rules), evaluator, np.random.default_rng(0), goals=[{1: STAG}] * 2
+    )
+    assert evaluator.prior_calls[0] == 1  # the root, once for both trees
+    assert len(evaluator.rolled_out) == 2 * 6  # one rollout set per simulation's new leaf
+    # Every rolled-out state is at least one step after the root (t = 0): the root itself is
+    # never rolled out.
+    assert min(evaluator.rolled_out) >= 1
