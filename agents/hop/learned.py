@@ -5,11 +5,10 @@ opponent model, :class:`NetworkEvaluator` answers
 :class:`~agents.hop.interfaces.LeafEvaluator` with the focal net. Each call is one batched
 forward pass under ``torch.inference_mode()`` with numpy-built features.
 
-Idle co-players in the stag hunt: the stag hunt's hindsight labels are prey kinds only (a
-co-player that captured nothing is unlabelled), so the goal-conditioned model has never seen
-``IDLE``. A stag-hunt query with goal ``IDLE`` (a co-player believed not to pursue any prey)
-is answered with the uniform distribution over that co-player's legal actions: a wanderer.
-In the snowdrift, ``IDLE`` is a trained goal and goes through the model.
+``IDLE`` (a co-player that pursues no goal any more) is a trained goal in both games: the
+hindsight labels give it to every step after a co-player's last capture or removal, and to
+every step of a stag-hunt co-player that ended its episode without a capture
+(:mod:`agents.hop.goals`), so an idle query goes through the model like any other.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ import numpy as np
 import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
-from agents.hop.features import PREY_KIND, FeatureBuilder, Features
-from agents.hop.interfaces import IDLE, NO_GOAL, PolicyQuery
+from agents.hop.features import FeatureBuilder, Features
+from agents.hop.interfaces import NO_GOAL, PolicyQuery
 from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
 from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
@@ -43,7 +42,6 @@ class LearnedCoplayerPolicy:
         self.rules = rules
         self.features = FeatureBuilder(rules)
         self.goal_conditioned = model.config.kind == GOAL_OM
-        self._idle_is_uniform = self.goal_conditioned and model.config.goal_encoding == PREY_KIND
         self._batched: BatchedFeatureBuilder | None = None
 
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
@@ -62,7 +60,7 @@ class LearnedCoplayerPolicy:
                     "the goal-conditioned model needs a goal for every query"
                 )
         features = self.features.build(states, players, goals)
-        return self._run(features, None if goals is None else np.asarray(goals))
+        return self._run(features)
 
     def batch_action_probs(
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
@@ -82,17 +80,12 @@ class LearnedCoplayerPolicy:
                     "the goal-conditioned model needs a goal for every query"
                 )
         features = self._batched_features().build(batch, rows, seats, goal_array)
-        return self._run(features, goal_array)
+        return self._run(features)
 
-    def _run(self, features: Features, goals: np.ndarray | None) -> np.ndarray:
+    def _run(self, features: Features) -> np.ndarray:
         with torch.inference_mode():
             logits = self.model.run(features)
             probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
-        if self._idle_is_uniform and goals is not None:
-            idle = goals == IDLE
-            if idle.any():
-                legal = features.masks[idle].astype(np.float64)
-                probs[idle] = legal
         probs /= probs.sum(axis=1, keepdims=True)
         return probs
 
