@@ -1,8 +1,9 @@
 """HOP's networks: the focal policy/value net, the goal-conditioned opponent model and the
 goal-free action model of direct-OM.
 
-All three share one small trunk: a conv stack over the ``(C, H, W)`` view (the goal planes of
-:mod:`agents.hop.features` appended as channels for the opponent model), flattened, joined
+All three share one small trunk: a conv stack over the ``(C, H, W)`` view (for the opponent
+model, the goal planes of :mod:`agents.hop.features` appended as channels: the game's
+``rules.goals.num_planes`` of them, encoded as ``rules.goals.encoding`` names), flattened, joined
 with the time ``t / max_cycles`` and passed through one hidden layer. Policy logits are masked
 by the legal-action mask (illegal actions get ``-inf`` logits, so probability exactly 0).
 Sizes default to what runs a batch of ~20 states well under a millisecond on one core,
@@ -24,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from agents.hop.features import DRIFT_CELL, NUM_GOAL_PLANES, PREY_KIND, Features, goal_encoding_of
+from agents.hop.features import Features, goal_space_of
 from hop_envs.core import GridRules
 
 __all__ = [
@@ -48,11 +49,19 @@ FOCAL, GOAL_OM, ACTION_MODEL = "focal", "goal_om", "action_model"
 KINDS = (FOCAL, GOAL_OM, ACTION_MODEL)
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 FORMAT_VERSION = 1
+#: Goal planes of a config saved before ``num_goal_planes`` was stored (both shipped games').
+DEFAULT_GOAL_PLANES = 2
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Shape and size of one HOP network; saved as JSON beside its weights."""
+    """Shape and size of one HOP network; saved as JSON beside its weights.
+
+    ``goal_encoding`` and ``num_goal_planes`` are the goal space's (``rules.goals.encoding``
+    and ``rules.goals.num_planes``) for the goal-conditioned opponent model: the name of the
+    goal planes it was trained on and how many there are (extra input channels of its
+    trunk). Other kinds have no goals: ``goal_encoding`` None, ``num_goal_planes`` left at
+    its default."""
 
     kind: str
     in_channels: int
@@ -60,6 +69,7 @@ class NetworkConfig:
     width: int
     num_actions: int
     goal_encoding: str | None = None
+    num_goal_planes: int = DEFAULT_GOAL_PLANES
     conv_channels: tuple[int, ...] = (16, 16)
     hidden: int = 128
 
@@ -79,28 +89,45 @@ class NetworkConfig:
                 f"got {self.conv_channels!r}"
             )
         object.__setattr__(self, "conv_channels", channels)
-        if self.kind == GOAL_OM and self.goal_encoding not in (PREY_KIND, DRIFT_CELL):
+        planes = self.num_goal_planes
+        if isinstance(planes, bool) or not isinstance(planes, int) or planes < 1:
             raise ValueError(
-                f"NetworkConfig.goal_encoding must be {PREY_KIND!r} or {DRIFT_CELL!r} for a "
-                f"goal-conditioned opponent model, got {self.goal_encoding!r}"
+                f"NetworkConfig.num_goal_planes must be an integer >= 1, got {planes!r}"
+            )
+        if self.kind == GOAL_OM and not (
+            isinstance(self.goal_encoding, str) and self.goal_encoding
+        ):
+            raise ValueError(
+                "NetworkConfig.goal_encoding must name the goal space's encoding "
+                "(rules.goals.encoding) for a goal-conditioned opponent model, "
+                f"got {self.goal_encoding!r}"
             )
         if self.kind != GOAL_OM and self.goal_encoding is not None:
             raise ValueError(
                 f"NetworkConfig.goal_encoding must be None for kind {self.kind!r}, "
                 f"got {self.goal_encoding!r}"
             )
+        if self.kind != GOAL_OM and planes != DEFAULT_GOAL_PLANES:
+            raise ValueError(
+                "NetworkConfig.num_goal_planes is for the goal-conditioned opponent model; "
+                f"leave it at {DEFAULT_GOAL_PLANES} for kind {self.kind!r}, got {planes!r}"
+            )
 
     @classmethod
     def for_rules(cls, rules: GridRules, kind: str, **sizes: Any) -> NetworkConfig:
         """The config of a ``kind`` network for ``rules``' game (``sizes``: conv_channels,
-        hidden)."""
+        hidden); an opponent model's goal planes are ``rules.goals``'."""
+        goals: dict[str, Any] = {}
+        if kind == GOAL_OM:
+            space = goal_space_of(rules)
+            goals = {"goal_encoding": space.encoding, "num_goal_planes": int(space.num_planes)}
         return cls(
             kind=kind,
             in_channels=rules.num_channels,
             height=rules.height,
             width=rules.width,
             num_actions=rules.num_actions,
-            goal_encoding=goal_encoding_of(rules) if kind == GOAL_OM else None,
+            **goals,
             **sizes,
         )
 
@@ -113,10 +140,15 @@ class NetworkConfig:
             raise ValueError(
                 f"{self.kind} network does not fit {type(rules).__name__}: it was built for "
                 f"{self.in_channels} channels, {self.height}x{self.width} grid, "
-                f"{self.num_actions} actions, goals {self.goal_encoding!r}; the rules need "
+                f"{self.num_actions} actions, goals {self._goals()}; the rules need "
                 f"{expected.in_channels}, {expected.height}x{expected.width}, "
-                f"{expected.num_actions}, {expected.goal_encoding!r}"
+                f"{expected.num_actions}, {expected._goals()}"
             )
+
+    def _goals(self) -> str:
+        if self.goal_encoding is None:
+            return "None"
+        return f"{self.goal_encoding!r} ({self.num_goal_planes} planes)"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -212,7 +244,7 @@ class GoalOpponentModel(HopNetwork):
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__(config)
-        self.trunk = GridTrunk(config.in_channels + NUM_GOAL_PLANES, config)
+        self.trunk = GridTrunk(config.in_channels + config.num_goal_planes, config)
         self.policy = nn.Linear(config.hidden, config.num_actions)
 
     def forward(
@@ -228,6 +260,12 @@ class GoalOpponentModel(HopNetwork):
     def run(self, features: Features) -> torch.Tensor:
         if features.goals is None:
             raise ValueError("GoalOpponentModel needs goal planes; build features with goals")
+        planes = features.goals.shape[1]
+        if planes != self.config.num_goal_planes:
+            raise ValueError(
+                f"GoalOpponentModel takes {self.config.num_goal_planes} goal planes "
+                f"({self.config.goal_encoding!r}), got features with {planes}"
+            )
         t = self.tensors(features)
         return self(t["grids"], t["times"], t["masks"], t["goals"])
 

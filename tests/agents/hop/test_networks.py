@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -30,6 +31,7 @@ from hop_envs.core import (
     HARE,
     STAG,
     GridLayout,
+    PreyKindGoals,
     SnowdriftConfig,
     SnowdriftRules,
     StagHuntConfig,
@@ -290,10 +292,14 @@ def test_network_config_validation():
         NetworkConfig(FOCAL, 0, 8, 8, 7)
     with pytest.raises(ValueError, match="conv_channels must be a non-empty sequence"):
         NetworkConfig(FOCAL, 7, 8, 8, 7, conv_channels=())
-    with pytest.raises(ValueError, match="goal_encoding must be 'prey_kind' or 'drift_cell'"):
+    with pytest.raises(ValueError, match="goal_encoding must name the goal space's encoding"):
         NetworkConfig(GOAL_OM, 7, 8, 8, 7)
     with pytest.raises(ValueError, match="goal_encoding must be None for kind 'focal'"):
         NetworkConfig(FOCAL, 7, 8, 8, 7, goal_encoding=PREY_KIND)
+    with pytest.raises(ValueError, match="num_goal_planes must be an integer >= 1, got 0"):
+        NetworkConfig(GOAL_OM, 7, 8, 8, 7, goal_encoding=PREY_KIND, num_goal_planes=0)
+    with pytest.raises(ValueError, match="leave it at 2 for kind 'action_model', got 3"):
+        NetworkConfig(ACTION_MODEL, 7, 8, 8, 7, num_goal_planes=3)
     with pytest.raises(ValueError, match="seed must be an integer"):
         build_network(NetworkConfig(FOCAL, 7, 8, 8, 7), seed=1.5)  # type: ignore[arg-type]
 
@@ -303,3 +309,57 @@ def test_check_rules_names_the_mismatch():
     config.check_rules(STAG_RULES)
     with pytest.raises(ValueError, match="goal_om network does not fit SnowdriftRules"):
         config.check_rules(DRIFT_RULES)
+
+
+# -- goal spaces other than the shipped games' -------------------------------------------------
+class ThreePlaneGoals(PreyKindGoals):
+    """A goal space of its own: prey kinds encoded in three planes under another name (what a
+    learned subgoal space with its own encoding looks like to the networks)."""
+
+    encoding = "learned_code"
+    num_planes = 3
+
+
+class ThreePlaneRules(StagHuntRules):
+    def make_goal_space(self) -> PreyKindGoals:
+        return ThreePlaneGoals(self.object_kinds, self.height, self.width)
+
+
+def test_the_opponent_model_takes_the_goal_space_encoding_and_plane_count():
+    rules = ThreePlaneRules(StagHuntConfig(num_wall_pieces=3))
+    config = NetworkConfig.for_rules(rules, GOAL_OM, **SMALL)
+    assert (config.goal_encoding, config.num_goal_planes) == ("learned_code", 3)
+    config.check_rules(rules)
+    net = build_network(config, seed=0)
+    # the grid's channels (4 players, walls, stag, hare: 7) plus the three goal planes
+    assert rules.num_channels == 7
+    assert net.trunk.convs[0].in_channels == 10
+    states, players = random_states(STAG_RULES, seed=4, count=3)
+    plain = FeatureBuilder(STAG_RULES).build(states, players)
+    goals = rules.goals.encode([STAG, HARE, IDLE])
+    assert goals.shape == (3, 3, 8, 8)
+    logits, _ = run(net, dataclasses.replace(plain, goals=goals))
+    assert logits.shape == (3, rules.num_actions)
+    two_planes = dataclasses.replace(plain, goals=goals[:, :2])
+    with pytest.raises(ValueError, match=r"takes 3 goal planes \('learned_code'\), got .* 2"):
+        net.run(two_planes)
+    # a network for the shipped encoding does not fit, and the message says why
+    shipped = NetworkConfig.for_rules(STAG_RULES, GOAL_OM)
+    assert (shipped.goal_encoding, shipped.num_goal_planes) == (PREY_KIND, 2)
+    with pytest.raises(ValueError, match=r"goals 'prey_kind' \(2 planes\); .*'learned_code' \(3"):
+        shipped.check_rules(rules)
+    # focal nets and action models have no goal input and fit both
+    NetworkConfig.for_rules(STAG_RULES, FOCAL).check_rules(rules)
+    NetworkConfig.for_rules(STAG_RULES, ACTION_MODEL).check_rules(rules)
+
+
+def test_a_saved_config_without_num_goal_planes_loads_with_two(tmp_path):
+    net = build_network(NetworkConfig.for_rules(DRIFT_RULES, GOAL_OM, **SMALL), seed=2)
+    path = save_network(net, tmp_path / "om")
+    meta = json.loads((path / "config.json").read_text())
+    assert meta["config"]["num_goal_planes"] == 2
+    del meta["config"]["num_goal_planes"]  # as written before the field existed
+    (path / "config.json").write_text(json.dumps(meta))
+    loaded = load_network(path, expected_kind=GOAL_OM)
+    assert loaded.config == net.config and loaded.config.num_goal_planes == 2
+    loaded.config.check_rules(DRIFT_RULES)
