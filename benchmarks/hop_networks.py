@@ -54,10 +54,9 @@ def states_and_goals(rules: GridRules, count: int, rng: np.random.Generator):
     for _ in range(count):
         state = rules.reset(rng)
         states.append(state)
-        if isinstance(rules, StagHuntRules):
-            goals.append(int(rng.integers(2)))
-        else:
-            goals.append(int(rng.choice([*state.object_pos.tolist(), IDLE])))
+        # A goal a belief could hold (rules.goals): a prey kind, or a drift's cell or IDLE.
+        options = rules.goals.belief_goals(state) or [IDLE]
+        goals.append(int(options[int(rng.integers(len(options)))]))
     return states, goals
 
 

@@ -8,6 +8,9 @@ Goals (DESIGN §3.1, §3.2, §7):
     * stag hunt: the prey kind the co-player is after, ``hop_envs.core.STAG`` (0) or ``HARE`` (1);
     * snowdrift: the flat cell index (``row * width + col``) of the drift the co-player will
       remove next, or :data:`IDLE` once it will remove no more.
+
+:data:`IDLE` is the goal interface's (``hop_envs.core.IDLE``, :mod:`hop_envs.core.goals`),
+re-exported here.
 """
 
 from __future__ import annotations
@@ -18,10 +21,19 @@ from typing import Protocol
 
 import numpy as np
 
-from hop_envs.core import BatchedState, GridState
+from hop_envs.core import IDLE, BatchedState, GridState
+
+__all__ = [
+    "IDLE",
+    "NO_GOAL",
+    "BatchedCoplayerPolicy",
+    "CoplayerPolicy",
+    "Goal",
+    "LeafEvaluator",
+    "PolicyQuery",
+]
 
 Goal = int
-IDLE: Goal = -1
 #: Stands for ``goal=None`` (goal-free models, true policies) in integer goal arrays.
 NO_GOAL: Goal = -2
 
