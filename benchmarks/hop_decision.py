@@ -1,22 +1,25 @@
-"""Milliseconds per HOP decision: 5 trees x 200 simulations on the default stag hunt.
+"""Milliseconds per HOP decision on the default stag hunt, one core.
 
-Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8) with HOP's
-default networks (untrained, default sizes from :mod:`agents.hop.networks`): the focal net
-gives priors and leaf values, the goal-conditioned opponent model moves the co-players, and
-goals are drawn from uniform beliefs. One core: ``torch.set_num_threads(1)``. For
-comparison it also times the search with 4 and 8 leaves per tree per network call
-(``leaves_per_round``, virtual loss), and the ``hop`` agent's own acting configuration
-(fewer simulations, leaf values from rollouts with the opponent model, see
-:mod:`agents.hop.leaf_values`), built by the agent itself from its defaults, with its shipped
-weights (the rollouts' length depends on what the opponent model makes the co-players do).
+Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8), focal seat
+0, goals drawn from uniform beliefs, ``torch.set_num_threads(1)``. Configurations:
 
-Prints one line per configuration, a breakdown of where the time goes (``--profile``), and
-ends with ``ms_per_decision=<median>`` (wall clock) for 5 trees x 200 simulations on the value
-network with ``leaves_per_round=8`` (each tree gathers 8 leaves per batched network call,
-spread by virtual loss, as in AlphaZero-style batched MCTS), then
-``hop_agent_ms_per_decision=<median>`` for the agent's acting default. Wall time depends on
-what else runs on the machine; the CPU time of this process (also printed) is what the
-decision costs on a core of its own.
+* DESIGN's search, 5 trees x 200 simulations with the value network at the leaves
+  (untrained networks of the default sizes), with 1, 4 and 8 leaves per tree per batched
+  network call (``leaves_per_round``, virtual loss); and depth-5 rollouts with the goal
+  opponent model;
+* the ``hop`` agent, built by itself with its shipped weights: its earlier acting default
+  (5 x 50 simulations, 10 leaves per round, 25-step best-kind rollouts with the opponent
+  model) without a co-player cache, with the exact cache and with the own-cell cache
+  (:mod:`agents.hop.coplayer_cache`), then its current acting default. For the own-cell
+  cache it also prints how far its answers are from the model's own on the search's
+  queries (total variation).
+
+Prints one line per configuration with the wall-clock and CPU (this process) medians, a
+cProfile breakdown of the acting default (``--profile``), and ends with
+``ms_per_decision=<wall median>`` for DESIGN's search with ``leaves_per_round=8``,
+``hop_agent_ms_per_decision=<CPU median>`` for the agent's acting default (the CPU time of
+this one-threaded process is what a decision costs on a core of its own; it equals the wall
+time on an idle machine) and ``hop_agent_wall_ms_per_decision=<wall median>``.
 
     python benchmarks/hop_decision.py [--decisions 20] [--profile]
 """
@@ -30,11 +33,13 @@ import pstats
 import statistics
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
 
 from agents.hop.agent import HopAgent
+from agents.hop.coplayer_cache import CachedCoplayerPolicy
 from agents.hop.evaluators import RolloutEvaluator
 from agents.hop.goal_sampling import BeliefGoalSampler
 from agents.hop.interfaces import IDLE
@@ -76,14 +81,16 @@ def time_decisions(
     for state in states:
         sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
         start, start_cpu = time.perf_counter(), time.process_time()
+        if isinstance(policy, CachedCoplayerPolicy):
+            policy.clear()  # as the agent does before every decision
         planner.plan(state, 0, policy, evaluator, rng, goal_sampler=sampler)
         wall.append((time.perf_counter() - start) * 1000.0)
         cpu.append((time.process_time() - start_cpu) * 1000.0)
     return wall, cpu
 
 
-def report(name: str, times: tuple[list[float], list[float]], sims: int) -> float:
-    """Print wall and CPU medians; returns the wall-clock median."""
+def report(name: str, times: tuple[list[float], list[float]], sims: int) -> tuple[float, float]:
+    """Print wall and CPU medians; returns both (wall, CPU)."""
     wall, cpu = times
     median, median_cpu = statistics.median(wall), statistics.median(cpu)
     print(
@@ -91,7 +98,7 @@ def report(name: str, times: tuple[list[float], list[float]], sims: int) -> floa
         f"max {max(wall):6.1f}), cpu median {median_cpu:7.1f} ms; "
         f"{sims / (median / 1000.0):7.0f} simulations/s (wall)"
     )
-    return median
+    return median, median_cpu
 
 
 def main() -> None:
@@ -123,44 +130,68 @@ def main() -> None:
         batched = MultiTreePlanner(rules, replace(config, leaves_per_round=k))
         times = time_decisions(batched, rules, states, policy, evaluator, args.seed)
         label = "sequential" if k == 1 else "virtual loss"
-        medians[k] = report(f"networks, leaves_per_round={k} ({label})", times, sims)
+        medians[k] = report(f"networks, leaves_per_round={k} ({label})", times, sims)[0]
     median = medians[8]
 
     rollout = RolloutEvaluator(rules, policy, depth=5, seed=args.seed)
     times = time_decisions(planner, rules, states, policy, rollout, args.seed)
     report("rollouts (depth 5) + goal OM", times, sims)
 
-    agent = hop_agent(args.seed)
-    acting = agent.planner_config
-    leaf = agent.leaf_values
-    times = time_decisions(agent.planner, rules, states, agent.policy, agent.evaluator, args.seed)
-    agent_median = report(
-        f"hop agent default (shipped weights): {acting.num_trees} x {acting.num_simulations} sims, "
-        f"leaves_per_round={acting.leaves_per_round}, rollout depth {leaf.rollout_depth} "
-        f"({leaf.rollout_policy}), rollout weight {leaf.rollout_weight}",
-        times,
-        acting.num_trees * acting.num_simulations,
+    agent_wall = agent_cpu = 0.0
+    for label, options in AGENT_CONFIGS:
+        agent = hop_agent(args.seed, **options)
+        acting, leaf = agent.planner_config, agent.leaf_values
+        times = time_decisions(
+            agent.planner, rules, states, agent.search_policy, agent.evaluator, args.seed
+        )
+        agent_wall, agent_cpu = report(
+            f"hop {label}: {acting.num_trees} x {acting.num_simulations} sims, "
+            f"leaves_per_round={acting.leaves_per_round}, rollout depth {leaf.rollout_depth} "
+            f"({leaf.rollout_policy}), om_cache={agent.om_cache}",
+            times,
+            acting.num_trees * acting.num_simulations,
+        )
+    gaps = own_cell_gaps(agent, rules, states[: min(5, len(states))], args.seed)
+    print(
+        f"own-cell cache vs the model's exact answers on the search's queries: total variation "
+        f"mean {np.mean(gaps):.3f}, 90th percentile {np.quantile(gaps, 0.9):.3f} "
+        f"({len(gaps)} queries)"
     )
 
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
-        time_decisions(planner, rules, states[:5], policy, evaluator, args.seed)
+        time_decisions(
+            agent.planner, rules, states[:5], agent.search_policy, agent.evaluator, args.seed
+        )
         profiler.disable()
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
         print(out.getvalue())
     print(f"ms_per_decision={median:.1f}")
-    print(f"hop_agent_ms_per_decision={agent_median:.1f}")
+    print(f"hop_agent_ms_per_decision={agent_cpu:.1f}")
+    print(f"hop_agent_wall_ms_per_decision={agent_wall:.1f}")
 
 
-def hop_agent(seed: int) -> HopAgent:
-    """A ``hop`` agent with its default options (shipped weights) on the default stag hunt."""
+#: The agent's acting configurations timed: the earlier acting default (10 leaves per round,
+#: no co-player cache: the configuration of the figure before batched valuation), the same
+#: with each cache mode, and the current default (last; ``hop_agent_ms_per_decision``).
+AGENT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
+    ("earlier default, no cache", {"leaves_per_round": 10, "om_cache": "none"}),
+    ("earlier default, exact cache", {"leaves_per_round": 10, "om_cache": "exact"}),
+    ("earlier default, own-cell cache", {"leaves_per_round": 10, "om_cache": "own-cell"}),
+    ("acting default", {}),
+]
+
+
+def hop_agent(seed: int, **options: Any) -> HopAgent:
+    """A ``hop`` agent (shipped weights, ``options`` over its defaults) on the default stag
+    hunt, seat 0."""
     import hop_envs  # imported here: the env stack is not needed by the timings above
     from agents.base import SeatInfo
 
     env = hop_envs.make("MarkovStagHunt-v0")
-    agent = HopAgent()
+    agent = HopAgent(**options)
     agent.reset(
         seed=seed,
         seat=SeatInfo(
@@ -173,6 +204,33 @@ def hop_agent(seed: int) -> HopAgent:
         ),
     )
     return agent
+
+
+def own_cell_gaps(agent: HopAgent, rules, states, seed: int) -> list[float]:
+    """Total-variation distance between the own-cell cache's answers and the model's own
+    answers for every co-player query the agent's search makes from ``states``."""
+    cache = CachedCoplayerPolicy(agent.policy, rules, "own-cell")
+    gaps: list[float] = []
+
+    class Compare:
+        def action_probs(self, queries):
+            cached = cache.action_probs(queries)
+            gaps.extend(0.5 * np.abs(cached - agent.policy.action_probs(queries)).sum(1))
+            return cached
+
+        def batch_action_probs(self, batch, rows, seats, goals):
+            cached = cache.batch_action_probs(batch, rows, seats, goals)
+            exact = agent.policy.batch_action_probs(batch, rows, seats, goals)
+            gaps.extend(0.5 * np.abs(cached - exact).sum(1))
+            return cached
+
+    evaluator = agent._leaf_evaluator(rules, agent.focal_net, Compare())
+    rng = np.random.default_rng(seed)
+    for state in states:
+        cache.clear()
+        sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
+        agent.planner.plan(state, 0, Compare(), evaluator, rng, goal_sampler=sampler)
+    return gaps
 
 
 if __name__ == "__main__":
