@@ -12,10 +12,11 @@ so nothing learnt about one trial's co-players leaks into the next; beliefs and 
 are emptied. Per episode: the state is rebuilt from the agent's own observations
 (``rules.state_from_observation``), beliefs start at the inter-OM prior and are updated by
 Bayes' rule after every observed step; each decision samples, per tree, each co-player's goal
-(snowdrift: an ordering of drifts) from the beliefs and plans. At the end of an episode its
-hindsight-labelled co-player steps go to the buffer and, every ``om_train_every`` episodes,
-the opponent model is trained on the buffer, which is then cleared (HOP learns only from its
-current episodes).
+(snowdrift: an ordering of drifts) from the beliefs and plans (this decision process is
+:class:`~agents.hop.decision.HopDecider`, the one training's learner runs too). At the end of
+an episode its hindsight-labelled co-player steps go to the buffer and, every
+``om_train_every`` episodes, the opponent model is trained on the buffer, which is then
+cleared (HOP learns only from its current episodes).
 
 Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``):
 
@@ -59,7 +60,7 @@ from typing import Any
 
 from agents.base import Observation, SeatInfo, Transition
 from agents.hop.beliefs import BeliefConfig, GoalBeliefs
-from agents.hop.goal_sampling import BeliefGoalSampler
+from agents.hop.decision import HopDecider
 from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import (
     FOCAL,
@@ -100,6 +101,7 @@ class HopAgent(PlanningAgent):
         self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
         self.train_opponent_model = bool(train_opponent_model)
         self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None
+        self.decider: HopDecider | None = None
         if isinstance(self.weights, Path):
             self._loaded = _load_pair(self.weights)
 
@@ -112,7 +114,8 @@ class HopAgent(PlanningAgent):
         self._build(rules, seat.seat)
 
     def _build(self, rules: GridRules, seat: int) -> None:
-        """Fresh networks (starting weights), models, beliefs, buffer and trainer."""
+        """Fresh networks (starting weights), models, beliefs, buffer and trainer, and the
+        decision process (:class:`~agents.hop.decision.HopDecider`) acting on them."""
         self.focal_net, self.opponent_model = self._fresh_networks(rules)
         self.policy = LearnedCoplayerPolicy(self.opponent_model, rules)
         self.search_policy = self._search_policy(rules, self.policy)
@@ -120,50 +123,36 @@ class HopAgent(PlanningAgent):
         self.planner = MultiTreePlanner(rules, self.planner_config)
         self.beliefs = GoalBeliefs(rules, self.policy, seat, self.belief_config)
         self._start_learning(rules, seat, self.opponent_model)
+        self.decider = HopDecider(
+            rules,
+            seat,
+            planner=self.planner,
+            search_policy=self.search_policy,
+            evaluator=self.evaluator,
+            beliefs=self.beliefs,
+            recorder=self.recorder,
+        )
 
     def act(self, observation: Observation) -> int:
-        state = self._state_from(observation)
+        if self.decider is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: call reset(seed=..., seat=...) before act()"
+            )
         if not self._in_episode:
-            self.beliefs.start_episode(self.recorder.begin(observation))
+            self.decider.begin(observation)
             self._in_episode = True
-        rng = self.rng
-        # Per tree and co-player, a goal ordering drawn from the beliefs (snowdrift: the
-        # drift it goes for first, then the others in random order, then idle).
-        goals = [self.beliefs.sample_orderings(rng) for _ in range(self.planner_config.num_trees)]
-        sampler = BeliefGoalSampler(self.rules, self.beliefs.weights())
-        self.search_policy.clear()
-        result = self.planner.plan(
-            state,
-            self.seat.seat,
-            self.search_policy,
-            self.evaluator,
-            rng,
-            goal_sampler=sampler,
-            goals=goals,
-        )
-        return self._choose(result)
+        return self._choose(self.decider.search(observation, self.rng))
 
     def observe(self, transition: Transition) -> None:
-        if not self._in_episode or self.seat is None:
+        if not self._in_episode or self.decider is None:
             return
-        me = self.seat.agent_id
-        self._note_capture(transition)
-        before = self.recorder.state
-        if before is None:
-            return
-        after = self.recorder.record(transition)
-        if after is not None and bool(before.active[self.seat.seat]) and me in transition.actions:
-            seat_of = {f"player_{j}": j for j in range(self.seat.num_players)}
-            actions = {seat_of[a]: int(x) for a, x in transition.actions.items()}
-            self.beliefs.update(before, actions, after)
+        self.decider.observe(transition)
 
     def end_episode(self) -> None:
-        if not self._in_episode:
+        if not self._in_episode or self.decider is None:
             return
         self._in_episode = False
-        episode = self.recorder.finish()
-        self.beliefs.end_episode(co.outcome for co in episode.coplayers.values())
-        self._train_after(episode, self.train_opponent_model)
+        self._train_after(self.decider.finish(), self.train_opponent_model)
 
     # -- weights ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -1,11 +1,15 @@
 """The players of training episodes: the searching learner and the self-play co-player.
 
-:class:`SearchLearner` is HOP's decision process (goal beliefs updated by Bayes' rule with
-the opponent model, multi-tree PUCT search with the focal network's priors and values)
-run with the networks being trained. For every decision it keeps the training target of the
-focal policy (the search's acting policy, or its root visit counts) and the reward that
-followed, and it records the whole episode for the opponent-model buffer (to the end of the
-episode, also after the learner has left the game, so no co-player is censored).
+:class:`SearchLearner` is HOP's decision process run with the networks being trained: it
+holds a :class:`~agents.hop.decision.HopDecider`, the same code the ``hop`` agent decides
+with (goal beliefs updated by Bayes' rule with the opponent model, goal orderings drawn from
+them per tree, multi-tree PUCT search, the state rebuilt from the learner's observations).
+What is training's own: the search settings (:func:`planner_config`: DESIGN's, with root
+Dirichlet noise for exploration), the focal network's value at the leaves, the co-player
+cache :data:`SEARCH_CACHE` and, for every decision, the training target of the focal policy
+(the search's root visits or its acting policy, ``TrainConfig.policy_target``) and the reward
+that followed. The episode is recorded for the opponent-model buffer to its end, also after
+the learner has left the game, so no co-player is censored.
 
 :class:`NetworkPolicyPlayer` is the cheap self-play co-player: it samples from the current
 focal network's policy (no search), so a trial with several self-play seats costs one
@@ -21,14 +25,20 @@ import torch
 
 from agents.base import Observation, Transition
 from agents.hop.beliefs import BeliefConfig, GoalBeliefs
+from agents.hop.coplayer_cache import CachedCoplayerPolicy
+from agents.hop.decision import HopDecider
 from agents.hop.features import FeatureBuilder
-from agents.hop.goal_sampling import BeliefGoalSampler
 from agents.hop.goals import EpisodeRecorder, RecordedEpisode
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import FocalNet, GoalOpponentModel
-from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from agents.hop.planner import MultiTreePlanner, PlannerConfig, SearchResult
 from agents.hop.training.config import TrainConfig
 from hop_envs.core import GridRules
+
+#: The co-player cache of the training search (:mod:`agents.hop.coplayer_cache`): ``"exact"``
+#: answers with the opponent model's own distributions (the agent's default ``"own-cell"``
+#: approximates them); a game too large for its keys falls back to ``"none"``.
+SEARCH_CACHE = "exact"
 
 
 def planner_config(config: TrainConfig, *, explore: bool = True) -> PlannerConfig:
@@ -42,6 +52,15 @@ def planner_config(config: TrainConfig, *, explore: bool = True) -> PlannerConfi
         dirichlet_alpha=config.dirichlet_alpha,
         dirichlet_fraction=config.dirichlet_fraction if explore else 0.0,
     )
+
+
+def search_policy(policy: LearnedCoplayerPolicy, rules: GridRules) -> CachedCoplayerPolicy:
+    """The training search's co-player policy: ``policy`` behind the :data:`SEARCH_CACHE`
+    cache (``"none"`` where the game's keys do not fit it)."""
+    try:
+        return CachedCoplayerPolicy(policy, rules, SEARCH_CACHE)
+    except ValueError:
+        return CachedCoplayerPolicy(policy, rules, "none")
 
 
 @dataclass(frozen=True)
@@ -78,37 +97,40 @@ class SearchLearner:
         self.config = config
         self.rng = rng
         self.policy = LearnedCoplayerPolicy(opponent_model, rules)
-        self.evaluator = NetworkEvaluator(focal_net, rules)
-        self.planner = MultiTreePlanner(rules, planner_config(config))
-        self.beliefs = GoalBeliefs(
-            rules, self.policy, seat, BeliefConfig(alpha=config.belief_alpha)
+        self.decider = HopDecider(
+            rules,
+            seat,
+            planner=MultiTreePlanner(rules, planner_config(config)),
+            search_policy=search_policy(self.policy, rules),
+            evaluator=NetworkEvaluator(focal_net, rules),
+            beliefs=GoalBeliefs(rules, self.policy, seat, BeliefConfig(alpha=config.belief_alpha)),
+            recorder=EpisodeRecorder(rules, seat),
         )
-        self.recorder = EpisodeRecorder(rules, seat)
         self.decisions: list[Decision] = []
+        self.last_search: SearchResult | None = None
         self._pending: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def beliefs(self) -> GoalBeliefs:
+        return self.decider.beliefs
+
+    @property
+    def recorder(self) -> EpisodeRecorder:
+        return self.decider.recorder
 
     def start_trial(self) -> None:
         """Forget the co-players (inter-episode priors)."""
-        self.beliefs.reset()
+        self.decider.reset()
 
     def begin(self, observation: Observation) -> None:
-        state = self.recorder.begin(observation)
-        self.beliefs.start_episode(state)
+        self.decider.begin(observation)
         self.decisions = []
         self._pending = None
 
     def act(self, observation: Observation) -> int:
-        state = self.recorder.state
-        if state is None:
-            raise RuntimeError("SearchLearner.act: call begin(observation) first")
         rng = self.rng
-        # As the ``hop`` agent does: per tree and co-player a goal ordering drawn from the
-        # beliefs (snowdrift: the drift it goes for first, the others in random order, idle).
-        goals = [self.beliefs.sample_orderings(rng) for _ in range(self.config.num_trees)]
-        sampler = BeliefGoalSampler(self.rules, self.beliefs.weights())
-        result = self.planner.plan(
-            state, self.seat, self.policy, self.evaluator, rng, goal_sampler=sampler, goals=goals
-        )
+        result = self.decider.search(observation, rng)
+        self.last_search = result
         target = result.policy if self.config.policy_target == "search" else result.visit_policy
         action = int(rng.choice(len(result.policy), p=result.policy))
         self._pending = (
@@ -120,24 +142,16 @@ class SearchLearner:
         return action
 
     def observe(self, transition: Transition) -> None:
-        before = self.recorder.state
-        after = self.recorder.record(transition)
         if self._pending is not None and self.agent_id in transition.actions:
             grid, step, mask, target = self._pending
             reward = float(transition.rewards[self.agent_id])
             self.decisions.append(Decision(grid, step, mask, target, reward))
             self._pending = None
-        learner_on = before is not None and bool(before.active[self.seat])
-        if learner_on and after is not None and self.agent_id in transition.actions:
-            seat_of = {f"player_{j}": j for j in range(self.rules.num_players)}
-            actions = {seat_of[a]: int(x) for a, x in transition.actions.items()}
-            self.beliefs.update(before, actions, after)
+        self.decider.observe(transition)
 
     def finish(self) -> RecordedEpisode:
         """The recorded episode; its outcomes update the inter-episode prior."""
-        episode = self.recorder.finish()
-        self.beliefs.end_episode(co.outcome for co in episode.coplayers.values())
-        return episode
+        return self.decider.finish()
 
 
 class NetworkPolicyPlayer:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import hop_envs
 from agents.hop.features import FeatureBuilder
 from agents.hop.networks import FOCAL, NetworkConfig, build_network
 from agents.hop.training.collect import play_offline_episode
@@ -229,3 +230,52 @@ def test_log_skips_tensorboard_when_it_is_not_installed(
     assert TrainingLog(tmp_path, tensorboard=True).writer is None
     with pytest.raises(ValueError, match=r"unknown columns \['reward'\]"):
         TrainingLog(tmp_path, tensorboard=False).append({"iteration": 1, "reward": 2.0})
+
+
+# -- the learner ----------------------------------------------------------------------------
+@pytest.mark.parametrize("policy_target", ["visits", "search"])
+def test_learner_keeps_one_decision_per_step_with_its_target_and_reward(policy_target) -> None:
+    from agents.base import Transition
+    from agents.hop.networks import GOAL_OM
+    from agents.hop.training.collect import _seat_info
+    from agents.hop.training.players import SearchLearner
+    from hop_envs.coplayers import make_coplayer
+
+    config = TrainConfig(
+        env_kwargs=TINY_SH, num_trees=2, num_simulations=4, policy_target=policy_target
+    )
+    env = hop_envs.make(config.env_id, **config.env_kwargs)
+    rules = env.unwrapped.rules
+    focal = build_network(NetworkConfig.for_rules(rules, FOCAL, conv_channels=(4,), hidden=16), 0)
+    om = build_network(NetworkConfig.for_rules(rules, GOAL_OM, conv_channels=(4,), hidden=16), 1)
+    learner = SearchLearner(rules, 1, focal, om, config, np.random.default_rng(0))
+    coplayer = make_coplayer("nearest-hare", config.env_id)
+    coplayer.reset(seed=0, seat=_seat_info(env, config, 0))
+    coplayer.start_episode()
+    learner.start_trial()
+    observations, _ = env.reset(seed=4)
+    learner.begin(observations["player_1"])
+    expected = []
+    while env.agents:
+        actions = {}
+        if "player_0" in env.agents:
+            actions["player_0"] = coplayer.act(observations["player_0"])
+        if "player_1" in env.agents:
+            seen = observations["player_1"]
+            actions["player_1"] = learner.act(seen)
+            search = learner.last_search
+            target = search.visit_policy if policy_target == "visits" else search.policy
+        observations, rewards, *rest = env.step(actions)
+        if "player_1" in actions:
+            expected.append((seen, target, rewards["player_1"]))
+        learner.observe(Transition(actions, observations, rewards, *rest))
+    episode = learner.finish()
+    assert len(learner.decisions) == len(expected) >= 1
+    for decision, (seen, target, reward) in zip(learner.decisions, expected, strict=True):
+        np.testing.assert_array_equal(decision.grid, seen["observation"])
+        np.testing.assert_array_equal(decision.mask, seen["action_mask"])
+        assert decision.step == seen["step"]
+        np.testing.assert_allclose(decision.target, target, rtol=1e-6)
+        assert decision.target.dtype == np.float32 and decision.reward == reward
+    # the co-player is recorded to the end of the episode, so it is not censored
+    assert not episode.coplayers[0].outcome.censored
