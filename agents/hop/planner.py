@@ -12,12 +12,17 @@ single :class:`~agents.hop.interfaces.LeafEvaluator` call, so each network is as
 ``num_simulations`` times per decision, never ``num_trees x`` that (the co-player policy
 fewer, since nodes are expanded lazily, see :mod:`agents.hop.search_tree`).
 
-Batching: with ``leaves_per_round = k > 1`` every tree selects ``k`` leaves per step before
-the batched evaluation, each pending leaf counting as a visit on its path whose return is
-the tree's lowest Q ("virtual loss", a loss also when the values are negative; removed
-exactly before the real backup) so the ``k`` selections spread out. This
-cuts the number of network calls by ``k`` at the price of slightly less sequential search;
-``k = 1`` (the default) is plain sequential PUCT in every tree.
+Batching: with ``leaves_per_round = k > 1`` every tree selects up to ``k`` leaves per round
+before the batched evaluation, each pending leaf counting as a visit on its path whose
+return is the tree's lowest Q ("virtual loss", a loss also when the values are negative;
+removed exactly before the real backup) so the ``k`` selections spread out. A selection
+that ends at a leaf the round already holds (a *collision*: e.g. in the first round, when
+no root child has a value yet, every selection after the forced ones ends at one of them)
+is dropped without spending a simulation (a tree makes ``k`` attempts per round), so every
+simulation backs up a leaf of its own: ``num_simulations`` per tree always means that many
+distinct evaluations or terminals, never the same value counted twice. This cuts the number
+of network calls by up to ``k`` at the price of slightly less sequential search; ``k = 1``
+(the default) is plain sequential PUCT in every tree.
 
 Root values: the trees are combined by visits, ``Q(a)`` = the sum of the returns backed up
 through root action ``a`` in all trees over its visits in all trees (an action tried once
@@ -256,19 +261,24 @@ class MultiTreePlanner:
             )
             for root, ordering in zip(roots, orderings, strict=True)
         ]
-        remaining = cfg.num_simulations
-        while remaining > 0:
-            take = min(cfg.leaves_per_round, remaining)
-            remaining -= take
-            virtual = take > 1
+        remaining = [cfg.num_simulations] * len(trees)
+        virtual = cfg.leaves_per_round > 1
+        while any(remaining):
             to_evaluate: list[Path] = []
             to_expand: list[Path] = []
             to_create: list[Path] = []
             queues = (to_evaluate, to_expand, to_create)
-            for tree in trees:
-                for _ in range(take):
+            queued: set[int] = set()  # the leaves this round already evaluates or creates
+            for t, tree in enumerate(trees):
+                for _ in range(min(cfg.leaves_per_round, remaining[t])):
                     path: Path = (tree, [tree.root], [])
-                    self._route(path, tree.descend(path[1], path[2]), queues, virtual)
+                    status = tree.descend(path[1], path[2])
+                    if status in (EVALUATE, NEW) and id(path[1][-1]) in queued:
+                        continue  # a collision: dropped, the simulation is not spent
+                    remaining[t] -= 1
+                    if status in (EVALUATE, NEW):
+                        queued.add(id(path[1][-1]))
+                    self._route(path, status, queues, virtual)
             if to_expand:
                 self._expand(_unique_leaves(to_expand), player, coplayer_policy)
                 for path in to_expand:
@@ -278,10 +288,14 @@ class MultiTreePlanner:
                     status = tree.descend(nodes, actions)
                     if status == EXPAND:  # cannot happen: an unexpanded node has no children
                         raise RuntimeError("planner: a node needed expansion twice in a round")
+                    if status in (EVALUATE, NEW) and id(nodes[-1]) in queued:
+                        remaining[trees.index(tree)] += 1  # a collision: retried next round
+                        continue
+                    if status in (EVALUATE, NEW):
+                        queued.add(id(nodes[-1]))
                     self._route(path, status, queues, virtual)
             if to_create:
-                unique = {id(nodes[-1]): (tree, nodes[-1]) for tree, nodes, _ in to_create}
-                create_children(self._game, list(unique.values()))
+                create_children(self._game, [(tree, nodes[-1]) for tree, nodes, _ in to_create])
                 for tree, nodes, actions in to_create:
                     if not nodes[-1].terminal:
                         to_evaluate.append((tree, nodes, actions))  # its virtual visit stays

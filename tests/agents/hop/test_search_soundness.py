@@ -318,3 +318,35 @@ def test_a_pending_visit_scores_as_the_trees_lowest_q_and_is_removed_exactly() -
     assert (list(root.visits), list(root.value_sum), root.total_visits) == before
     assert root.pending == [0] * rules.num_actions
     assert tree._choose(root) == UP
+
+
+# -- collisions in batched rounds ----------------------------------------------------------------
+class CountingEvaluator:
+    """Value 1 everywhere, uniform priors; records the size of every call."""
+
+    def __init__(self, rules) -> None:
+        self.rules = rules
+        self.calls: list[int] = []
+
+    def evaluate(self, states, player):
+        self.calls.append(len(states))
+        masks = np.stack([self.rules.action_mask(s, player) for s in states]).astype(float)
+        return masks / masks.sum(1, keepdims=True), np.ones(len(states))
+
+
+def test_a_batched_round_never_backs_up_one_leaf_twice() -> None:
+    # One tree, 7 simulations, 7 attempts per round; 5 legal root actions. Round 1: the 5
+    # forced root actions, then attempts 6 and 7 can only end at one of those pending
+    # children (none has a value to descend through): collisions, dropped unspent, so the
+    # round evaluates 5 leaves. Round 2 has values to descend through and takes the last 2. Every
+    # simulation backs up its own leaf: 7 root visits from 7 distinct evaluated leaves
+    # (the old rule backed the 6th and 7th selections up on round 1's leaves again).
+    rules = one_hare_game()
+    state = line_position(rules)
+    evaluator = CountingEvaluator(rules)
+    planner = MultiTreePlanner(
+        rules, PlannerConfig(num_trees=1, num_simulations=7, leaves_per_round=7)
+    )
+    result = planner.plan(state, 0, Stays(rules), evaluator, np.random.default_rng(0))
+    assert evaluator.calls[1:] == [5, 2]  # calls[0] is the root (priors and value)
+    assert int(result.visit_counts.sum()) == 7
