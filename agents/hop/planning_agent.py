@@ -51,6 +51,7 @@ class PlanningAgent(BaseAgent):
         beta: float = 100.0,
         max_depth: int | None = None,
         leaves_per_round: int = 10,
+        lcb_stderrs: float = 2.0,
         rollout_weight: float = 1.0,
         rollout_depth: int = 25,
         rollout_policy: str = "best-kind",
@@ -94,6 +95,7 @@ class PlanningAgent(BaseAgent):
             beta=beta,
             max_depth=max_depth,
             leaves_per_round=leaves_per_round,
+            lcb_stderrs=lcb_stderrs,
         )
         self.leaf_values = LeafValueConfig(
             rollout_weight=rollout_weight,
