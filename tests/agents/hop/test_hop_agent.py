@@ -16,6 +16,7 @@ from agents.registry import make_agent
 from evaluation.jobs import AgentSpec, TrialJob
 from evaluation.runner import run_trial
 from evaluation.scenarios import load_scenario, scenario_names
+from hop_envs.core import STAY
 
 TINY = {"num_trees": 2, "num_simulations": 3}
 
@@ -246,3 +247,27 @@ def test_unknown_options_name_the_agent_the_close_match_and_every_option() -> No
         match=r"DirectOMAgent: unknown option 'belief_alpha'; its options are action_model_init,",
     ):
         DirectOMAgent(belief_alpha=0.9)  # a hop option, not direct-om's
+
+
+def test_an_episode_started_over_without_end_episode_begins_afresh() -> None:
+    # The runner may start a new episode without ending the last one (an aborted episode):
+    # the next act() begins the new one (recorder, beliefs at their prior, capture clock).
+    kwargs = {"num_players": 2, "num_stags": 1, "num_hares": 2}
+    env = hop_envs.make("MarkovStagHunt-v0", **kwargs)
+    agent = HopAgent(**TINY, weights=None)
+    agent.reset(seed=0, seat=seat_info(env, 0, kwargs))
+    observations, _ = env.reset(seed=5)
+    agent.start_episode()
+    for _ in range(2):
+        assert env.agents == ["player_0", "player_1"]  # nobody leaves here (seed 5)
+        actions = {"player_0": agent.act(observations["player_0"]), "player_1": STAY}
+        observations, *rest = env.step(actions)
+        agent.observe(Transition(actions, observations, *rest))
+    assert agent.beliefs.posterior(1) != agent.beliefs.prior(1)
+    agent.decider.first_capture_t = 1  # as if someone had captured in the old episode
+    observations, _ = env.reset(seed=6)
+    agent.start_episode()
+    agent.act(observations["player_0"])
+    assert agent.beliefs.posterior(1) == agent.beliefs.prior(1)
+    assert agent.recorder.state.t == 0 and agent.decider.first_capture_t == -1
+    assert agent.last_search is not None
