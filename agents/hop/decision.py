@@ -38,7 +38,7 @@ from agents.hop.goal_sampling import BeliefGoalSampler
 from agents.hop.goals import EpisodeRecorder, RecordedEpisode
 from agents.hop.interfaces import LeafEvaluator
 from agents.hop.planner import MultiTreePlanner, SearchResult
-from agents.hop.planning_agent import _any_capture
+from agents.hop.planning_agent import any_goal_achieved
 from hop_envs.core import GridRules, GridState
 
 __all__ = ["HopDecider"]
@@ -127,7 +127,7 @@ class HopDecider:
         """Record one joint step; update the beliefs when the focal player took part in it."""
         if not self.begun:
             raise RuntimeError("HopDecider.observe: call begin(observation) first")
-        if self.first_capture_t < 0 and _any_capture(transition):
+        if self.first_capture_t < 0 and any_goal_achieved(self.rules, transition):
             self.first_capture_t = int(next(iter(transition.observations.values()))["step"])
         before = self.recorder.state
         if before is None:

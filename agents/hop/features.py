@@ -70,7 +70,7 @@ class Features:
     grids: np.ndarray  # (B, C, H, W) float32
     times: np.ndarray  # (B,) float32, t / max_cycles
     masks: np.ndarray  # (B, A) bool
-    goals: np.ndarray | None = None  # (B, NUM_GOAL_PLANES, H, W) float32
+    goals: np.ndarray | None = None  # (B, rules.goals.num_planes, H, W) float32
 
     def __len__(self) -> int:
         return int(self.grids.shape[0])
@@ -90,11 +90,6 @@ class FeatureBuilder:
         self.max_cycles = int(rules.config.max_cycles)
         self.goal_space = goal_space_of(rules)
         self.goal_encoding = self.goal_space.encoding
-        if self.goal_space.num_planes != NUM_GOAL_PLANES:
-            raise ValueError(
-                f"FeatureBuilder: the networks take {NUM_GOAL_PLANES} goal planes, but "
-                f"{type(self.goal_space).__name__} encodes goals in {self.goal_space.num_planes}"
-            )
         self.num_kinds = len(rules.object_kinds)
         # Row kind + 1 (row 0: no live object on the cell) -> legality of stay and the object
         # actions, from the rules' own legality test.
@@ -208,7 +203,7 @@ class FeatureBuilder:
     def goal_planes(
         self, goals: Sequence[Goal] | np.ndarray, *, expected: int | None = None
     ) -> np.ndarray:
-        """``(B, NUM_GOAL_PLANES, H, W)`` float32 planes of ``goals``: the game's
+        """``(B, rules.goals.num_planes, H, W)`` float32 planes of ``goals``: the game's
         ``rules.goals.encode``."""
         g = np.asarray(goals, dtype=np.int64).reshape(-1)
         if expected is not None and g.shape[0] != expected:

@@ -237,7 +237,7 @@ class PlanningAgent(BaseAgent):
 
     def _note_capture(self, transition: Transition) -> None:
         """Remember the step of the episode's first capture (the env's end rule needs it)."""
-        if self._first_capture_t < 0 and _any_capture(transition):
+        if self._first_capture_t < 0 and any_goal_achieved(self.rules, transition):
             self._first_capture_t = int(next(iter(transition.observations.values()))["step"])
 
     def _train_after(self, episode: Any, enabled: bool) -> None:
@@ -250,11 +250,10 @@ class PlanningAgent(BaseAgent):
             self.om_rounds.append(self.trainer.train_round(self.buffer))
 
 
-def _any_capture(transition: Transition) -> bool:
-    return any(
-        info.get("captured") or info.get("removed_drift") is not None
-        for info in transition.infos.values()
-    )
+def any_goal_achieved(rules: GridRules, transition: Transition) -> bool:
+    """Whether any player achieved a goal (captured prey, removed a drift) in the joint
+    step, read through the game's goal interface from the players' infos."""
+    return any(rules.goals.info_goal(info) is not None for info in transition.infos.values())
 
 
 def _keywords(cls: type) -> set[str]:
