@@ -29,8 +29,17 @@ Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``
   scored 0.20 against three hare hunters, where any hare-hunting rule gets 0.94). 25 steps,
   not 15: shorter rollouts cut off the removals cleaners make late in a snowdrift episode,
   so removing a drift oneself looked better than leaving it to them.
-* 5 trees x 50 simulations (DESIGN: 200) with 10 leaves per batched call: rollout values are
-  informative enough that 50 suffice, and a decision stays well under a second.
+* 5 trees x 50 simulations (DESIGN: 200): rollout values are informative enough that 50
+  suffice. Each tree collects up to 25 leaves per round (``leaves_per_round``), whose
+  rollouts run as one batch on the batched core, and the search asks the opponent model
+  through the per-decision ``"own-cell"`` cache (``om_cache``, see
+  :mod:`agents.hop.coplayer_cache`): together about 40 ms a decision on one core
+  (``benchmarks/hop_decision.py``). Both were chosen on the training-population scenarios
+  against the earlier 10 leaves per round with exact answers
+  (``benchmarks/hop_settings_quality.py``, figures in ``docs/hop.md``).
+* The acting policy is ``softmax(beta * L)`` on a lower confidence bound ``L`` of each root
+  action's value (``lcb_stderrs`` 2, see :mod:`agents.hop.planner`), so an action tried
+  once cannot win on one lucky rollout.
 * ``beta`` 100 (DESIGN: 2) and ``discount`` 0.99 (DESIGN: 0.95): root Q gaps are often a few
   hundredths of a reward, which ``beta`` 2 leaves nearly uniform; 0.99 is close to the
   undiscounted return the benchmark scores (the ``oracle-mcts`` reasoning).

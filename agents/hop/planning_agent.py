@@ -50,7 +50,7 @@ class PlanningAgent(BaseAgent):
         discount: float = 0.99,
         beta: float = 100.0,
         max_depth: int | None = None,
-        leaves_per_round: int = 10,
+        leaves_per_round: int = 25,
         lcb_stderrs: float = 2.0,
         rollout_weight: float = 1.0,
         rollout_depth: int = 25,

@@ -167,3 +167,28 @@ def test_the_inter_episode_prior_moves_with_what_each_coplayer_captured() -> Non
             other = HARE if names[kind] == STAG else STAG
             want = {names[kind]: 0.75, other: 0.25, IDLE: 0.0}
         assert prior == pytest.approx(want, abs=1e-12), (j, kind)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario_name", ["msh/adapt-hidden", "msg/adapt-hidden"])
+def test_the_last_episodes_of_hidden_type_trials_score_at_least_the_first(
+    scenario_name: str,
+) -> None:
+    # HOP with its shipped weights and acting defaults; each trial draws the co-players'
+    # hidden kind. Within a trial HOP learns who they are (intra-OM within an episode,
+    # inter-OM across episodes, its opponent model trained after every episode), so its
+    # mean return over the last two episodes, pooled over trials, must be at least that
+    # of the first two.
+    from evaluation.jobs import AgentSpec, TrialJob
+    from evaluation.runner import run_trial
+    from evaluation.scenarios import load_scenario
+
+    scenario = load_scenario(scenario_name)
+    trials, episodes = 8, 6
+    first, last = [], []
+    for trial in range(trials):
+        job = TrialJob(AgentSpec("hop", {}), scenario, seed=0, trial=trial, episodes=episodes)
+        focal = [np.mean([r.returns[s] for s in r.focal_seats]) for r in run_trial(job)]
+        first.append(np.mean(focal[:2]))
+        last.append(np.mean(focal[-2:]))
+    assert np.mean(last) >= np.mean(first), (first, last)
