@@ -69,7 +69,7 @@ class OracleMCTSAgent(BaseAgent):
             discount=discount,
         )
         self.simulator: GameSimulator | None = None
-        self.events = EpisodeEvents()
+        self.events: EpisodeEvents | None = None
         self.last_search: SimulationSearchResult | None = None
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
@@ -79,11 +79,12 @@ class OracleMCTSAgent(BaseAgent):
         self.simulator = GameSimulator(seat.env_id, seat.env_kwargs)
         self.copier = CoplayerCopier(np.random.PCG64(int(self.rng.integers(2**63))))
         self.search = SimulationSearch(self.simulator, self.config, self.rng)
-        self.events = EpisodeEvents()
+        self.events = EpisodeEvents(self.simulator.rules)
         self.last_search = None
 
     def start_episode(self) -> None:
-        self.events.start()
+        if self.events is not None:  # before reset there is no episode to track
+            self.events.start()
 
     def act(self, observation: Observation) -> int:
         if self.simulator is None or self.seat is None:
@@ -122,7 +123,8 @@ class OracleMCTSAgent(BaseAgent):
         return result.action
 
     def observe(self, transition: Transition) -> None:
-        self.events.observe(transition)
+        if self.events is not None:
+            self.events.observe(transition)
 
     def _seats(self) -> tuple[list[int], list[int]]:
         """The background seats (planned with copies) and the other focal seats (stand-in);

@@ -113,7 +113,8 @@ class EpisodeEvents:
     """What a focal observation does not show, kept from the observed transitions: the
     time step of the first capture or removal, and the ids of the objects removed."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: GridRules) -> None:
+        self.goals = rules.goals
         self.start()
 
     def start(self) -> None:
@@ -122,23 +123,13 @@ class EpisodeEvents:
 
     def observe(self, transition: Transition) -> None:
         for info in transition.infos.values():
-            removed = removed_object(info)
+            removed = self.goals.info_object(info)
             if removed is None:
                 continue
             self.removed.add(removed)
             if self.first_capture_t < 0:
                 step = next(iter(transition.observations.values()))["step"]
                 self.first_capture_t = int(step)
-
-
-def removed_object(info: Mapping[str, Any]) -> int | None:
-    """The id of the object a player captured (stag hunt ``prey_id``) or removed
-    (snowdrift ``removed_drift``) in one step, per the env's infos; ``None`` if none."""
-    prey = info.get("prey_id")
-    if prey is not None and int(prey) >= 0:
-        return int(prey)
-    drift = info.get("removed_drift")
-    return None if drift is None else int(drift)
 
 
 class RootPosition:

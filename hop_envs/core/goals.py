@@ -70,6 +70,9 @@ class GoalSpace(ABC):
     num_planes: ClassVar[int] = 2
     #: Key of ``infos[agent]`` holding a player's per-step event (see :meth:`event_goal`).
     event_key: ClassVar[str]
+    #: Key of ``infos[agent]`` holding the id of the object a player achieved its goal on in
+    #: the step (captured prey, removed drift; see :meth:`info_object`).
+    object_key: ClassVar[str]
     #: Whether beliefs range over :data:`IDLE` besides :meth:`available`'s goals.
     idle_in_beliefs: ClassVar[bool]
     #: At most this many goals achieved by one player in one episode (None: no bound).
@@ -130,6 +133,12 @@ class GoalSpace(ABC):
                 f"got keys {sorted(info)}"
             )
         return self.event_goal(info[self.event_key])
+
+    def info_object(self, info: Mapping[str, Any]) -> int | None:
+        """The env's id of the object a player captured or removed in one step, from
+        ``info[object_key]`` (None, or a negative id: nothing)."""
+        value = info.get(self.object_key)
+        return None if value is None or int(value) < 0 else int(value)
 
     def achieved(self, events: Sequence[int | None]) -> tuple[int, ...]:
         """The goals achieved in one episode, in order, from one player's per-step goals
@@ -239,6 +248,7 @@ class PreyKindGoals(ObjectGoalSpace):
 
     encoding = PREY_KIND
     event_key = "captured"
+    object_key = "prey_id"
     idle_in_beliefs = False
     max_achievements = 1
 
@@ -302,6 +312,7 @@ class DriftCellGoals(ObjectGoalSpace):
 
     encoding = DRIFT_CELL
     event_key = "drift_cell"
+    object_key = "removed_drift"
     idle_in_beliefs = True
     max_achievements = None
 

@@ -282,3 +282,12 @@ def test_reward_scale_of_the_default_games():
     assert SnowdriftRules(SnowdriftConfig()).reward_scale() == 6.0  # removal reward
     small = StagHuntRules(StagHuntConfig(stag_reward=1.0, hare_reward=0.5))
     assert small.reward_scale() == 1.0  # at least 1
+
+
+def test_info_object_reads_the_id_of_the_captured_or_removed_object() -> None:
+    stag_hunt = StagHuntRules(StagHuntConfig()).goals
+    assert stag_hunt.info_object({"captured": None, "prey_id": -1}) is None
+    assert stag_hunt.info_object({"captured": "hare", "prey_id": 3}) == 3
+    snowdrift = SnowdriftRules(SnowdriftConfig()).goals
+    assert snowdrift.info_object({"removed_drift": None, "drift_cell": None}) is None
+    assert snowdrift.info_object({"removed_drift": 2, "drift_cell": (1, 4)}) == 2

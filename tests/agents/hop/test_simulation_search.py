@@ -12,7 +12,7 @@ import hop_envs
 from agents.base import SeatInfo, Transition
 from agents.hop.coplayer_copies import CoplayerCopier, UncopyableCoplayerError
 from agents.hop.search_tree import UniformStream
-from agents.hop.simulation_search import EpisodeEvents, GameSimulator, removed_object
+from agents.hop.simulation_search import EpisodeEvents, GameSimulator
 from hop_envs.coplayers import make_coplayer
 
 STAG_HUNT = "hop/MarkovStagHunt-v0"
@@ -72,7 +72,9 @@ def test_simulated_steps_are_the_envs_own(env_id, kwargs) -> None:
             transition, left = sim.step(before, agents, actions)
             assert_same_transition(transition, real)
             assert left == env.agents
-            events += sum(removed_object(i) is not None for i in real[4].values())
+            events += sum(
+                env.unwrapped.rules.goals.info_object(i) is not None for i in real[4].values()
+            )
             observations = real[0]
             state = env.unwrapped.core_state
             assert (before.t, before.first_capture_t, before.over) == (
@@ -95,7 +97,7 @@ def test_positions_are_the_envs_state_with_consistent_object_ids(env_id, kwargs)
     uniforms = UniformStream(rng)
     checked = 0
     for episode in range(4):
-        events = EpisodeEvents()
+        events = EpisodeEvents(sim.rules)
         observations, _ = env.reset(seed=episode)
         while "player_0" in env.agents:
             real = env.unwrapped.core_state
@@ -127,7 +129,7 @@ def test_object_ids_are_drawn_uniformly_among_those_not_seen_removed() -> None:
     env = hop_envs.make(SNOWDRIFT, **kwargs)
     sim = GameSimulator(SNOWDRIFT, kwargs)
     observations, _ = env.reset(seed=0)
-    events = EpisodeEvents()
+    events = EpisodeEvents(sim.rules)
     events.removed.add(1)  # as if drift 1 had been reported removed: two drifts show
     grid = observations["player_0"]["observation"].copy()
     drift_cell = int(env.unwrapped.core_state.object_pos[1])
