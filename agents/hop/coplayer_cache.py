@@ -103,39 +103,24 @@ class CachedCoplayerPolicy:
         if rows.size == 0 or self.mode == "none" or not self._same_board(batch, rows):
             self.rows_computed += rows.size
             return self.policy.batch_action_probs(batch, rows, seats, goals)
-        if self.mode == "own-cell":
-            return self._from_fields(batch, rows, seats, goals)
-        return self._from_rows(batch, rows, seats, goals)
-
-    def _from_rows(
-        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
-    ) -> np.ndarray:
-        """``"exact"``: one stored row per distinct key."""
+        # "exact": one stored row per distinct key. "own-cell": per (live objects, goal), the
+        # distribution on every cell (a *field*), asked in one network call the first time
+        # any cell of it is needed.
+        fields = self.mode == "own-cell"
+        compute = self._compute_fields if fields else self.policy.batch_action_probs
         keys = self._key(batch, rows, seats, goals)
         pos, missing = _find(self._keys, keys)
         if missing.size:
             unique, first = np.unique(keys[missing], return_index=True)
             pick = missing[first]
-            probs = self.policy.batch_action_probs(batch, rows[pick], seats[pick], goals[pick])
-            self.rows_computed += pick.size
+            probs = compute(batch, rows[pick], seats[pick], goals[pick])
+            if not fields:
+                self.rows_computed += pick.size
             self._keys, self._probs = _insert(self._keys, self._probs, unique, probs)
             pos, _ = _find(self._keys, keys)
+        if fields:
+            return self._probs[pos, batch.player_pos[rows, seats]]
         return self._probs[pos]
-
-    def _from_fields(
-        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
-    ) -> np.ndarray:
-        """``"own-cell"``: per (live objects, goal), the distribution on every cell (a
-        *field*), asked in one network call the first time any cell of it is needed."""
-        keys = self._key(batch, rows, seats, goals)
-        pos, missing = _find(self._keys, keys)
-        if missing.size:
-            unique, first = np.unique(keys[missing], return_index=True)
-            pick = missing[first]
-            fields = self._compute_fields(batch, rows[pick], seats[pick], goals[pick])
-            self._keys, self._probs = _insert(self._keys, self._probs, unique, fields)
-            pos, _ = _find(self._keys, keys)
-        return self._probs[pos, batch.player_pos[rows, seats]]
 
     def _compute_fields(
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray

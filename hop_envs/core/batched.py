@@ -111,18 +111,7 @@ class BatchedState:
 
     def unstack(self, index: int) -> GridState:
         """The scalar state at ``index`` (copies, so the batch stays untouched)."""
-        layout = GridLayout.from_walls(self.walls[index])
-        return GridState(
-            layout=layout,
-            player_pos=self.player_pos[index].copy(),
-            active=self.active[index].copy(),
-            object_pos=self.object_pos[index].copy(),
-            object_kind=self.object_kind,
-            object_alive=self.object_alive[index].copy(),
-            t=int(self.t[index]),
-            first_capture_t=int(self.first_capture_t[index]),
-            over=bool(self.over[index]),
-        )
+        return self.state_at(index, GridLayout.from_walls(self.walls[index]))
 
 
 class BatchedOutcome(NamedTuple):
