@@ -62,6 +62,34 @@ class SeatInfo:
     #: or change them); ordinary agents see ``None``.
     coplayers: Mapping[int, Any] | None = None
 
+    @classmethod
+    def of_env(
+        cls,
+        env: Any,
+        env_id: str,
+        seat: int,
+        *,
+        env_kwargs: Mapping[str, Any] | None = None,
+        focal_seats: tuple[int, ...] = (),
+        coplayer_names: Mapping[int, str] | None = None,
+        coplayers: Mapping[int, Any] | None = None,
+    ) -> SeatInfo:
+        """The seat ``seat`` of ``env`` (a parallel env made from ``env_id`` with
+        ``env_kwargs``): its agent id and spaces read from the env."""
+        agent_id = env.possible_agents[seat]
+        return cls(
+            env_id=env_id,
+            agent_id=agent_id,
+            seat=seat,
+            num_players=len(env.possible_agents),
+            observation_space=env.observation_space(agent_id),
+            action_space=env.action_space(agent_id),
+            env_kwargs=dict(env_kwargs or {}),
+            focal_seats=tuple(focal_seats),
+            coplayer_names=coplayer_names,
+            coplayers=coplayers,
+        )
+
 
 @dataclass(frozen=True)
 class Transition:

@@ -48,15 +48,11 @@ def seat_info(
 ) -> SeatInfo:
     """What the player at ``seat`` of ``scenario`` is told at ``reset`` (the privileged
     ``coplayer_names``/``coplayers`` only for agents that ask for them)."""
-    agent_id = env.possible_agents[seat]
-    return SeatInfo(
-        env_id=scenario.env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=scenario.num_players,
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(scenario.env_kwargs),
+    return SeatInfo.of_env(
+        env,
+        scenario.env_id,
+        seat,
+        env_kwargs=scenario.env_kwargs,
         focal_seats=scenario.focal_seats,
         coplayer_names=coplayer_names,
         coplayers=coplayers,

@@ -190,14 +190,4 @@ def cached_pretrained_action_model(
 
 
 def _seat_info(env: Any, env_id: str, env_kwargs: dict[str, Any], seat: int) -> SeatInfo:
-    agent_id = f"player_{seat}"
-    return SeatInfo(
-        env_id=env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(env_kwargs),
-        focal_seats=(),
-    )
+    return SeatInfo.of_env(env, env_id, seat, env_kwargs=env_kwargs)

@@ -269,14 +269,6 @@ class PreyKindGoals(ObjectGoalSpace):
     def object_goals(self, object_pos: np.ndarray, object_kind: np.ndarray) -> np.ndarray:
         return np.broadcast_arrays(object_pos, object_kind)[1]
 
-    def available(self, state: GridState) -> list[int]:
-        return sorted({int(k) for k in state.object_kind[state.object_alive].tolist()})
-
-    def exists(self, state: GridState, goal: int | None) -> bool:
-        if goal is None or goal == IDLE:
-            return True
-        return bool((state.object_alive & (state.object_kind == goal)).any())
-
     def event_goal(self, event: Any) -> int | None:
         if event is None:
             return None
@@ -318,14 +310,6 @@ class DriftCellGoals(ObjectGoalSpace):
 
     def object_goals(self, object_pos: np.ndarray, object_kind: np.ndarray) -> np.ndarray:
         return np.broadcast_arrays(object_pos, object_kind)[0]
-
-    def available(self, state: GridState) -> list[int]:
-        return sorted(int(c) for c in state.object_pos[state.object_alive].tolist())
-
-    def exists(self, state: GridState, goal: int | None) -> bool:
-        if goal is None or goal == IDLE:
-            return True
-        return bool((state.object_alive & (state.object_pos == goal)).any())
 
     def event_goal(self, event: Any) -> int | None:
         if event is None:

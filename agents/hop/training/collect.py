@@ -153,16 +153,7 @@ def run_offline_task(task: OfflineTask) -> OfflineResult:
 
 
 def _seat_info(env: Any, config: TrainConfig, seat: int) -> SeatInfo:
-    agent_id = env.possible_agents[seat]
-    return SeatInfo(
-        env_id=config.env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(config.env_kwargs),
-    )
+    return SeatInfo.of_env(env, config.env_id, seat, env_kwargs=config.env_kwargs)
 
 
 def play_trial(

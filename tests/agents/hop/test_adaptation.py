@@ -96,16 +96,7 @@ def test_beliefs_concentrate_on_a_scripted_coplayers_true_goal_within_an_episode
 
 
 def seat(env, env_id: str, j: int) -> SeatInfo:
-    agent_id = f"player_{j}"
-    return SeatInfo(
-        env_id=env_id,
-        agent_id=agent_id,
-        seat=j,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        focal_seats=(0,),
-    )
+    return SeatInfo.of_env(env, env_id, j, focal_seats=(0,))
 
 
 def play_episode(env, agent, coplayers, seed: int) -> tuple[float, dict[int, str | None]]:

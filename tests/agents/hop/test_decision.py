@@ -29,17 +29,7 @@ def one_torch_thread():
 
 
 def seat_info(env, env_id: str, seat: int, env_kwargs: dict) -> SeatInfo:
-    agent_id = f"player_{seat}"
-    return SeatInfo(
-        env_id=env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(env_kwargs),
-        focal_seats=(seat,),
-    )
+    return SeatInfo.of_env(env, env_id, seat, env_kwargs=env_kwargs, focal_seats=(seat,))
 
 
 def agent_with_training_settings(config: TrainConfig, seat: int) -> tuple[HopAgent, object]:

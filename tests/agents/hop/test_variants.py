@@ -39,17 +39,7 @@ VARIANTS = ("direct-om", "hop-no-inter", "hop-no-intra")
 
 def seat_info(env_id: str, seat: int, env_kwargs: dict | None = None) -> SeatInfo:
     env = hop_envs.make(env_id, **(env_kwargs or {}))
-    agent_id = f"player_{seat}"
-    return SeatInfo(
-        env_id=env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(env_kwargs or {}),
-        focal_seats=(seat,),
-    )
+    return SeatInfo.of_env(env, env_id, seat, env_kwargs=env_kwargs, focal_seats=(seat,))
 
 
 def play(env, agent, seat: int, seed: int, coplayers: dict, steps: int | None = None) -> int:
