@@ -60,7 +60,7 @@ QUICK_PLANNER_SCENARIOS = frozenset(
 )
 #: The command that made README's results (larger planner budget than the quick default).
 README_COMMAND = (
-    "hop-bench run --planner-scenarios one-focal --planner-trials 2 --planner-episodes 2 "
+    "hop-bench run --planner-scenarios one-focal --planner-trials 4 --planner-episodes 4 "
     "--out docs/results --readme README.md"
 )
 #: Agents that search a tree at every decision; they get the planner budget.
