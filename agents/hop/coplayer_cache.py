@@ -144,10 +144,13 @@ class CachedCoplayerPolicy:
     def _same_board(self, batch: BatchedState, rows: np.ndarray) -> bool:
         """Whether every row has one board (walls and object cells); a new board starts a
         fresh table, since keys name objects by index."""
-        walls, objects = batch.walls[rows], batch.object_pos[rows]
-        if not ((walls == walls[0]).all() and (objects == objects[0]).all()):
-            return False
-        board = (walls[0], objects[0])
+        if batch.shared_board:  # one entry speaks for all
+            board = (batch.walls[rows[0]], batch.object_pos[rows[0]])
+        else:
+            walls, objects = batch.walls[rows], batch.object_pos[rows]
+            if not ((walls == walls[0]).all() and (objects == objects[0]).all()):
+                return False
+            board = (walls[0], objects[0])
         if self._board is None or not (
             np.array_equal(self._board[0], board[0]) and np.array_equal(self._board[1], board[1])
         ):

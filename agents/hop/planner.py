@@ -80,7 +80,7 @@ from agents.hop.search_tree import (
     UniformStream,
     create_children,
 )
-from hop_envs.core import BatchedGame, GridRules, GridState
+from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
 ROOT_SELECTIONS = ("q_boltzmann", "visits")
 #: One simulation in flight: its tree, the nodes on its path and the actions between them.
@@ -431,7 +431,7 @@ class MultiTreePlanner:
             )
         if not (np.isfinite(priors).all() and np.isfinite(values).all()):
             raise ValueError(f"{type(evaluator).__name__}.evaluate returned non-finite numbers")
-        masks = np.stack([self.rules.action_masks(s)[player] for s in states]) > 0
+        masks = self._game.action_masks(BatchedState.stack(states))[:, player] > 0
         prior = np.where(masks, np.maximum(priors, 0.0), 0.0)
         total = prior.sum(1, keepdims=True)
         uniform = masks / masks.sum(1, keepdims=True)

@@ -34,6 +34,9 @@ class BatchedState:
     t: np.ndarray  # (B,) int64
     first_capture_t: np.ndarray  # (B,) int64
     over: np.ndarray  # (B,) bool
+    #: True when every entry has the same walls and object cells (set by :meth:`stack` for
+    #: states of one episode, kept by :meth:`take`), so callers may check one entry for all.
+    shared_board: bool = False
 
     @property
     def batch_size(self) -> int:
@@ -63,6 +66,9 @@ class BatchedState:
         cell_object = np.full(move_bits.shape, -1, dtype=np.int16)
         entry, index = np.nonzero(object_alive)
         cell_object[entry, object_pos[entry, index]] = index
+        shared = all(s.layout is first for s in states) and bool(
+            (object_pos == object_pos[0]).all()
+        )
         return cls(
             walls=walls,
             move_bits=move_bits,
@@ -75,6 +81,7 @@ class BatchedState:
             t=np.asarray([s.t for s in states], dtype=np.int64),
             first_capture_t=np.asarray([s.first_capture_t for s in states], dtype=np.int64),
             over=np.asarray([s.over for s in states], dtype=bool),
+            shared_board=shared,
         )
 
     def take(self, rows: np.ndarray | Sequence[int]) -> BatchedState:
@@ -92,6 +99,7 @@ class BatchedState:
             t=self.t[rows],
             first_capture_t=self.first_capture_t[rows],
             over=self.over[rows],
+            shared_board=self.shared_board,
         )
 
     def state_at(self, index: int, layout: GridLayout) -> GridState:
