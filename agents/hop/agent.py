@@ -33,8 +33,8 @@ Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``
   suffice. Each tree collects up to 25 leaves per round (``leaves_per_round``), whose
   rollouts run as one batch on the batched core, and the search asks the opponent model
   through the per-decision ``"own-cell"`` cache (``om_cache``, see
-  :mod:`agents.hop.coplayer_cache`): together about 40 ms a decision on one core
-  (``benchmarks/hop_decision.py``). Both were chosen on the training-population scenarios
+  :mod:`agents.hop.coplayer_cache`): together about a ninth of the earlier cost of a
+  decision (``benchmarks/hop_decision.py``, figures in ``docs/hop.md``). Both were chosen on the training-population scenarios
   against the earlier 10 leaves per round with exact answers
   (``benchmarks/hop_settings_quality.py``, figures in ``docs/hop.md``).
 * The acting policy is ``softmax(beta * L)`` on a lower confidence bound ``L`` of each root
