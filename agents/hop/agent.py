@@ -34,9 +34,9 @@ Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``
   rollouts run as one batch on the batched core, and the search asks the opponent model
   through the per-decision ``"own-cell"`` cache (``om_cache``, see
   :mod:`agents.hop.coplayer_cache`): together about a ninth of the earlier cost of a
-  decision (``benchmarks/hop_decision.py``, figures in ``docs/hop.md``). Both were chosen on the training-population scenarios
-  against the earlier 10 leaves per round with exact answers
-  (``benchmarks/hop_settings_quality.py``, figures in ``docs/hop.md``).
+  decision (``benchmarks/hop_decision.py``). Both were chosen on the training-population
+  scenarios against the earlier 10 leaves per round with exact answers
+  (``benchmarks/hop_settings_quality.py``); figures in ``docs/hop.md``.
 * The acting policy is ``softmax(beta * L)`` on a lower confidence bound ``L`` of each root
   action's value (``lcb_stderrs`` 2, see :mod:`agents.hop.planner`), so an action tried
   once cannot win on one lucky rollout.
