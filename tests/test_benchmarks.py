@@ -1,0 +1,57 @@
+"""Budget runs of the HOP benchmarks: they run end to end and print their figures."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
+    out = run("hop_decision.py", "--decisions", "2")
+    for label in (
+        "earlier default, no cache",
+        "earlier default, exact cache",
+        "earlier default, own-cell cache",
+        "acting default",
+    ):
+        assert f"hop {label}:" in out
+    gap = re.search(r"total variation mean (\d\.\d+), 90th percentile (\d\.\d+)", out)
+    assert gap is not None and 0.0 <= float(gap[1]) <= 1.0
+    figure = re.search(r"^hop_agent_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
+    assert figure is not None and float(figure[1]) > 0.0
+
+
+def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_path) -> None:
+    out = run(
+        "hop_settings_quality.py",
+        "--trials",
+        "2",
+        "--episodes",
+        "1",
+        "--scenario",
+        "msh/adapt-1v3-nearest-hare",
+        "--db",
+        str(tmp_path / "q.sqlite"),
+    )
+    row = re.search(r"^msh/adapt-1v3-nearest-hare\s+(.+)$", out, re.MULTILINE)
+    assert row is not None
+    numbers = re.findall(r"[-+]?\d+\.\d\d", row[1])
+    assert len(numbers) == 9  # two means with intervals, and the paired difference's
+    assert row[1].rstrip().endswith(("within noise", "differs"))
