@@ -89,6 +89,15 @@ class MixedEvaluator:
         """The network's priors alone (no rollouts)."""
         return self.network.evaluate(states, player)[0]
 
+    def values_with_goals(
+        self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
+    ) -> np.ndarray:
+        """The mixed values alone (the value net is asked only when it has a share)."""
+        rollout_values = self.rollouts.values_with_goals(states, player, goals, redraw)
+        if self.rollout_weight == 1.0:
+            return np.asarray(rollout_values, dtype=np.float64)
+        return self._mix(self.network.evaluate(states, player)[1], rollout_values)
+
     def evaluate_with_goals(
         self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
     ) -> tuple[np.ndarray, np.ndarray]:

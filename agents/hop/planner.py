@@ -188,6 +188,23 @@ class PriorEvaluator(Protocol):
     def priors(self, states: Sequence[GridState], player: int) -> np.ndarray: ...
 
 
+@runtime_checkable
+class SplitEvaluator(Protocol):
+    """A goal-aware leaf evaluator whose values and priors come separately: the planner asks
+    for a new leaf's value at once and for its priors only when the search goes through it
+    (see :meth:`MultiTreePlanner._expand`)."""
+
+    def priors(self, states: Sequence[GridState], player: int) -> np.ndarray: ...
+
+    def values_with_goals(
+        self,
+        states: Sequence[GridState],
+        player: int,
+        goals: Sequence[Goals],
+        redraw: Redraw,
+    ) -> np.ndarray: ...
+
+
 class MultiTreePlanner:
     """Plans the focal player's action with ``config.num_trees`` lock-stepped PUCT trees."""
 
@@ -280,7 +297,7 @@ class MultiTreePlanner:
                         queued.add(id(path[1][-1]))
                     self._route(path, status, queues, virtual)
             if to_expand:
-                self._expand(_unique_leaves(to_expand), player, coplayer_policy)
+                self._expand(_unique_leaves(to_expand), player, coplayer_policy, evaluator)
                 for path in to_expand:
                     tree, nodes, actions = path
                     if virtual:
@@ -413,6 +430,21 @@ class MultiTreePlanner:
         see :class:`PriorEvaluator`)."""
         a_n = self.num_actions
         states = [leaf.state for leaf in leaves]
+        if not priors_only and isinstance(evaluator, SplitEvaluator):
+            # Values now, priors when (if ever) the leaf is expanded: most leaves of a wide
+            # chance tree are visited once, so most priors are never needed.
+            goals = [leaf.goals for leaf in leaves]
+            values = np.asarray(
+                evaluator.values_with_goals(states, player, goals, redraw), dtype=np.float64
+            )
+            if values.shape != (len(states),) or not np.isfinite(values).all():
+                raise ValueError(
+                    f"{type(evaluator).__name__}.values_with_goals must return "
+                    f"{len(states)} finite values, got {values!r}"
+                )
+            for leaf, v in zip(leaves, values.tolist(), strict=True):
+                leaf.set_value(v)
+            return
         if priors_only and isinstance(evaluator, PriorEvaluator):
             priors, values = evaluator.priors(states, player), np.zeros(len(states))
         elif goal_aware:
@@ -431,18 +463,41 @@ class MultiTreePlanner:
             )
         if not (np.isfinite(priors).all() and np.isfinite(values).all()):
             raise ValueError(f"{type(evaluator).__name__}.evaluate returned non-finite numbers")
+        self._set_priors(leaves, priors, player)
+        for leaf, v in zip(leaves, values.tolist(), strict=True):
+            leaf.set_value(v)
+
+    def _set_priors(self, nodes: list[Node], priors: np.ndarray, player: int) -> None:
+        """Mask ``priors`` to each node's legal actions and renormalise (uniform over the
+        legal actions when nothing legal has mass)."""
+        states = [node.state for node in nodes]
         masks = self._game.action_masks(BatchedState.stack(states))[:, player] > 0
         prior = np.where(masks, np.maximum(priors, 0.0), 0.0)
         total = prior.sum(1, keepdims=True)
         uniform = masks / masks.sum(1, keepdims=True)
         prior = np.where(total > 0.0, prior / np.where(total > 0.0, total, 1.0), uniform)
-        for leaf, p, m, v in zip(
-            leaves, prior.tolist(), masks.tolist(), values.tolist(), strict=True
-        ):
-            leaf.set_evaluation([a for a, ok in enumerate(m) if ok], p, v)
+        for node, p, m in zip(nodes, prior.tolist(), masks.tolist(), strict=True):
+            node.set_priors([a for a, ok in enumerate(m) if ok], p)
 
-    def _expand(self, nodes: list[Node], player: int, policy: CoplayerPolicy) -> None:
-        """The co-players' action distributions at ``nodes``, in one policy call."""
+    def _expand(
+        self,
+        nodes: list[Node],
+        player: int,
+        policy: CoplayerPolicy,
+        evaluator: LeafEvaluator | None = None,
+    ) -> None:
+        """The co-players' action distributions at ``nodes``, in one policy call, and the
+        focal priors of those that have none yet, in one evaluator call."""
+        lacking = [node for node in nodes if not node.has_priors]
+        if lacking:
+            states = [node.state for node in lacking]
+            priors = np.asarray(evaluator.priors(states, player), dtype=np.float64)  # type: ignore[union-attr]
+            if priors.shape != (len(states), self.num_actions) or not np.isfinite(priors).all():
+                raise ValueError(
+                    f"{type(evaluator).__name__}.priors must return finite priors of shape "
+                    f"{(len(states), self.num_actions)}, got {priors.shape}"
+                )
+            self._set_priors(lacking, priors, player)
         queries: list[PolicyQuery] = []
         seats_of: list[list[int]] = []
         for node in nodes:

@@ -84,6 +84,7 @@ class Node:
         "evaluated",
         "expanded",
         "goals",
+        "has_priors",
         "legal",
         "origin",
         "pending",
@@ -105,8 +106,9 @@ class Node:
         self.terminal = terminal
         self.depth = depth
         self.goals = goals
-        self.evaluated = False  # the leaf evaluator gave it a value, priors and legal actions
-        self.expanded = False  # the co-players' action distributions are set
+        self.evaluated = False  # the leaf evaluator gave it a value
+        self.has_priors = False  # its legal focal actions and their priors are set
+        self.expanded = False  # the co-players' action distributions (and priors) are set
         self.value = 0.0
         self.legal: list[int] = []
         self.prior: list[float] = []
@@ -123,13 +125,22 @@ class Node:
 
     def set_evaluation(self, legal: list[int], prior: list[float], value: float) -> None:
         """The leaf evaluator's answer: legal focal actions, their priors, the value."""
+        self.set_priors(legal, prior)
+        self.set_value(value)
+
+    def set_value(self, value: float) -> None:
+        """The leaf's value (its priors may come later, when the node is expanded)."""
+        self.value = value
+        self.evaluated = True
+
+    def set_priors(self, legal: list[int], prior: list[float]) -> None:
+        """Legal focal actions and their priors (needed to choose an action here)."""
         self.legal = legal
         self.prior = prior
-        self.value = value
         self.visits = [0] * len(prior)
         self.value_sum = [0.0] * len(prior)
         self.pending = [0] * len(prior)
-        self.evaluated = True
+        self.has_priors = True
 
     def set_coplayers(self, co_seats: list[int], co_dists: list[int | list[float]]) -> None:
         """The co-players' action distributions (needed to descend through this node)."""

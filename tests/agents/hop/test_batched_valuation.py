@@ -376,3 +376,54 @@ def test_the_root_is_asked_for_priors_only_and_never_rolled_out() -> None:
     # Every rolled-out state is at least one step after the root (t = 0): the root itself is
     # never rolled out.
     assert min(evaluator.rolled_out) >= 1
+
+
+def test_leaf_priors_are_asked_only_for_nodes_the_search_goes_through() -> None:
+    # A rollout evaluator gives values and priors separately: a new leaf gets its value at
+    # once, its priors only when a later simulation expands it. With 2 trees x 30
+    # simulations, fewer leaves are expanded than evaluated, and the search result equals
+    # that of an evaluator asked for both at once (the priors are the same either way).
+    from agents.hop.planner import MultiTreePlanner, PlannerConfig
+
+    rules = StagHuntRules(StagHuntConfig(num_players=2, grid_size=5, num_hares=1))
+    layout = GridLayout.from_walls(np.zeros((5, 5), dtype=bool))
+    root = rules.state_from_positions(layout, player_pos=[12, 14], object_pos=[14, 10])
+
+    class Counting(RolloutEvaluator):
+        def __init__(self) -> None:
+            super().__init__(rules, HuntOnGoal(rules), depth=3, focal_policy="greedy", seed=0)
+            self.prior_states = 0
+            self.valued_states = 0
+
+        def priors(self, states, player):
+            self.prior_states += len(states)
+            return super().priors(states, player)
+
+        def values_with_goals(self, states, player, goals, redraw):
+            self.valued_states += len(states)
+            return super().values_with_goals(states, player, goals, redraw)
+
+    class Together:  # the same rollouts, but priors and values in one call
+        def __init__(self) -> None:
+            self.inner = RolloutEvaluator(
+                rules, HuntOnGoal(rules), depth=3, focal_policy="greedy", seed=0
+            )
+
+        def evaluate_with_goals(self, states, player, goals, redraw):
+            return self.inner.evaluate_with_goals(states, player, goals, redraw)
+
+        def evaluate(self, states, player):
+            return self.inner.evaluate(states, player)
+
+    def plan(evaluator):
+        planner = MultiTreePlanner(rules, PlannerConfig(num_trees=2, num_simulations=30))
+        return planner.plan(
+            root, 0, HuntOnGoal(rules), evaluator, np.random.default_rng(3), goals=[{1: STAG}] * 2
+        )
+
+    split = Counting()
+    lazy = plan(split)
+    assert 1 < split.prior_states - 1 < split.valued_states  # the root, then expanded leaves
+    eager = plan(Together())
+    np.testing.assert_array_equal(lazy.visit_counts, eager.visit_counts)
+    np.testing.assert_allclose(lazy.policy, eager.policy)
