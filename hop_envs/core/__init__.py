@@ -1,6 +1,11 @@
 """The pure game cores: compact copyable states, step functions and their batched form."""
 
-from hop_envs.core.batched import BatchedGame, BatchedOutcome, BatchedState
+from hop_envs.core.batched import (
+    BatchedGame,
+    BatchedObservation,
+    BatchedOutcome,
+    BatchedState,
+)
 from hop_envs.core.goals import (
     DRIFT_CELL,
     IDLE,
@@ -44,6 +49,7 @@ __all__ = [
     "STAG",
     "STAY",
     "BatchedGame",
+    "BatchedObservation",
     "BatchedOutcome",
     "BatchedState",
     "DriftCellGoals",

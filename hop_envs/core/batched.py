@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout
+from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout, draw_walls_batch, move_bits_batch
 from hop_envs.core.rules import GridRules
 from hop_envs.core.snowdrift import REMOVE, SnowdriftRules
 from hop_envs.core.stag_hunt import HARE, HUNT_HARE, HUNT_STAG, STAG, StagHuntRules
@@ -133,6 +133,14 @@ class BatchedOutcome(NamedTuple):
     illegal: np.ndarray
 
 
+class BatchedObservation(NamedTuple):
+    """Every seat's view of a batch: ``observation`` ``(B, n, C, H, W)`` uint8 and
+    ``action_mask`` ``(B, n, num_actions)`` int8."""
+
+    observation: np.ndarray
+    action_mask: np.ndarray
+
+
 class BatchedGame:
     """Batched reset, step, masks and observation layers for one game's rules."""
 
@@ -147,20 +155,102 @@ class BatchedGame:
         strength = getattr(self.config, "strength", None)
         self._strength = np.asarray(strength if strength else (1.0,), dtype=np.float64)
         self._equal_strength = bool((self._strength == self._strength[0]).all())
+        self._channel_orders = np.stack(
+            [rules.channel_order(seat) for seat in range(rules.num_players)]
+        )
 
     def reset(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
-        """``batch_size`` fresh states drawn one after another from ``rng``."""
+        """``batch_size`` fresh states drawn for the whole batch at once with numpy, from the
+        same distribution as the scalar ``rules.reset`` (not the same numbers): walls by
+        rejection until the free cells are connected, objects on distinct free cells,
+        players on free cells (with replacement)."""
+        r = self.rules
+        bsz, cells = batch_size, r.height * r.width
+        m, n = r.num_objects, r.num_players
+        walls = draw_walls_batch(
+            rng, bsz, r.height, r.width, self.config.num_wall_pieces, min_free=max(m, 1)
+        )
+        flat_walls = walls.reshape(bsz, cells)
+        # Sorting one uniform key per cell, walls last, orders each entry's free cells
+        # uniformly at random: the first m are the objects (a uniform ordered sample without
+        # replacement), and a uniform rank below the free count picks a player's cell.
+        keys = rng.random((bsz, cells))
+        keys[flat_walls] = 2.0
+        order = keys.argsort(1)
+        num_free = cells - flat_walls.sum(1)
+        ranks = rng.integers(0, num_free[:, None], size=(bsz, n))
+        rows = np.arange(bsz)[:, None]
+        object_pos = order[:, :m].astype(np.int64)
+        cell_object = np.full((bsz, cells), -1, dtype=np.int16)
+        cell_object[rows, object_pos] = np.arange(m, dtype=np.int16)
+        return BatchedState(
+            walls=walls,
+            move_bits=move_bits_batch(walls),
+            cell_object=cell_object,
+            player_pos=order[rows, ranks].astype(np.int64),
+            active=np.ones((bsz, n), dtype=bool),
+            object_pos=object_pos,
+            object_kind=np.asarray(r._object_kind),
+            object_alive=np.ones((bsz, m), dtype=bool),
+            t=np.zeros(bsz, dtype=np.int64),
+            first_capture_t=np.full(bsz, -1, dtype=np.int64),
+            over=np.zeros(bsz, dtype=bool),
+        )
+
+    def reset_sequential(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
+        """``batch_size`` states drawn one after another with the scalar ``rules.reset``
+        (the same numbers as that loop; much slower than :meth:`reset`)."""
         return BatchedState.stack([self.rules.reset(rng) for _ in range(batch_size)])
 
+    def reset_done(self, state: BatchedState, rng: np.random.Generator) -> np.ndarray:
+        """Auto-reset: re-draw, in place and as :meth:`reset` does, every entry whose
+        episode is over; return the indices of the entries re-drawn."""
+        rows = np.flatnonzero(state.over)
+        if rows.size == 0:
+            return rows
+        fresh = self.reset(rng, rows.size)
+        state.walls[rows] = fresh.walls
+        state.move_bits[rows] = fresh.move_bits
+        state.cell_object[rows] = fresh.cell_object
+        state.player_pos[rows] = fresh.player_pos
+        state.active[rows] = True
+        state.object_pos[rows] = fresh.object_pos
+        state.object_alive[rows] = True
+        state.t[rows] = 0
+        state.first_capture_t[rows] = -1
+        state.over[rows] = False
+        state.shared_board = False
+        return rows
+
+    def observe(self, state: BatchedState) -> BatchedObservation:
+        """Every seat's observation grid and action mask for the whole batch, exactly as the
+        ParallelEnv gives them: ``observation`` ``(B, n, C, H, W)`` uint8 (seat ``i``'s grid
+        is ``rules.observation(state, i)``: its own channel first, the others in seat order,
+        then walls and the object channels) and ``action_mask`` ``(B, n, A)`` int8 (as
+        ``rules.action_masks``: stay only for players who have left; a finished entry keeps
+        the masks of its last state, as the env's last observations do)."""
+        r = self.rules
+        grids = self.layers(state).reshape(state.batch_size, r.num_channels, -1)
+        obs = grids[:, self._channel_orders]
+        return BatchedObservation(
+            obs.reshape(state.batch_size, r.num_players, r.num_channels, r.height, r.width),
+            self._masks(state, state.active),
+        )
+
     def action_masks(self, state: BatchedState) -> np.ndarray:
-        """``(B, n, num_actions)`` int8 masks."""
+        """``(B, n, num_actions)`` int8 masks (stay only for players who have left and in
+        finished entries)."""
+        return self._masks(state, state.active & ~state.over[:, None])
+
+    def _masks(self, state: BatchedState, acting: np.ndarray) -> np.ndarray:
+        """Masks with stay only where ``acting`` is False."""
         r = self.rules
         bsz, n = state.player_pos.shape
         masks = np.empty((bsz, n, r.num_actions), dtype=np.int8)
         masks[..., :NUM_MOVES] = self._move_legal(state)
         kind_here = self._kind_here(state, self._object_here(state))
         masks[..., NUM_MOVES:] = r._object_action_table[kind_here + 1]
-        masks[~(state.active & ~state.over[:, None])] = r._stay_only
+        masks[~acting] = r._stay_only
         return masks
 
     def layers(self, state: BatchedState) -> np.ndarray:

@@ -133,14 +133,23 @@ def free_cells_connected(walls: np.ndarray, neighbors: np.ndarray | None = None)
 def _wall_piece(rng: np.random.Generator) -> list[tuple[int, int]]:
     """Cells of one wall piece relative to its anchor: 3 or 4 cells, straight or L-shaped."""
     length = int(rng.integers(3, 5))
-    if rng.random() < 0.5:
+    bent = bool(rng.random() >= 0.5)
+    turns = int(rng.integers(4))
+    mirror = bool(rng.random() < 0.5)
+    return _piece_cells(length, bent, turns, mirror)
+
+
+def _piece_cells(length: int, bent: bool, turns: int, mirror: bool) -> list[tuple[int, int]]:
+    """The cells of the piece that :func:`_wall_piece`'s four draws describe (each of its
+    ``2 * 2 * 4 * 2`` outcomes is equally likely)."""
+    if not bent:
         cells = [(0, i) for i in range(length)]
     else:
         cells = [(0, i) for i in range(length - 1)] + [(1, length - 2)]
     # One of four rotations, then an optional mirror, so every orientation is possible.
-    for _ in range(int(rng.integers(4))):
+    for _ in range(turns):
         cells = [(c, -r) for r, c in cells]
-    if rng.random() < 0.5:
+    if mirror:
         cells = [(r, -c) for r, c in cells]
     min_r = min(r for r, _ in cells)
     min_c = min(c for _, c in cells)
@@ -182,3 +191,133 @@ def draw_layout(
         f"{min_free} connected free cells after {_MAX_WALL_DRAWS} draws; "
         "use fewer wall pieces or a larger grid"
     )
+
+
+# -- batched layouts ------------------------------------------------------------------------
+@functools.cache
+def wall_placements(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every placement of one wall piece on a ``height`` x ``width`` grid as ``(P, H*W)``
+    boolean cell masks, with the probability that :func:`draw_layout` places a piece there:
+    the piece's share of :func:`_wall_piece`'s 32 equally likely outcomes among those that
+    fit (it re-draws until one fits), times one over the number of its anchors."""
+    weights: dict[frozenset[tuple[int, int]], int] = {}
+    for length in (3, 4):
+        for bent in (False, True):
+            for turns in range(4):
+                for mirror in (False, True):
+                    cells = _piece_cells(length, bent, turns, mirror)
+                    if max(r for r, _ in cells) < height and max(c for _, c in cells) < width:
+                        key = frozenset(cells)
+                        weights[key] = weights.get(key, 0) + 1
+    if not weights:
+        raise ValueError(f"no wall piece fits on a {height}x{width} grid")
+    total = sum(weights.values())
+    masks, probs = [], []
+    for cells, weight in sorted(weights.items(), key=lambda kv: sorted(kv[0])):
+        span_r = max(r for r, _ in cells) + 1
+        span_c = max(c for _, c in cells) + 1
+        anchors = (height - span_r + 1) * (width - span_c + 1)
+        for r0 in range(height - span_r + 1):
+            for c0 in range(width - span_c + 1):
+                mask = np.zeros((height, width), dtype=bool)
+                for r, c in cells:
+                    mask[r0 + r, c0 + c] = True
+                masks.append(mask.reshape(-1))
+                probs.append(weight / total / anchors)
+    masks_arr, probs_arr = np.stack(masks), np.asarray(probs)
+    masks_arr.setflags(write=False)
+    probs_arr.setflags(write=False)
+    return masks_arr, probs_arr
+
+
+def free_cells_connected_batch(walls: np.ndarray) -> np.ndarray:
+    """``(B,)``: whether the free cells of each ``(B, H, W)`` wall grid are connected (and
+    not empty). One flood fill for the whole batch: the grids, each padded with a wall row
+    and a wall column, are packed into one Python integer, one bit per cell, and grown one
+    move at a time with shifts until nothing changes."""
+    bsz, height, width = walls.shape
+    if bsz == 0:
+        return np.zeros(0, dtype=bool)
+    free = np.zeros((bsz, height + 1, width + 1), dtype=bool)
+    free[:, :height, :width] = ~walls
+    flat = free.reshape(bsz, -1)
+    rows = np.arange(bsz)
+    first = flat.argmax(1)
+    seed = np.zeros_like(flat)
+    seed[rows, first] = flat[rows, first]
+    size = flat.size
+
+    def pack(bits: np.ndarray) -> int:
+        return int.from_bytes(np.packbits(bits.reshape(-1), bitorder="little").tobytes(), "little")
+
+    grid, reached = pack(flat), pack(seed)
+    stride = width + 1
+    while True:
+        grown = (
+            reached | (reached << 1) | (reached >> 1) | (reached << stride) | (reached >> stride)
+        ) & grid
+        if grown == reached:
+            break
+        reached = grown
+    raw = np.frombuffer(reached.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
+    bits = np.unpackbits(raw, bitorder="little")[:size].reshape(flat.shape).astype(bool)
+    return (bits == flat).all(1) & flat.any(1)
+
+
+def move_bits_batch(walls: np.ndarray) -> np.ndarray:
+    """``(B, H*W)`` uint8 move legality of ``(B, H, W)`` wall grids: bit ``a`` is set when
+    move ``a`` (up, down, left, right) is legal from the cell, as in :func:`move_table`."""
+    free = ~walls
+    bits = np.zeros(walls.shape, dtype=np.uint8)
+    vert = (free[:, 1:] & free[:, :-1]).view(np.uint8)
+    bits[:, 1:] |= vert  # up
+    bits[:, :-1] |= vert << 1  # down
+    horiz = (free[:, :, 1:] & free[:, :, :-1]).view(np.uint8)
+    bits[:, :, 1:] |= horiz << 2  # left
+    bits[:, :, :-1] |= horiz << 3  # right
+    return bits.reshape(walls.shape[0], -1)
+
+
+def draw_walls_batch(
+    rng: np.random.Generator,
+    batch_size: int,
+    height: int,
+    width: int,
+    num_pieces: int,
+    min_free: int,
+) -> np.ndarray:
+    """``(B, H, W)`` wall grids, each drawn as :func:`draw_layout` draws one: ``num_pieces``
+    independent piece placements, the grid re-drawn until its free cells are connected and
+    at least ``min_free`` are free. Candidates are drawn for the whole batch at once and the
+    accepted ones fill the batch in order (the same distribution, not the same numbers)."""
+    cells = height * width
+    out = np.zeros((batch_size, cells), dtype=bool)
+    if batch_size == 0:
+        return out.reshape(batch_size, height, width)
+    if num_pieces == 0:
+        if cells < min_free:
+            raise ValueError(f"a {height}x{width} grid has fewer than {min_free} cells")
+        return out.reshape(batch_size, height, width)
+    masks, probs = wall_placements(height, width)
+    cdf = np.cumsum(probs)
+    filled, drawn, accepted = 0, 0, 0
+    while filled < batch_size:
+        need = batch_size - filled
+        rate = (accepted + 1) / (drawn + 2)  # a running estimate of the acceptance rate
+        count = min(int(need / rate * 1.2) + 8, 64 * batch_size + 64)
+        draws = np.searchsorted(cdf, rng.random((count, num_pieces)) * cdf[-1], side="right")
+        walls = masks[np.minimum(draws, len(probs) - 1)].any(1)
+        ok = (cells - walls.sum(1)) >= min_free
+        ok[ok] = free_cells_connected_batch(walls[ok].reshape(-1, height, width))
+        good = walls[ok][:need]
+        out[filled : filled + len(good)] = good
+        filled += len(good)
+        drawn += count
+        accepted += int(ok.sum())
+        if drawn > _MAX_WALL_DRAWS * batch_size and accepted == 0:
+            raise ValueError(
+                f"could not place {num_pieces} wall pieces on a {height}x{width} grid with at "
+                f"least {min_free} connected free cells after {drawn} draws; "
+                "use fewer wall pieces or a larger grid"
+            )
+    return out.reshape(batch_size, height, width)

@@ -247,7 +247,7 @@ def check_batched_matches_scalar(
     game = BatchedGame(rules)
     rng = np.random.default_rng(seed)
     states = [rules.reset(rng) for _ in range(batch_size)]
-    replay = BatchedGame(rules).reset(np.random.default_rng(seed), batch_size)
+    replay = BatchedGame(rules).reset_sequential(np.random.default_rng(seed), batch_size)
     for i, s in enumerate(states):
         assert_entry_equal(replay, i, s)
     if crowd:
