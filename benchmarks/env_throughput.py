@@ -4,6 +4,12 @@ Actions are random legal actions (uniform over each player's action mask), drawn
 vectorised way so the figure measures the env rather than the action sampler. Run on one
 core: ``python benchmarks/env_throughput.py``. Targets (default stag hunt, this machine):
 >= 20,000 joint steps/s through the ParallelEnv API, >= 1,000,000 env steps/s batched.
+
+The full-cost batched figure (``batched_full_env_steps_per_s``) counts what a training loop
+pays per step: random legal actions from the masks, ``step``, the auto-reset of the finished
+entries (``reset_done``) and every seat's observation grid and mask (``observe``), with every
+entry of the batch live on every step. It is printed beside the same loop with the old
+scalar-loop reset (``reset_sequential`` of the finished entries) for comparison.
 """
 
 from __future__ import annotations
@@ -77,6 +83,28 @@ def batched_core(env_id: str, seconds: float, batch: int) -> tuple[float, float]
     return env_steps / step_time, reset_time / resets
 
 
+def batched_full(env_id: str, seconds: float, batch: int, sequential: bool) -> float:
+    """Env steps/s of the batched loop with auto-reset and observations, every entry live;
+    ``sequential`` re-draws the finished entries with the scalar-loop reset instead."""
+    game = BatchedGame(hop_envs.make(env_id).rules)
+    rng = np.random.default_rng(0)
+    state = game.reset(rng, batch)
+    _, masks = game.observe(state)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(10):
+            game.step(state, random_legal(rng, masks))
+            if sequential:
+                rows = np.flatnonzero(state.over)
+                if rows.size:
+                    state.put(rows, game.reset_sequential(rng, rows.size))
+            else:
+                game.reset_done(state, rng)
+            _, masks = game.observe(state)
+            steps += 1
+    return steps * batch / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
@@ -91,6 +119,14 @@ def main() -> None:
         core = raw_core(env_id, args.seconds)
         batched, reset_s = batched_core(env_id, args.seconds, args.batch)
         print(f"{env_id:<22} {api:>14,.0f} {core:>14,.0f} {batched:>16,.0f} {reset_s * 1e3:>12.1f}")
+    print(f"\nbatched with auto-reset and observation grids, batch {args.batch} (env steps/s):")
+    for env_id in hop_envs.ENV_IDS:
+        full = batched_full(env_id, args.seconds, args.batch, sequential=False)
+        old = batched_full(env_id, args.seconds, args.batch, sequential=True)
+        print(
+            f"{env_id}: batched_full_env_steps_per_s={full:.0f} "
+            f"(with the scalar-loop reset: {old:.0f}, {full / old:.1f}x)"
+        )
 
 
 if __name__ == "__main__":

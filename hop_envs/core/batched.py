@@ -18,6 +18,19 @@ from hop_envs.core.snowdrift import REMOVE, SnowdriftRules
 from hop_envs.core.stag_hunt import HARE, HUNT_HARE, HUNT_STAG, STAG, StagHuntRules
 from hop_envs.core.state import GridState
 
+_PER_ENTRY_FIELDS = (
+    "walls",
+    "move_bits",
+    "cell_object",
+    "player_pos",
+    "active",
+    "object_pos",
+    "object_alive",
+    "t",
+    "first_capture_t",
+    "over",
+)
+
 
 @dataclass(slots=True)
 class BatchedState:
@@ -101,6 +114,14 @@ class BatchedState:
             over=self.over[rows],
             shared_board=self.shared_board,
         )
+
+    def put(self, rows: np.ndarray | Sequence[int], other: BatchedState) -> None:
+        """Overwrite the entries ``rows`` in place with the entries of ``other`` (one per
+        row, in order); the batch no longer counts as one episode's states."""
+        rows = np.asarray(rows, dtype=np.int64)
+        for name in _PER_ENTRY_FIELDS:
+            getattr(self, name)[rows] = getattr(other, name)
+        self.shared_board = False
 
     def state_at(self, index: int, layout: GridLayout) -> GridState:
         """The scalar state at ``index`` on a ``layout`` the caller knows it has (no layout
@@ -208,18 +229,7 @@ class BatchedGame:
         rows = np.flatnonzero(state.over)
         if rows.size == 0:
             return rows
-        fresh = self.reset(rng, rows.size)
-        state.walls[rows] = fresh.walls
-        state.move_bits[rows] = fresh.move_bits
-        state.cell_object[rows] = fresh.cell_object
-        state.player_pos[rows] = fresh.player_pos
-        state.active[rows] = True
-        state.object_pos[rows] = fresh.object_pos
-        state.object_alive[rows] = True
-        state.t[rows] = 0
-        state.first_capture_t[rows] = -1
-        state.over[rows] = False
-        state.shared_board = False
+        state.put(rows, self.reset(rng, rows.size))
         return rows
 
     def observe(self, state: BatchedState) -> BatchedObservation:
