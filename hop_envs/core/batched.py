@@ -176,6 +176,14 @@ class BatchedGame:
         strength = getattr(self.config, "strength", None)
         self._strength = np.asarray(strength if strength else (1.0,), dtype=np.float64)
         self._equal_strength = bool((self._strength == self._strength[0]).all())
+        # The mask of a player on a cell with move bits b holding an object of kind k
+        # (k + 1; 0: none) is _mask_lut[b, k + 1].
+        lut = np.empty((1 << NUM_MOVES, len(rules.object_kinds) + 1, rules.num_actions), np.int8)
+        lut[..., :NUM_MOVES] = ((np.arange(1 << NUM_MOVES)[:, None] >> self._bit_index) & 1)[
+            :, None
+        ]
+        lut[..., NUM_MOVES:] = rules._object_action_table[None]
+        self._mask_lut = lut
         self._channel_orders = np.stack(
             [rules.channel_order(seat) for seat in range(rules.num_players)]
         )
@@ -241,7 +249,7 @@ class BatchedGame:
         the masks of its last state, as the env's last observations do)."""
         r = self.rules
         grids = self.layers(state).reshape(state.batch_size, r.num_channels, -1)
-        obs = grids[:, self._channel_orders]
+        obs = np.take(grids, self._channel_orders, axis=1)
         return BatchedObservation(
             obs.reshape(state.batch_size, r.num_players, r.num_channels, r.height, r.width),
             self._masks(state, state.active),
@@ -254,13 +262,10 @@ class BatchedGame:
 
     def _masks(self, state: BatchedState, acting: np.ndarray) -> np.ndarray:
         """Masks with stay only where ``acting`` is False."""
-        r = self.rules
-        bsz, n = state.player_pos.shape
-        masks = np.empty((bsz, n, r.num_actions), dtype=np.int8)
-        masks[..., :NUM_MOVES] = self._move_legal(state)
+        bits = self._gather_cells(state, state.move_bits)
         kind_here = self._kind_here(state, self._object_here(state))
-        masks[..., NUM_MOVES:] = r._object_action_table[kind_here + 1]
-        masks[~acting] = r._stay_only
+        masks = self._mask_lut[bits, kind_here + 1]
+        masks[~acting] = self.rules._stay_only
         return masks
 
     def layers(self, state: BatchedState) -> np.ndarray:

@@ -230,6 +230,11 @@ def wall_placements(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return masks_arr, probs_arr
 
 
+@functools.cache
+def _placement_cdf(height: int, width: int) -> np.ndarray:
+    return np.cumsum(wall_placements(height, width)[1])
+
+
 def free_cells_connected_batch(walls: np.ndarray) -> np.ndarray:
     """``(B,)``: whether the free cells of each ``(B, H, W)`` wall grid are connected (and
     not empty). One flood fill for the whole batch: the grids, each padded with a wall row
@@ -299,7 +304,7 @@ def draw_walls_batch(
             raise ValueError(f"a {height}x{width} grid has fewer than {min_free} cells")
         return out.reshape(batch_size, height, width)
     masks, probs = wall_placements(height, width)
-    cdf = np.cumsum(probs)
+    cdf = _placement_cdf(height, width)
     filled, drawn, accepted = 0, 0, 0
     while filled < batch_size:
         need = batch_size - filled
