@@ -271,13 +271,16 @@ class BatchedGame:
     def layers(self, state: BatchedState) -> np.ndarray:
         """``(B, C, H, W)`` global grids in seat order."""
         r = self.rules
-        bsz, n = state.batch_size, r.num_players
-        grid = np.zeros((bsz, r.num_channels, r.height * r.width), dtype=np.uint8)
-        bi, si = np.nonzero(state.active)
-        grid[bi, si, state.player_pos[bi, si]] = 1
-        grid[:, n] = state.walls.reshape(bsz, -1)
-        bo, ko = np.nonzero(state.object_alive)
-        grid[bo, n + 1 + state.object_kind[ko], state.object_pos[bo, ko]] = 1
+        bsz, n, cells = state.batch_size, r.num_players, r.height * r.width
+        size = r.num_channels * cells
+        grid = np.zeros((bsz, r.num_channels, cells), dtype=np.uint8)
+        flat = grid.reshape(-1)
+        base = np.arange(0, bsz * size, size)[:, None]  # flat offset of each entry's grid
+        players = base + np.arange(0, n * cells, cells) + state.player_pos
+        flat[players.reshape(-1) if state.active.all() else players[state.active]] = 1
+        grid[:, n] = state.walls.reshape(bsz, -1).view(np.uint8)
+        objects = base + (n + 1 + state.object_kind) * cells + state.object_pos
+        flat[objects[state.object_alive]] = 1
         return grid.reshape(bsz, r.num_channels, r.height, r.width)
 
     def step(self, state: BatchedState, actions: np.ndarray) -> BatchedOutcome:
