@@ -6,6 +6,7 @@ in PettingZoo's registry (parallel and AEC). It never imports torch.
 
 from hop_envs.core import (
     BatchedGame,
+    BatchedObservation,
     BatchedState,
     GridState,
     SnowdriftConfig,
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ENV_IDS",
     "BatchedGame",
+    "BatchedObservation",
     "BatchedState",
     "GridState",
     "MarkovSnowdriftEnv",
