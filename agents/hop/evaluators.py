@@ -137,11 +137,8 @@ class RolloutEvaluator:
     ) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`evaluate`, the co-players pursuing ``goals[i]`` from ``states[i]``;
         goals removed during a rollout are replaced by ``redraw``."""
-        if len(goals) != len(states):
-            raise ValueError(
-                f"RolloutEvaluator: got {len(states)} states but {len(goals)} goal tuples"
-            )
-        return self.priors(states, player), self.values_with_goals(states, player, goals, redraw)
+        values = self.values_with_goals(states, player, goals, redraw)
+        return self.priors(states, player), values
 
     def values_with_goals(
         self,
