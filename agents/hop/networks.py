@@ -17,6 +17,7 @@ Weights are saved with ``safetensors`` next to a JSON config (no pickle anywhere
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -151,15 +152,35 @@ class NetworkConfig:
         return f"{self.goal_encoding!r} ({self.num_goal_planes} planes)"
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["conv_channels"] = list(self.conv_channels)
-        return data
+        return config_to_json(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NetworkConfig:
-        data = dict(data)
-        data["conv_channels"] = tuple(data.get("conv_channels", ()))
-        return cls(**data)
+        return config_from_json(cls, data)
+
+
+def config_to_json(config: Any) -> dict[str, Any]:
+    """A frozen config dataclass with a ``conv_channels`` tuple as JSON-ready data."""
+    data = asdict(config)
+    data["conv_channels"] = list(config.conv_channels)
+    return data
+
+
+def config_from_json(cls: type, data: dict[str, Any]) -> Any:
+    """The config ``cls`` from :func:`config_to_json`'s data."""
+    data = dict(data)
+    data["conv_channels"] = tuple(data.get("conv_channels", ()))
+    return cls(**data)
+
+
+def conv_stack(in_channels: int, conv_channels: Sequence[int]) -> tuple[nn.Sequential, int]:
+    """3x3 same-padding convolutions, each followed by a ReLU, and their output channels."""
+    layers: list[nn.Module] = []
+    previous = in_channels
+    for channels in conv_channels:
+        layers += [nn.Conv2d(previous, channels, 3, padding=1), nn.ReLU()]
+        previous = channels
+    return nn.Sequential(*layers), previous
 
 
 class GridTrunk(nn.Module):
@@ -167,12 +188,7 @@ class GridTrunk(nn.Module):
 
     def __init__(self, in_channels: int, config: NetworkConfig) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        previous = in_channels
-        for channels in config.conv_channels:
-            layers += [nn.Conv2d(previous, channels, 3, padding=1), nn.ReLU()]
-            previous = channels
-        self.convs = nn.Sequential(*layers)
+        self.convs, previous = conv_stack(in_channels, config.conv_channels)
         self.hidden = nn.Linear(previous * config.height * config.width + 1, config.hidden)
 
     def forward(self, grids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
@@ -310,35 +326,60 @@ def build_network(config: NetworkConfig, seed: int) -> HopNetwork:
 
 def save_network(network: HopNetwork, directory: str | Path) -> Path:
     """Save ``network`` as ``directory/config.json`` + ``directory/weights.safetensors``."""
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous() for k, v in network.state_dict().items()}
-    save_file(state, str(path / WEIGHTS_FILE), metadata={"kind": network.config.kind})
-    meta = {"format_version": FORMAT_VERSION, "config": network.config.to_json()}
-    (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return path
+    return write_network_files(
+        network, directory, network.config.kind, {"config": network.config.to_json()}
+    )
 
 
 def load_network(directory: str | Path, expected_kind: str | None = None) -> HopNetwork:
     """Load a network saved by :func:`save_network` (safetensors: no code is executed)."""
+    meta, weights_path = read_network_meta(directory, FORMAT_VERSION)
+    config = NetworkConfig.from_json(meta["config"])
+    if expected_kind is not None and config.kind != expected_kind:
+        raise ValueError(
+            f"load_network: {directory} holds a {config.kind!r} network, expected {expected_kind!r}"
+        )
+    return restore_weights(NETWORK_CLASSES[config.kind](config), weights_path)
+
+
+def write_network_files(
+    network: nn.Module,
+    directory: str | Path,
+    kind: str,
+    meta: dict[str, Any],
+    version: int = FORMAT_VERSION,
+) -> Path:
+    """``directory/weights.safetensors`` (``kind`` in its metadata) and
+    ``directory/config.json`` holding ``meta`` and the format ``version``."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in network.state_dict().items()}
+    save_file(state, str(path / WEIGHTS_FILE), metadata={"kind": kind})
+    data = {"format_version": version, **meta}
+    (path / CONFIG_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_network_meta(directory: str | Path, version: int) -> tuple[dict[str, Any], Path]:
+    """The JSON written by :func:`write_network_files` (its format ``version`` checked)
+    and the path of the weights; both files must exist."""
     path = Path(directory)
     config_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
     for needed in (config_path, weights_path):
         if not needed.is_file():
             raise FileNotFoundError(f"load_network: {needed} does not exist")
     meta = json.loads(config_path.read_text())
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    found = meta.get("format_version")
+    if found != version:
         raise ValueError(
-            f"load_network: {config_path} has format_version {version!r}; "
-            f"this version reads {FORMAT_VERSION}"
+            f"load_network: {config_path} has format_version {found!r}; "
+            f"this version reads {version}"
         )
-    config = NetworkConfig.from_json(meta["config"])
-    if expected_kind is not None and config.kind != expected_kind:
-        raise ValueError(
-            f"load_network: {path} holds a {config.kind!r} network, expected {expected_kind!r}"
-        )
-    network = NETWORK_CLASSES[config.kind](config)
+    return meta, weights_path
+
+
+def restore_weights(network: nn.Module, weights_path: Path) -> Any:
+    """``network`` with the safetensors weights at ``weights_path`` (strict), in eval mode."""
     network.load_state_dict(load_file(str(weights_path)), strict=True)
     network.eval()
     return network

@@ -25,16 +25,23 @@ Weights are saved with ``safetensors`` beside a JSON config, the pattern of
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from agents.hop.networks import masked_logits
+from agents.hop.networks import (
+    CONFIG_FILE,
+    config_from_json,
+    config_to_json,
+    conv_stack,
+    masked_logits,
+    read_network_meta,
+    restore_weights,
+    write_network_files,
+)
 from agents.hop_plus.subgoals import DEFAULT_HORIZON, REFERENCE, check_horizon, check_selector
 from hop_envs.core import GridRules
 
@@ -55,7 +62,6 @@ __all__ = [
 ]
 
 SUBGOAL_MODEL, STATE_VAE = "subgoal_model", "state_vae"
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 FORMAT_VERSION = 1
 #: The subgoal sizes the issue asks to work end to end (any integer >= 1 is accepted).
 GOAL_DIMS_TESTED = (64, 16, 4, 2)
@@ -172,15 +178,11 @@ class SubgoalConfig:
             )
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["conv_channels"] = list(self.conv_channels)
-        return data
+        return config_to_json(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SubgoalConfig:
-        data = dict(data)
-        data["conv_channels"] = tuple(data.get("conv_channels", ()))
-        return cls(**data)
+        return config_from_json(cls, data)
 
 
 class GridEncoder(nn.Module):
@@ -188,12 +190,7 @@ class GridEncoder(nn.Module):
 
     def __init__(self, spec: GridSpec, config: SubgoalConfig) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        previous = spec.in_channels
-        for channels in config.conv_channels:
-            layers += [nn.Conv2d(previous, channels, 3, padding=1), nn.ReLU()]
-            previous = channels
-        self.convs = nn.Sequential(*layers)
+        self.convs, previous = conv_stack(spec.in_channels, config.conv_channels)
         self.hidden = nn.Linear(previous * spec.height * spec.width, config.hidden)
 
     def forward(self, grids: torch.Tensor) -> torch.Tensor:
@@ -368,35 +365,15 @@ def save_network(network: _SubgoalNetwork, directory: str | Path) -> Path:
     """Save as ``directory/config.json`` (kind, spec, config) + ``weights.safetensors``."""
     if not isinstance(network, _SubgoalNetwork):
         raise TypeError(f"save_network: expected a HOP+ network, got {type(network).__name__}")
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous() for k, v in network.state_dict().items()}
-    save_file(state, str(path / WEIGHTS_FILE), metadata={"kind": network.kind})
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "kind": network.kind,
-        "spec": asdict(network.spec),
-        "config": network.config.to_json(),
-    }
-    (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return path
+    meta = {"kind": network.kind, "spec": asdict(network.spec), "config": network.config.to_json()}
+    return write_network_files(network, directory, network.kind, meta, FORMAT_VERSION)
 
 
 def load_network(directory: str | Path, expected_kind: str | None = None) -> Any:
     """Load a network saved by :func:`save_network` (safetensors + JSON: nothing is
     unpickled, no code runs). Returned in eval mode."""
-    path = Path(directory)
-    config_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
-    for needed in (config_path, weights_path):
-        if not needed.is_file():
-            raise FileNotFoundError(f"load_network: {needed} does not exist")
-    meta = json.loads(config_path.read_text())
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ValueError(
-            f"load_network: {config_path} has format_version {version!r}; "
-            f"this version reads {FORMAT_VERSION}"
-        )
+    meta, weights_path = read_network_meta(directory, FORMAT_VERSION)
+    config_path = Path(directory) / CONFIG_FILE
     kind = meta.get("kind")
     if kind not in NETWORK_CLASSES:
         raise ValueError(
@@ -405,11 +382,9 @@ def load_network(directory: str | Path, expected_kind: str | None = None) -> Any
         )
     if expected_kind is not None and kind != expected_kind:
         raise ValueError(
-            f"load_network: {path} holds a {kind!r} network, expected {expected_kind!r}"
+            f"load_network: {directory} holds a {kind!r} network, expected {expected_kind!r}"
         )
     network = NETWORK_CLASSES[kind](
         GridSpec(**meta["spec"]), SubgoalConfig.from_json(meta["config"])
     )
-    network.load_state_dict(load_file(str(weights_path)), strict=True)
-    network.eval()
-    return network
+    return restore_weights(network, weights_path)
