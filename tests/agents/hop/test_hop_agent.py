@@ -22,18 +22,9 @@ TINY = {"num_trees": 2, "num_simulations": 3}
 
 
 def seat_info(env, seat: int, env_kwargs=None) -> SeatInfo:
-    agent_id = f"player_{seat}"
     name = type(env.unwrapped).__name__
-    return SeatInfo(
-        env_id="hop/MarkovStagHunt-v0" if "Stag" in name else "hop/MarkovSnowdrift-v0",
-        agent_id=agent_id,
-        seat=seat,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(env_kwargs or {}),
-        focal_seats=(seat,),
-    )
+    env_id = "hop/MarkovStagHunt-v0" if "Stag" in name else "hop/MarkovSnowdrift-v0"
+    return SeatInfo.of_env(env, env_id, seat, env_kwargs=env_kwargs, focal_seats=(seat,))
 
 
 def short(scenario, max_cycles: int):

@@ -26,15 +26,11 @@ PLUGINS = "oracle_test_coplayers"
 
 def seat_info(env_id, env_kwargs, seat, coplayers=None, names=None, focal=(0,)) -> SeatInfo:
     env = hop_envs.make(env_id, **env_kwargs)
-    agent_id = f"player_{seat}"
-    return SeatInfo(
-        env_id=env_id,
-        agent_id=agent_id,
-        seat=seat,
-        num_players=len(env.possible_agents),
-        observation_space=env.observation_space(agent_id),
-        action_space=env.action_space(agent_id),
-        env_kwargs=dict(env_kwargs),
+    return SeatInfo.of_env(
+        env,
+        env_id,
+        seat,
+        env_kwargs=env_kwargs,
         focal_seats=focal,
         coplayer_names=names,
         coplayers=coplayers,
