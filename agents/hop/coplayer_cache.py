@@ -79,8 +79,6 @@ class CachedCoplayerPolicy:
         )
         self._probs = np.empty(shape, dtype=np.float64)
         self._board: tuple[np.ndarray, np.ndarray] | None = None
-        self.rows_asked = 0
-        self.rows_computed = 0
 
     # -- CoplayerPolicy --------------------------------------------------------------------
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
@@ -99,9 +97,7 @@ class CachedCoplayerPolicy:
         rows = np.asarray(rows, dtype=np.int64)
         seats = np.asarray(seats, dtype=np.int64)
         goals = np.asarray(goals, dtype=np.int64)
-        self.rows_asked += rows.size
         if rows.size == 0 or self.mode == "none" or not self._same_board(batch, rows):
-            self.rows_computed += rows.size
             return self.policy.batch_action_probs(batch, rows, seats, goals)
         # "exact": one stored row per distinct key. "own-cell": per (live objects, goal), the
         # distribution on every cell (a *field*), asked in one network call the first time
@@ -114,8 +110,6 @@ class CachedCoplayerPolicy:
             unique, first = np.unique(keys[missing], return_index=True)
             pick = missing[first]
             probs = compute(batch, rows[pick], seats[pick], goals[pick])
-            if not fields:
-                self.rows_computed += pick.size
             self._keys, self._probs = _insert(self._keys, self._probs, unique, probs)
             pos, _ = _find(self._keys, keys)
         if fields:
@@ -135,7 +129,6 @@ class CachedCoplayerPolicy:
         probs = self.policy.batch_action_probs(
             spread, np.arange(count), seat_rows, np.repeat(goals, free.size)
         )
-        self.rows_computed += count
         fields = np.zeros((rows.size, self._cells, self.num_actions), dtype=np.float64)
         fields[:, free] = probs.reshape(rows.size, free.size, self.num_actions)
         return fields

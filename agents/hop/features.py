@@ -36,15 +36,11 @@ from hop_envs.core import (
 
 __all__ = [
     "DRIFT_CELL",
-    "NUM_GOAL_PLANES",
     "PREY_KIND",
     "FeatureBuilder",
     "Features",
     "goal_encoding_of",
 ]
-
-#: Goal planes per goal that the networks take (every shipped game's ``goals.num_planes``).
-NUM_GOAL_PLANES = 2
 
 
 def goal_space_of(rules: GridRules) -> GoalSpace:
