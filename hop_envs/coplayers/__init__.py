@@ -4,7 +4,8 @@ The training population. Stag hunt: ``random``, ``nearest-stag``, ``nearest-hare
 Snowdrift: ``random``, ``free-rider``, ``cleaner``. Each follows the Agent protocol by duck
 typing, acts from its observation alone, draws from one RNG seeded through
 ``reset(seed=...)``, and exposes ``action_distribution(observation)``, the exact
-distribution ``act`` samples from.
+distribution ``act`` samples from. Each also has a batched twin acting on many observations
+in one numpy call (:func:`batched_policy`, :mod:`hop_envs.coplayers.batched`).
 
 The held-out population (evaluation only, :data:`HELDOUT_COPLAYERS`), whose play the first
 steps do not reveal. Stag hunt: ``patient-stag``, ``alternator``, ``reciprocator``,
@@ -21,6 +22,17 @@ or name them by ``module:Class`` path; see :mod:`hop_envs.coplayers.registry`.
 """
 
 from hop_envs.coplayers.base import SNOWDRIFT_ID, STAG_HUNT_ID, CoplayerBase, RuleBasedCoplayer
+from hop_envs.coplayers.batched import (
+    BATCHED_POLICIES,
+    BatchedFreeRider,
+    BatchedPolicy,
+    BatchedRandom,
+    BatchedSeeker,
+    batched_names,
+    batched_policy,
+    draw_uniform,
+    nearest_target_distances,
+)
 from hop_envs.coplayers.heldout_snowdrift import (
     ConditionalCleaner,
     LateCleaner,
@@ -47,6 +59,7 @@ from hop_envs.coplayers.registry import (
 from hop_envs.coplayers.seekers import Cleaner, NearestHare, NearestObjectSeeker, NearestStag
 
 __all__ = [
+    "BATCHED_POLICIES",
     "BUILTIN_COPLAYERS",
     "COPLAYERS",
     "COPLAYER_ENTRY_POINT_GROUP",
@@ -57,6 +70,10 @@ __all__ = [
     "STAG_HUNT_ID",
     "TRAINING",
     "Alternator",
+    "BatchedFreeRider",
+    "BatchedPolicy",
+    "BatchedRandom",
+    "BatchedSeeker",
     "Cleaner",
     "ConditionalCleaner",
     "CoplayerBase",
@@ -73,9 +90,13 @@ __all__ = [
     "Reciprocator",
     "RuleBasedCoplayer",
     "StagFollower",
+    "batched_names",
+    "batched_policy",
     "coplayer_entry",
     "coplayer_names",
     "coplayer_population",
+    "draw_uniform",
     "make_coplayer",
+    "nearest_target_distances",
     "register_coplayer",
 ]
