@@ -1,0 +1,164 @@
+"""A trained SB3 learner behind the Agent protocol (as a focal agent or as a co-player).
+
+The policy is rebuilt from a safetensors + JSON checkpoint (:mod:`baselines.sb3.checkpoint`):
+by default the one shipped for the seat's env under ``baselines/checkpoints/<learner>/``.
+Actions are sampled from the policy with the agent's own seeded RNG (so one seed reproduces a
+trial); ``deterministic=True`` takes the most likely action instead. The recurrent learner's
+LSTM state is kept across the episodes of a trial and cleared only by ``reset``: its memory of
+the co-players is what it adapts with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from agents.base import BaseAgent, Observation, SeatInfo, Transition
+from baselines.sb3.checkpoint import PolicyMeta, load_policy
+from baselines.sb3.learners import learner
+from hop_envs.registration import full_env_id
+
+#: Where the shipped checkpoints live: ``<learner>/<EnvName-vN>/policy.{json,safetensors}``.
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def shipped_checkpoint(learner_name: str, env_id: str) -> Path:
+    """The folder of the shipped checkpoint of ``learner_name`` for ``env_id``."""
+    return SHIPPED_DIR / learner_name / full_env_id(env_id).split("/", 1)[1]
+
+
+class LearnerAgent(BaseAgent):
+    """A learning baseline playing with fixed weights (it does not learn while it plays).
+
+    ``checkpoint``: a checkpoint folder, or ``None`` for the shipped one of the seat's env.
+    """
+
+    learner_name: ClassVar[str]
+
+    def __init__(self, checkpoint: str | Path | None = None, deterministic: bool = False):
+        super().__init__()
+        self.spec = learner(self.learner_name)
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.deterministic = bool(deterministic)
+        self.meta: PolicyMeta | None = None
+        self.policy: Any = None
+        self._loaded_from: Path | None = None
+        self._lstm_states: Any = None
+        self._trial_start = True
+
+    @property
+    def name(self) -> str:
+        return self.learner_name
+
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        super().reset(seed, seat)
+        if seat is None:
+            raise ValueError(
+                f"{type(self).__name__}.reset: needs seat=SeatInfo(...) to know which env's "
+                "checkpoint to load"
+            )
+        folder = self.checkpoint or shipped_checkpoint(self.learner_name, seat.env_id)
+        if folder != self._loaded_from:
+            if self.checkpoint is None and not folder.is_dir():
+                raise FileNotFoundError(
+                    f"{self.learner_name!r}: no shipped checkpoint for {seat.env_id} "
+                    f"(looked in {folder}); train one with `hop-bench train --agent "
+                    f"{self.learner_name} --env {seat.env_id}` and pass checkpoint=DIR"
+                )
+            self.meta, self.policy = load_policy(folder)
+            self._loaded_from = folder
+        self._check_fit(seat)
+        self._lstm_states = None
+        self._trial_start = True
+
+    def _check_fit(self, seat: SeatInfo) -> None:
+        meta = self.meta
+        assert meta is not None
+        if meta.learner != self.learner_name:
+            raise ValueError(
+                f"{self._loaded_from}: a {meta.learner!r} checkpoint, but this agent is "
+                f"{self.learner_name!r}"
+            )
+        if full_env_id(meta.env_id) != full_env_id(seat.env_id):
+            raise ValueError(
+                f"{self._loaded_from}: trained for {meta.env_id}, but the seat is in {seat.env_id}"
+            )
+        shape = tuple(seat.observation_space["observation"].shape)
+        if shape != tuple(meta.observation_shape) or seat.action_space.n != meta.num_actions:
+            raise ValueError(
+                f"{self._loaded_from}: trained on observations {tuple(meta.observation_shape)} "
+                f"and {meta.num_actions} actions, but the seat has {shape} and "
+                f"{seat.action_space.n} (env arguments {dict(seat.env_kwargs)}; trained with "
+                f"{dict(meta.env_kwargs)})"
+            )
+
+    def act(self, observation: Observation) -> int:
+        if self.policy is None:
+            raise RuntimeError(f"{type(self).__name__}: call reset(seed=..., seat=...) first")
+        probs = self.action_probabilities(observation)
+        if self.deterministic:
+            return int(probs.argmax())
+        return int(self.rng.choice(probs.size, p=probs))
+
+    @torch.no_grad()
+    def action_probabilities(self, observation: Observation) -> np.ndarray:
+        """The policy's action distribution (float64) for this observation; a recurrent
+        learner's memory moves on by one step."""
+        grid = torch.as_tensor(np.asarray(observation["observation"]), dtype=torch.float32)
+        obs = grid.unsqueeze(0)
+        mask = np.asarray(observation["action_mask"], dtype=bool)
+        if self.spec.recurrent:
+            if self._lstm_states is None:
+                size = self.policy.lstm_actor.hidden_size
+                layers = self.policy.lstm_actor.num_layers
+                zeros = torch.zeros(layers, 1, size)
+                self._lstm_states = (zeros, zeros.clone())
+            starts = torch.tensor([1.0 if self._trial_start else 0.0])
+            distribution, self._lstm_states = self.policy.get_distribution(
+                obs, self._lstm_states, starts
+            )
+            self._trial_start = False
+            logits = distribution.distribution.logits[0]
+        elif self.spec.uses_masks:
+            distribution = self.policy.get_distribution(obs, action_masks=mask[None])
+            logits = distribution.distribution.logits[0]
+        else:
+            logits = self.policy.get_distribution(obs).distribution.logits[0]
+        probs = torch.softmax(logits.double(), dim=0).numpy()
+        return probs / probs.sum()
+
+    def observe(self, transition: Transition) -> None:
+        return None
+
+
+class PPOAgent(LearnerAgent):
+    """``ppo``: MaskablePPO (sb3-contrib), selfish reward, shipped weights."""
+
+    learner_name = "ppo"
+
+
+class A2CAgent(LearnerAgent):
+    """``a2c``: A2C (SB3), the synchronous stand-in for A3C, shipped weights."""
+
+    learner_name = "a2c"
+
+
+class ProsocialPPOAgent(LearnerAgent):
+    """``prosocial-ppo``: MaskablePPO trained on the prosocial reward, shipped weights."""
+
+    learner_name = "prosocial-ppo"
+
+
+class RecurrentPPOAgent(LearnerAgent):
+    """``recurrent-ppo``: RecurrentPPO whose LSTM memory spans the episodes of a trial."""
+
+    learner_name = "recurrent-ppo"
+
+
+#: Agent class of every learner, by name.
+LEARNER_AGENTS: dict[str, type[LearnerAgent]] = {
+    cls.learner_name: cls for cls in (PPOAgent, A2CAgent, ProsocialPPOAgent, RecurrentPPOAgent)
+}
