@@ -25,9 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.cli_common import KEY_VALUE_HELP, UsageError, int_at_least, key_value
+from evaluation.train_learners import (
+    LEARNER_NAMES,
+    add_learner_arguments,
+    is_learner_run,
+    run_learner_train,
+)
 
 #: Agents that ``hop-bench train`` can train.
-TRAINABLE_AGENTS = ("hop",)
+TRAINABLE_AGENTS = ("hop", *LEARNER_NAMES)
 
 #: Command-line option -> TrainConfig field, for the options that change the numbers.
 CONFIG_OPTIONS: dict[str, str] = {
@@ -45,7 +51,7 @@ CONFIG_OPTIONS: dict[str, str] = {
     "checkpoint_every": "checkpoint_every",
     "holdout_episodes": "holdout_episodes",
 }
-HELP = "train the HOP agent (focal network and opponent model) and save a checkpoint"
+HELP = "train HOP (focal network and opponent model) or a learning baseline; save a checkpoint"
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -90,6 +96,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", type=Path, metavar="PNG", help="plot the training curve here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard events")
+    add_learner_arguments(p)
 
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -130,6 +137,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``hop-bench train``; returns the exit code."""
+    if is_learner_run(args):
+        return run_learner_train(args)
+    for option in ("steps", "chunk_steps", "num_envs", "self_play_games"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise _usage(
+                f"{flag} is an option of the learning baselines ({', '.join(LEARNER_NAMES)})"
+            )
     from agents.hop.training.config import TrainConfig
     from agents.hop.training.loop import Trainer
 

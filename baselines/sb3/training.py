@@ -2,11 +2,12 @@
 
 A run trains one SB3 model on one :class:`ConcatVecEnv` that holds ``num_envs`` focal-seat
 entries against the env's training population (never a held-out co-player) and
-``self_play_games`` self-play games (every seat the learner, through SuperSuit). It proceeds in
-chunks of ``chunk_steps`` env steps; every chunk starts by re-seeding the model and the envs
-from ``(seed, chunk)``, and ends with a checkpoint (policy and optimizer as safetensors + JSON,
-``run.json``) and a row of ``log.csv``. So a run resumed from its last checkpoint continues
-exactly as the uninterrupted run would have (same seeds, same weights, same optimizer state).
+``self_play_games`` self-play games (every seat the learner, through SuperSuit). It proceeds
+in chunks of ``chunk_steps`` env steps (rounded up to whole rollouts); every chunk starts by
+re-seeding the model and the envs from ``(seed, chunk)``, and ends with a checkpoint (policy
+and optimizer as safetensors + JSON, ``run.json``) and a row of ``log.csv``. So a run resumed
+from its last checkpoint continues exactly as the uninterrupted run would have (same seeds,
+same weights, same optimizer state).
 Nothing is pickled and no SB3 zip file is written.
 """
 
@@ -110,10 +111,6 @@ class LearnerTrainConfig:
     def spec(self) -> Learner:
         return learner(self.learner)
 
-    @property
-    def num_chunks(self) -> int:
-        return -(-self.total_steps // self.chunk_steps)
-
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["coplayers"] = list(self.coplayers)
@@ -198,6 +195,16 @@ class LearnerTrainer:
         common["n_steps"] = min(config.n_steps, 16)
         return A2C("MlpPolicy", self.env, **common)
 
+    @property
+    def steps_per_chunk(self) -> int:
+        """``chunk_steps`` rounded up to whole rollouts (``n_steps`` x vector entries)."""
+        rollout = self.model.n_steps * self.env.num_envs
+        return -(-self.config.chunk_steps // rollout) * rollout
+
+    @property
+    def num_chunks(self) -> int:
+        return -(-self.config.total_steps // self.steps_per_chunk)
+
     # -- checkpoints -------------------------------------------------------------------
     def meta(self) -> PolicyMeta:
         obs_space = self.env.observation_space
@@ -250,7 +257,8 @@ class LearnerTrainer:
     def train(self, progress: bool = True, until_chunk: int | None = None) -> None:
         """Train the remaining chunks (up to ``until_chunk``), checkpointing after each."""
         config = self.config
-        last = config.num_chunks if until_chunk is None else min(until_chunk, config.num_chunks)
+        chunks = self.num_chunks
+        last = chunks if until_chunk is None else min(until_chunk, chunks)
         self.directory.mkdir(parents=True, exist_ok=True)
         bar = None
         if progress:
@@ -281,8 +289,7 @@ class LearnerTrainer:
         for part in self.parts:
             part.episode_returns[:] = 0
             part.episode_lengths[:] = 0
-        steps = min(config.chunk_steps, config.total_steps - self.chunk * config.chunk_steps)
-        target = self.chunk * config.chunk_steps + steps
+        target = min((self.chunk + 1) * self.steps_per_chunk, config.total_steps)
         start, before = time.perf_counter(), model.num_timesteps
         callback = _ReturnCollector(bar, len(self.parts), self.parts[0].num_envs)
         model.learn(target - model.num_timesteps, reset_num_timesteps=False, callback=callback)
