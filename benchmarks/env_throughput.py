@@ -10,6 +10,14 @@ pays per step: random legal actions from the masks, ``step``, the auto-reset of 
 entries (``reset_done``) and every seat's observation grid and mask (``observe``), with every
 entry of the batch live on every step. It is printed beside the same loop with the old
 scalar-loop reset (``reset_sequential`` of the finished entries) for comparison.
+
+The vector-env figure (``vec_env_steps_per_s``) is the SB3 ``VecEnv`` of one focal seat on
+the batched core (:class:`baselines.vec_env.BatchedFocalVecEnv`, ``--vec-envs`` entries)
+with rule-based co-players in every other seat, stepped through ``step_async``/``step_wait``
+with random legal focal actions. Beside it, the same co-players play through the
+ParallelEnv one env at a time as the evaluation runner plays them (``make_coplayer``,
+``reset(seed=...)``, ``start_episode()``, ``act`` on each observation), the learner's
+episode ending when the focal seat leaves, as in the vector env. Target: >= 10x.
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ import numpy as np
 
 import hop_envs
 from hop_envs.core import BatchedGame
+
+#: The (env, co-player in every other seat) pairs of the vector-env figure.
+VEC_ENV_COPLAYERS = (("MarkovStagHunt-v0", "nearest-stag"), ("MarkovSnowdrift-v0", "cleaner"))
 
 
 def random_legal(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
@@ -108,11 +119,64 @@ def batched_full(env_id: str, seconds: float, batch: int, sequential: bool) -> f
     return steps * batch / (time.perf_counter() - start)
 
 
+def vec_env(env_id: str, coplayer: str, seconds: float, num_envs: int) -> float:
+    """Focal env steps/s of :class:`BatchedFocalVecEnv` with ``coplayer`` in the other seats
+    (random legal focal actions; SB3's ``step_async``/``step_wait``)."""
+    from baselines.vec_env import BatchedFocalVecEnv
+
+    env = BatchedFocalVecEnv(env_id=env_id, num_envs=num_envs, coplayers=coplayer, seed=0)
+    rng = np.random.default_rng(0)
+    env.reset()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(10):
+            env.step_async(random_legal(rng, env.action_masks()))
+            env.step_wait()
+            steps += 1
+    return steps * num_envs / (time.perf_counter() - start)
+
+
+def coplayers_one_env(env_id: str, coplayer: str, seconds: float) -> float:
+    """Focal env steps/s of the ParallelEnv, one env at a time, with scalar ``coplayer``s
+    acting on their observations (seat 0 focal, random legal actions); the episode restarts
+    when the focal seat leaves."""
+    from hop_envs.coplayers import make_coplayer
+
+    env = hop_envs.make(env_id)
+    focal, *others = env.possible_agents
+    players = {agent: make_coplayer(coplayer, env_id) for agent in others}
+    for seed, player in enumerate(players.values()):
+        player.reset(seed=seed)
+    rng = np.random.default_rng(0)
+    episode = 0
+    observations, _ = env.reset(seed=episode)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            if focal not in env.agents:
+                episode += 1
+                observations, _ = env.reset(seed=episode)
+                for player in players.values():
+                    player.start_episode()
+            actions = {a: players[a].act(observations[a]) for a in env.agents if a != focal}
+            actions[focal] = int(random_legal(rng, observations[focal]["action_mask"]))
+            observations, *_ = env.step(actions)
+            steps += 1
+    return steps / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     parser.add_argument("--batch", type=int, default=1024, help="batched-core batch size")
+    parser.add_argument("--vec-envs", type=int, default=1024, help="vector-env entries")
+    parser.add_argument(
+        "--vec-env-only", action="store_true", help="only the vector-env comparison"
+    )
     args = parser.parse_args()
+    if args.vec_env_only:
+        vec_env_section(args)
+        return
     header = ("env", "ParallelEnv", "raw core", "batched core", "batch reset")
     units = ("", "joint steps/s", "joint steps/s", "env steps/s", "ms")
     for row in (header, units):
@@ -129,6 +193,22 @@ def main() -> None:
         print(
             f"{env_id}: batched_full_env_steps_per_s={full:.0f} "
             f"(with the scalar-loop reset: {old:.0f}, {full / old:.1f}x)"
+        )
+    vec_env_section(args)
+
+
+def vec_env_section(args: argparse.Namespace) -> None:
+    """The vector env with rule-based co-players against the one-env-at-a-time loop."""
+    print(
+        f"\nvector env (BatchedFocalVecEnv, {args.vec_envs} entries) vs the ParallelEnv one "
+        "env at a time, rule-based co-players (focal env steps/s):"
+    )
+    for env_id, coplayer in VEC_ENV_COPLAYERS:
+        vec = vec_env(env_id, coplayer, args.seconds, args.vec_envs)
+        one = coplayers_one_env(env_id, coplayer, args.seconds)
+        print(
+            f"{env_id} with {coplayer}: vec_env_steps_per_s={vec:.0f} "
+            f"(one env at a time: {one:.0f}, {vec / one:.1f}x)"
         )
 
 
