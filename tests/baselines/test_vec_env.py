@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+from stable_baselines3.common.vec_env import VecMonitor
 
 from baselines.vec_env import BatchedFocalVecEnv
 from hop_envs import BatchedState
@@ -291,3 +292,17 @@ def test_maskable_ppo_learns_on_it_unchanged() -> None:
     model = MaskablePPO("MlpPolicy", env, n_steps=32, batch_size=64, seed=0, device="cpu")
     model.learn(256)
     assert model.num_timesteps >= 256
+
+
+def test_vec_monitor_records_the_focal_episodes() -> None:
+    env = VecMonitor(
+        BatchedFocalVecEnv(
+            env_id=SNOWDRIFT, num_envs=4, coplayers="cleaner", seed=0, env_kwargs={"max_cycles": 5}
+        )
+    )
+    env.reset()
+    assert (get_action_masks(env) == env.unwrapped.action_masks()).all()
+    for _ in range(5):
+        _, _, dones, infos = env.step(np.full(4, STAY))
+    assert dones.all()
+    assert all(info["episode"]["l"] <= 5 for info in infos)
