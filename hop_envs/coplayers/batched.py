@@ -239,8 +239,8 @@ def nearest_target_distances(
     ``free`` and ``targets`` are ``(N, H, W)`` bool; a move joins two edge-adjacent free cells
     (moves are symmetric, so distances from the targets are distances to them). With
     ``stop_at`` (``(N,)`` flat cells, -1: none), the search stops once every row has reached
-    its cell or run out of cells: then each ``stop_at`` cell and every cell nearer than it are
-    exact and farther cells read -1.
+    its cell or run out of cells: then each ``stop_at`` cell and every cell as near as it are
+    exact, and farther cells may read -1.
     """
     free = np.asarray(free, dtype=bool)
     targets = np.asarray(targets, dtype=bool)
