@@ -68,6 +68,11 @@ class LearnerTrainConfig:
     learning_rate: float = 3e-4
     ent_coef: float = 0.01
     gamma: float = 0.99
+    #: PPO epochs per rollout (A2C makes one update per rollout).
+    n_epochs: int = 4
+    #: Step the population entries on the batched core when possible (one-episode trials,
+    #: memoryless co-players), else one FocalSeatEnv per entry.
+    batched: bool = True
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     def __post_init__(self) -> None:
@@ -80,7 +85,7 @@ class LearnerTrainConfig:
                 f"{self.env_kwargs['reward_mode']!r}); the learner {spec.name!r} trains on "
                 f"{spec.reward_mode!r} rewards"
             )
-        for name in ("total_steps", "chunk_steps", "num_envs", "n_steps"):
+        for name in ("total_steps", "chunk_steps", "num_envs", "n_steps", "n_epochs"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(
                     f"LearnerTrainConfig.{name} must be >= 1, got {getattr(self, name)}"
@@ -157,6 +162,7 @@ class LearnerTrainer:
                     config.coplayers,
                     env_kwargs,
                     spec.episodes_per_trial,
+                    batched=None if config.batched else False,
                 )
             )
         ]
@@ -185,11 +191,15 @@ class LearnerTrainer:
         if spec.algorithm == "maskable-ppo":
             from sb3_contrib import MaskablePPO
 
-            return MaskablePPO("MlpPolicy", self.env, batch_size=batch, **common)
+            return MaskablePPO(
+                "MlpPolicy", self.env, batch_size=batch, n_epochs=config.n_epochs, **common
+            )
         if spec.algorithm == "recurrent-ppo":
             from sb3_contrib import RecurrentPPO
 
-            return RecurrentPPO("MlpLstmPolicy", self.env, batch_size=batch, **common)
+            return RecurrentPPO(
+                "MlpLstmPolicy", self.env, batch_size=batch, n_epochs=config.n_epochs, **common
+            )
         from stable_baselines3 import A2C
 
         common["n_steps"] = min(config.n_steps, 16)

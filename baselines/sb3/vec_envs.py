@@ -23,6 +23,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 import hop_envs
 from baselines.focal_env import FocalSeatEnv
+from baselines.vec_env import BatchedFocalVecEnv
+from hop_envs.coplayers import batched_names
 from hop_envs.core.layout import STAY
 
 
@@ -216,11 +218,28 @@ def population_vec_env(
     coplayers: Sequence[str],
     env_kwargs: Mapping[str, Any] | None,
     episodes_per_trial: int = 1,
+    batched: bool | None = None,
 ) -> VecEnv:
-    """``num_envs`` focal-seat envs against ``coplayers`` (a population), seat drawn."""
+    """``num_envs`` focal-seat envs against ``coplayers`` (a population), seat drawn.
+
+    ``batched``: step them on the batched core (:class:`BatchedFocalVecEnv`), which needs
+    one-episode trials and memoryless co-players; ``None`` chooses it whenever it can, else
+    ``num_envs`` :class:`FocalSeatEnv` in SB3's ``DummyVecEnv``.
+    """
     if num_envs < 1:
         raise ValueError(f"population_vec_env: num_envs must be >= 1, got {num_envs}")
     kwargs = dict(env_kwargs or {})
+    can_batch = episodes_per_trial == 1 and set(coplayers) <= set(batched_names(env_id))
+    if batched and not can_batch:
+        raise ValueError(
+            f"population_vec_env: batched=True needs episodes_per_trial=1 (got "
+            f"{episodes_per_trial}) and co-players with a batched policy "
+            f"{batched_names(env_id)}, got {list(coplayers)}"
+        )
+    if can_batch and batched is not False:
+        return BatchedFocalVecEnv(
+            env_id=env_id, num_envs=num_envs, coplayers=list(coplayers), env_kwargs=kwargs
+        )
 
     def make() -> FocalSeatEnv:
         return FocalSeatEnv(
