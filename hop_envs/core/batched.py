@@ -12,10 +12,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hop_envs.core.layout import NUM_MOVES, STAY, GridLayout, draw_walls_batch, move_bits_batch
+from hop_envs.core.layout import (
+    BOARD_BITS,
+    NUM_MOVES,
+    GridLayout,
+    bits_to_cells,
+    draw_wall_bits_batch,
+    draw_walls_batch,
+    move_bits_batch,
+    move_bits_from_bits,
+)
 from hop_envs.core.rules import GridRules
-from hop_envs.core.snowdrift import REMOVE, SnowdriftRules
-from hop_envs.core.stag_hunt import HARE, HUNT_HARE, HUNT_STAG, STAG, StagHuntRules
+from hop_envs.core.snowdrift import SnowdriftRules
+from hop_envs.core.stag_hunt import STAG, StagHuntRules
 from hop_envs.core.state import GridState
 
 _PER_ENTRY_FIELDS = (
@@ -163,7 +172,13 @@ class BatchedObservation(NamedTuple):
 
 
 class BatchedGame:
-    """Batched reset, step, masks and observation layers for one game's rules."""
+    """Batched reset, step, masks and observation layers for one game's rules.
+
+    Per player, the rules only depend on a small *cell code* (the move bits of the player's
+    cell and the kind of the object on it) and the action, so step and masks are table
+    look-ups indexed by that code: a few gathers over the batch. Object actions (hunts,
+    removals), which few players take in a step, are then resolved for those players only.
+    """
 
     def __init__(self, rules: GridRules) -> None:
         if not isinstance(rules, StagHuntRules | SnowdriftRules):
@@ -172,21 +187,51 @@ class BatchedGame:
         self.config = rules.config
         w = rules.width
         self._deltas = np.asarray([-w, w, -1, 1], dtype=np.int64)  # flat offsets of the moves
-        self._bit_index = np.arange(NUM_MOVES, dtype=np.uint8)
         strength = getattr(self.config, "strength", None)
         self._strength = np.asarray(strength if strength else (1.0,), dtype=np.float64)
         self._equal_strength = bool((self._strength == self._strength[0]).all())
-        # The mask of a player on a cell with move bits b holding an object of kind k
-        # (k + 1; 0: none) is _mask_lut[b, k + 1].
-        lut = np.empty((1 << NUM_MOVES, len(rules.object_kinds) + 1, rules.num_actions), np.int8)
-        lut[..., :NUM_MOVES] = ((np.arange(1 << NUM_MOVES)[:, None] >> self._bit_index) & 1)[
-            :, None
-        ]
-        lut[..., NUM_MOVES:] = rules._object_action_table[None]
-        self._mask_lut = lut
+        self._init_tables()
         self._channel_orders = np.stack(
             [rules.channel_order(seat) for seat in range(rules.num_players)]
         )
+        n, channels, cells = rules.num_players, rules.num_channels, rules.height * rules.width
+        # Player p shows in seat s's grid (flat offset s * C * cells) on channel (p - s) % n.
+        player, seat = np.divmod(np.arange(n * n), n)
+        self._obs_offsets = (seat * channels * cells + (player - seat) % n * cells).reshape(n, n)
+        self._row_cache: dict[int, np.ndarray] = {}
+        self._kind_cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _init_tables(self) -> None:
+        """The look-up tables of step and masks.
+
+        A cell code is ``(kind + 1) * 16 + move_bits`` (kind + 1 = 0: no object), and code
+        :attr:`_left_code` stands for a player who has left. ``_mask_lut[code]`` is the
+        action mask; the step tables are indexed by ``code * (A + 1) + action``, where action
+        ``A`` stands for any action out of range (illegal, run as stay): the flat move offset
+        (0 when the move is illegal or no move), whether the action is illegal, and whether
+        it is a legal object action."""
+        r = self.rules
+        bits_count = 1 << NUM_MOVES
+        num_codes = bits_count * (len(r.object_kinds) + 1)
+        a = r.num_actions
+        code = np.arange(num_codes)
+        kind1, bits = np.divmod(code, bits_count)
+        lut = np.empty((num_codes + 1, a), dtype=np.int8)
+        lut[:num_codes, :NUM_MOVES] = (bits[:, None] >> np.arange(NUM_MOVES)) & 1
+        lut[:num_codes, NUM_MOVES:] = r._object_action_table[kind1]
+        lut[num_codes] = r._stay_only
+        self._mask_lut = lut
+        self._left_code = num_codes
+        legal = np.zeros((num_codes, a + 1), dtype=bool)
+        legal[:, :a] = lut[:num_codes] == 1
+        delta = np.zeros((num_codes, a + 1), dtype=np.int64)
+        delta[:, :NUM_MOVES] = np.where(legal[:, :NUM_MOVES], self._deltas, 0)
+        is_object = np.zeros(a + 1, dtype=bool)
+        is_object[NUM_MOVES + 1 : a] = True
+        self._num_action_codes = a + 1
+        self._step_delta = delta.reshape(-1)
+        self._step_illegal = ~legal.reshape(-1)
+        self._step_object = (legal & is_object).reshape(-1)
 
     def reset(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
         """``batch_size`` fresh states drawn for the whole batch at once with numpy, from the
@@ -196,17 +241,26 @@ class BatchedGame:
         r = self.rules
         bsz, cells = batch_size, r.height * r.width
         m, n = r.num_objects, r.num_players
-        walls = draw_walls_batch(
-            rng, bsz, r.height, r.width, self.config.num_wall_pieces, min_free=max(m, 1)
-        )
-        flat_walls = walls.reshape(bsz, cells)
-        # Sorting one uniform key per cell, walls last, orders each entry's free cells
-        # uniformly at random: the first m are the objects (a uniform ordered sample without
-        # replacement), and a uniform rank below the free count picks a player's cell.
+        pieces, min_free = self.config.num_wall_pieces, max(m, 1)
+        if cells <= BOARD_BITS:  # the same numbers, with the grids as bitboards
+            bits = draw_wall_bits_batch(rng, bsz, r.height, r.width, pieces, min_free)
+            flat_walls = bits_to_cells(bits, cells)
+            move_bits = move_bits_from_bits(bits, r.height, r.width)
+            num_free = cells - np.bitwise_count(bits).astype(np.int64)
+        else:
+            flat_walls = draw_walls_batch(rng, bsz, r.height, r.width, pieces, min_free).reshape(
+                bsz, cells
+            )
+            move_bits = move_bits_batch(flat_walls.reshape(bsz, r.height, r.width))
+            num_free = cells - flat_walls.sum(1)
+        walls = flat_walls.reshape(bsz, r.height, r.width)
+        # Sorting one uniform key per cell, walls last (keys in [1, 2)), orders each entry's
+        # free cells uniformly at random: the first m are the objects (a uniform ordered
+        # sample without replacement), and a uniform rank below the free count picks a
+        # player's cell.
         keys = rng.random((bsz, cells))
-        keys[flat_walls] = 2.0
+        keys += flat_walls
         order = keys.argsort(1)
-        num_free = cells - flat_walls.sum(1)
         ranks = rng.integers(0, num_free[:, None], size=(bsz, n))
         rows = np.arange(bsz)[:, None]
         object_pos = order[:, :m].astype(np.int64)
@@ -214,7 +268,7 @@ class BatchedGame:
         cell_object[rows, object_pos] = np.arange(m, dtype=np.int16)
         return BatchedState(
             walls=walls,
-            move_bits=move_bits_batch(walls),
+            move_bits=move_bits,
             cell_object=cell_object,
             player_pos=order[rows, ranks].astype(np.int64),
             active=np.ones((bsz, n), dtype=bool),
@@ -246,12 +300,24 @@ class BatchedGame:
         is ``rules.observation(state, i)``: its own channel first, the others in seat order,
         then walls and the object channels) and ``action_mask`` ``(B, n, A)`` int8 (as
         ``rules.action_masks``: stay only for players who have left; a finished entry keeps
-        the masks of its last state, as the env's last observations do)."""
+        the masks of its last state, as the env's last observations do). Both arrays are
+        new on every call.
+
+        Every seat's grid is the board grid copied once (one pass over the output), then
+        each player is marked in every seat's grid on its seat-relative channel."""
         r = self.rules
-        grids = self.layers(state).reshape(state.batch_size, r.num_channels, -1)
-        obs = np.take(grids, self._channel_orders, axis=1)
+        bsz, n, channels = state.batch_size, r.num_players, r.num_channels
+        size = channels * r.height * r.width  # one seat's grid
+        # One spare entry at the end takes the marks of the players who have left.
+        flat = np.empty((bsz + 1) * n * size, dtype=np.uint8)
+        obs = flat[: bsz * n * size].reshape(bsz, n, size)
+        obs[...] = self._board_grid(state).reshape(bsz, 1, size)
+        marks = state.player_pos + self._row_offsets(bsz, n * size)
+        if not state.active.all():
+            marks[~state.active] = bsz * n * size
+        flat[marks[:, :, None] + self._obs_offsets] = 1
         return BatchedObservation(
-            obs.reshape(state.batch_size, r.num_players, r.num_channels, r.height, r.width),
+            obs.reshape(bsz, n, channels, r.height, r.width),
             self._masks(state, state.active),
         )
 
@@ -262,26 +328,33 @@ class BatchedGame:
 
     def _masks(self, state: BatchedState, acting: np.ndarray) -> np.ndarray:
         """Masks with stay only where ``acting`` is False."""
-        bits = self._gather_cells(state, state.move_bits)
-        kind_here = self._kind_here(state, self._object_here(state))
-        masks = self._mask_lut[bits, kind_here + 1]
-        masks[~acting] = self.rules._stay_only
-        return masks
+        codes = self._cell_codes(state, self._flat_positions(state))
+        if not acting.all():
+            codes[~acting] = self._left_code
+        return np.take(self._mask_lut, codes, axis=0)
 
     def layers(self, state: BatchedState) -> np.ndarray:
         """``(B, C, H, W)`` global grids in seat order."""
         r = self.rules
         bsz, n, cells = state.batch_size, r.num_players, r.height * r.width
-        size = r.num_channels * cells
-        grid = np.zeros((bsz, r.num_channels, cells), dtype=np.uint8)
+        grid = self._board_grid(state)
+        players = state.player_pos + self._row_offsets(bsz, r.num_channels * cells)
+        players += np.arange(0, n * cells, cells)
         flat = grid.reshape(-1)
-        base = np.arange(0, bsz * size, size)[:, None]  # flat offset of each entry's grid
-        players = base + np.arange(0, n * cells, cells) + state.player_pos
         flat[players.reshape(-1) if state.active.all() else players[state.active]] = 1
-        grid[:, n] = state.walls.reshape(bsz, -1).view(np.uint8)
-        objects = base + (n + 1 + state.object_kind) * cells + state.object_pos
-        flat[objects[state.object_alive]] = 1
         return grid.reshape(bsz, r.num_channels, r.height, r.width)
+
+    def _board_grid(self, state: BatchedState) -> np.ndarray:
+        """``(B, C, H*W)`` uint8 global grids without the players: the player channels are
+        zero, then the walls and one channel per object kind."""
+        bsz, cells = state.cell_object.shape
+        n, channels = self.rules.num_players, self.rules.num_channels
+        grid = np.zeros((bsz, channels, cells), dtype=np.uint8)
+        grid[:, n] = state.walls.reshape(bsz, cells).view(np.uint8)
+        objects = (state.object_kind + n + 1) * cells + state.object_pos
+        objects += self._row_offsets(bsz, channels * cells)
+        grid.reshape(-1)[objects[state.object_alive]] = 1
+        return grid
 
     def step(self, state: BatchedState, actions: np.ndarray) -> BatchedOutcome:
         """Advance every unfinished entry in place by one joint action ``(B, n)``."""
@@ -291,133 +364,160 @@ class BatchedGame:
                 f"actions must have shape {state.player_pos.shape} (batch, players), "
                 f"got {acts.shape}"
             )
-        acting = state.active & ~state.over[:, None]
-        is_move = acts < NUM_MOVES
-        move = np.minimum(acts, NUM_MOVES - 1)
-        bits = self._gather_cells(state, state.move_bits)
-        move_ok = is_move & (((bits >> move) & 1) == 1)
-        new_pos = np.where(
-            acting & move_ok, state.player_pos + self._deltas[move], state.player_pos
-        )
-        obj_here = self._object_here(state)
+        live = ~state.over
+        acting = state.active & live[:, None]
+        flat = self._flat_positions(state)
+        # Actions out of range (negative ones too, as unsigned) all become code A.
+        a = self._num_action_codes - 1
+        code = self._cell_codes(state, flat)
+        code *= self._num_action_codes
+        code += np.minimum(acts.view(np.uint64), a).view(np.int64)
+        code *= acting  # code 0 is an illegal move: no offset, no object action
+        illegal = np.take(self._step_illegal, code)
+        illegal &= acting
+        rows, seats = np.nonzero(np.take(self._step_object, code))
+        obj = np.take(state.cell_object.reshape(-1), flat[rows, seats]).astype(np.int64)
+        state.player_pos += np.take(self._step_delta, code)
         if isinstance(self.rules, StagHuntRules):
-            out = self._step_stag_hunt(state, acts, acting, obj_here)
+            out = self._step_stag_hunt(state, acting, live, rows, seats, obj)
         else:
-            out = self._step_snowdrift(state, acts, acting, obj_here)
-        rewards, terminated, truncated, target, failed, object_ok = out
-        illegal = acting & ((is_move & ~move_ok) | (~is_move & (acts != STAY) & ~object_ok))
-        state.player_pos[:] = new_pos
-        return BatchedOutcome(rewards, terminated, truncated, target, failed, illegal)
+            out = self._step_snowdrift(state, acting, live, rows, seats, obj)
+        return BatchedOutcome(*out, illegal)
 
     # -- internals ---------------------------------------------------------------------------
-    @staticmethod
-    def _gather_cells(state: BatchedState, per_cell: np.ndarray) -> np.ndarray:
-        """``per_cell`` ``(B, H*W)`` read at every player's cell -> ``(B, n)``."""
-        bsz, cells = per_cell.shape
-        return per_cell.reshape(-1)[(np.arange(bsz) * cells)[:, None] + state.player_pos]
+    def _row_offsets(self, bsz: int, stride: int) -> np.ndarray:
+        """``(B, 1)`` int64: ``row * stride``, cached per batch size and stride."""
+        key = bsz * 1_000_003 + stride
+        offsets = self._row_cache.get(key)
+        if offsets is None:
+            if len(self._row_cache) > 64:
+                self._row_cache.clear()
+            offsets = np.arange(0, bsz * stride, stride, dtype=np.int64)[:, None]
+            offsets.setflags(write=False)
+            self._row_cache[key] = offsets
+        return offsets
 
-    def _move_legal(self, state: BatchedState) -> np.ndarray:
-        """``(B, n, 4)`` legality of the four moves of every player."""
-        bits = self._gather_cells(state, state.move_bits)
-        return ((bits[..., None] >> self._bit_index) & 1).astype(bool)
+    def _flat_positions(self, state: BatchedState) -> np.ndarray:
+        """``(B, n)`` indices of every player's cell in the flattened ``(B, H*W)`` arrays."""
+        bsz, cells = state.move_bits.shape
+        return state.player_pos + self._row_offsets(bsz, cells)
 
-    def _object_here(self, state: BatchedState) -> np.ndarray:
-        """``(B, n)`` index of the live object on each player's cell, or -1."""
-        return self._gather_cells(state, state.cell_object).astype(np.int64)
+    def _kind_codes(self, object_kind: np.ndarray) -> np.ndarray:
+        """``(m + 1,)`` intp: ``(kind + 1) * 16`` of every object, and 0 last (at index -1,
+        for no object). Cached for a read-only ``object_kind`` (the one reset uses)."""
+        cached = self._kind_cache
+        if cached is not None and cached[0] is object_kind:
+            return cached[1]
+        table = np.append((object_kind + 1) << NUM_MOVES, 0).astype(np.intp)
+        if not object_kind.flags.writeable:
+            self._kind_cache = (object_kind, table)
+        return table
 
-    def _remove_objects(self, state: BatchedState, gone: np.ndarray) -> None:
-        """Mark the ``(B, m)`` objects in ``gone`` as dead and clear their cells."""
-        state.object_alive &= ~gone
-        bi, ki = np.nonzero(gone)
-        state.cell_object[bi, state.object_pos[bi, ki]] = -1
+    def _cell_codes(self, state: BatchedState, flat: np.ndarray) -> np.ndarray:
+        """``(B, n)`` intp cell codes of the players at ``flat`` (see :meth:`_init_tables`)."""
+        codes = np.take(self._kind_codes(state.object_kind), state.cell_object.reshape(-1)[flat])
+        codes += np.take(state.move_bits.reshape(-1), flat)
+        return codes
 
-    @staticmethod
-    def _kind_here(state: BatchedState, obj_here: np.ndarray) -> np.ndarray:
-        """``(B, n)`` kind of the object on each player's cell, or -1."""
-        return np.where(obj_here >= 0, state.object_kind[np.maximum(obj_here, 0)], -1)
+    def _finish_time(self, state: BatchedState, live: np.ndarray, captured_rows: np.ndarray):
+        """Count the step of the live entries; record the first capture of the entries
+        ``captured_rows`` (repeats allowed)."""
+        np.add(state.t, live, out=state.t)
+        if captured_rows.size:
+            newly = captured_rows[state.first_capture_t[captured_rows] < 0]
+            state.first_capture_t[newly] = state.t[newly]
 
-    @staticmethod
-    def _group_sizes(
-        state: BatchedState, obj_here: np.ndarray, members: np.ndarray, weights=None
-    ) -> np.ndarray:
-        """``(B, m)`` number (or weight sum) of ``members`` on each object."""
-        bsz, m = state.object_pos.shape
-        flat = (np.arange(bsz)[:, None] * m + obj_here)[members]
-        w = None if weights is None else weights[members]
-        return np.bincount(flat, weights=w, minlength=bsz * m).reshape(bsz, m)
-
-    def _finish_time(self, state: BatchedState, live: np.ndarray, any_target: np.ndarray):
-        state.t += live
-        newly = live & any_target & (state.first_capture_t < 0)
-        state.first_capture_t[newly] = state.t[newly]
-
-    def _step_stag_hunt(self, state, acts, acting, obj_here):
+    def _step_stag_hunt(self, state, acting, live, rows, seats, obj):
+        """The hunts of the players ``(rows, seats)`` on the objects ``obj`` (legal hunts on
+        the right kind), then the removals, departures and episode ends."""
         cfg = self.config
-        n = self.rules.num_players
-        live = ~state.over
-        b = np.arange(state.batch_size)[:, None]
-        kind_here = self._kind_here(state, obj_here)
-        want = np.where(acts == HUNT_STAG, STAG, HARE)
-        hunting = acting & ((acts == HUNT_STAG) | (acts == HUNT_HARE)) & (kind_here == want)
-        obj_idx = np.maximum(obj_here, 0)
-        count = self._group_sizes(state, obj_here, hunting)
-        if self._equal_strength:
-            strength = self._strength[0]
-            weight = count * strength
-        else:
-            strength = np.broadcast_to(self._strength, acts.shape)
-            weight = self._group_sizes(state, obj_here, hunting, strength)
-        is_stag = state.object_kind == STAG
-        captured = np.where(is_stag[None, :], count >= cfg.stag_hunters_required, count >= 1)
-        won = hunting & captured[b, obj_idx]
-        failed = hunting & ~won
-        my_count = count[b, obj_idx]
-        stag_share = cfg.stag_reward * strength / np.where(won, weight[b, obj_idx], 1.0)
-        hare_share = cfg.hare_reward / np.where(won, my_count, 1)
-        rewards = np.where(won, np.where(kind_here == STAG, stag_share, hare_share), 0.0)
+        bsz, n = acting.shape
+        m = state.object_pos.shape[1]
+        rewards = np.zeros((bsz, n))
+        target = np.full((bsz, n), -1, dtype=np.int64)
+        failed = np.zeros((bsz, n), dtype=bool)
+        terminated = np.zeros((bsz, n), dtype=bool)
+        won_rows = rows[:0]
+        if rows.size:
+            key = rows * m + obj
+            count = np.bincount(key, minlength=bsz * m)[key]
+            is_stag = state.object_kind[obj] == STAG
+            won = ~is_stag | (count >= cfg.stag_hunters_required)
+            if self._equal_strength:
+                strength = self._strength[0]
+                weight = count * strength
+            else:
+                strength = self._strength[seats]
+                weight = np.bincount(key, weights=strength, minlength=bsz * m)[key]
+            share = np.where(is_stag, cfg.stag_reward * strength / weight, cfg.hare_reward / count)
+            rewards[rows, seats] = np.where(won, share, 0.0)
+            failed[rows[~won], seats[~won]] = True
+            won_rows, won_seats, won_obj = rows[won], seats[won], obj[won]
+            target[won_rows, won_seats] = won_obj
+            terminated[won_rows, won_seats] = True
+            state.active[won_rows, won_seats] = False
+            state.object_alive[won_rows, won_obj] = False
+            state.cell_object[won_rows, state.object_pos[won_rows, won_obj]] = -1
         if cfg.time_reward:
             rewards = rewards + cfg.time_reward * acting
         if cfg.reward_mode == "prosocial":
             rewards = np.where(acting, rewards.sum(1, keepdims=True) / n, 0.0)
-        target = np.where(won, obj_here, -1)
-        self._remove_objects(state, captured)
-        terminated = won.copy()
-        state.active &= ~terminated
-        self._finish_time(state, live, captured.any(1))
-        no_prey = live & ~state.object_alive.any(1)
-        terminated |= no_prey[:, None] & state.active
-        state.active &= ~no_prey[:, None]
+        self._finish_time(state, live, won_rows)
+        no_prey = ~state.object_alive.any(1)
+        no_prey &= live
+        if no_prey.any():
+            terminated[no_prey] |= state.active[no_prey]
+            state.active[no_prey] = False
         timeout = state.t >= cfg.max_cycles
         if cfg.end_after_first_hunt is not None:
             timeout |= (state.first_capture_t >= 0) & (
                 state.t - state.first_capture_t >= cfg.end_after_first_hunt
             )
-        timeout &= live & ~no_prey
-        truncated = timeout[:, None] & state.active
-        state.over |= live & (~state.active.any(1) | truncated.any(1))
-        return rewards, terminated, truncated, target, failed, hunting
+        timeout &= live
+        timeout &= ~no_prey
+        truncated = np.zeros((bsz, n), dtype=bool)
+        ended = ~state.active.any(1)
+        if timeout.any():
+            truncated[timeout] = state.active[timeout]
+            ended |= truncated.any(1)
+        ended &= live
+        state.over |= ended
+        return rewards, terminated, truncated, target, failed
 
-    def _step_snowdrift(self, state, acts, acting, obj_here):
+    def _step_snowdrift(self, state, acting, live, rows, seats, obj):
+        """The removals of the players ``(rows, seats)`` on the drifts ``obj``, then the
+        episode ends."""
         cfg = self.config
-        n = self.rules.num_players
-        live = ~state.over
-        b = np.arange(state.batch_size)[:, None]
-        removing = acting & (acts == REMOVE) & (obj_here >= 0)
-        count = self._group_sizes(state, obj_here, removing)
-        removed = count > 0
-        my_count = count[b, np.maximum(obj_here, 0)]
-        cost = np.where(removing, cfg.removal_cost / np.where(removing, my_count, 1), 0.0)
-        rewards = cfg.removal_reward * removed.sum(1, keepdims=True) - cost
-        rewards = np.where(live[:, None], rewards, 0.0)
+        bsz, n = acting.shape
+        m = state.object_pos.shape[1]
+        rewards = np.zeros((bsz, n))
+        # An entry without removals gets removal_reward * 0 - 0.0 (-0.0 for a negative
+        # removal reward), as the scalar rules give.
+        nothing = cfg.removal_reward * 0 - 0.0
+        if np.signbit(nothing):
+            rewards[live] = nothing
+        target = np.full((bsz, n), -1, dtype=np.int64)
+        removed_rows = rows[:0]
+        if rows.size:
+            key = rows * m + obj
+            counts = np.bincount(key, minlength=bsz * m)
+            removed_keys = np.flatnonzero(counts)
+            removed_rows, removed_obj = np.divmod(removed_keys, m)
+            per_row = np.bincount(removed_rows, minlength=bsz)
+            hit = np.flatnonzero(per_row)
+            rewards[hit] = cfg.removal_reward * per_row[hit, None]
+            rewards[rows, seats] -= cfg.removal_cost / counts[key]
+            target[rows, seats] = obj
+            state.object_alive[removed_rows, removed_obj] = False
+            state.cell_object[removed_rows, state.object_pos[removed_rows, removed_obj]] = -1
         if cfg.reward_mode == "prosocial":
             rewards = np.where(live[:, None], rewards.sum(1, keepdims=True) / n, 0.0)
-        target = np.where(removing, obj_here, -1)
-        self._remove_objects(state, removed)
-        self._finish_time(state, live, removed.any(1))
-        cleared = live & ~state.object_alive.any(1)
+        self._finish_time(state, live, removed_rows)
+        cleared = ~state.object_alive.any(1)
+        cleared &= live
         timeout = live & ~cleared & (state.t >= cfg.max_cycles)
         terminated = np.repeat(cleared[:, None], n, axis=1)
         truncated = np.repeat(timeout[:, None], n, axis=1)
         state.over |= cleared | timeout
-        failed = np.zeros_like(acting)
-        return rewards, terminated, truncated, target, failed, removing
+        failed = np.zeros((bsz, n), dtype=bool)
+        return rewards, terminated, truncated, target, failed

@@ -294,8 +294,12 @@ def draw_walls_batch(
     """``(B, H, W)`` wall grids, each drawn as :func:`draw_layout` draws one: ``num_pieces``
     independent piece placements, the grid re-drawn until its free cells are connected and
     at least ``min_free`` are free. Candidates are drawn for the whole batch at once and the
-    accepted ones fill the batch in order (the same distribution, not the same numbers)."""
+    accepted ones fill the batch in order (the same distribution, not the same numbers).
+    Grids of at most 64 cells go through :func:`draw_wall_bits_batch` (the same numbers)."""
     cells = height * width
+    if cells <= BOARD_BITS:
+        bits = draw_wall_bits_batch(rng, batch_size, height, width, num_pieces, min_free)
+        return bits_to_cells(bits, cells).reshape(batch_size, height, width)
     out = np.zeros((batch_size, cells), dtype=bool)
     if batch_size == 0:
         return out.reshape(batch_size, height, width)
@@ -303,15 +307,13 @@ def draw_walls_batch(
         if cells < min_free:
             raise ValueError(f"a {height}x{width} grid has fewer than {min_free} cells")
         return out.reshape(batch_size, height, width)
-    masks, probs = wall_placements(height, width)
-    cdf = _placement_cdf(height, width)
+    masks = wall_placements(height, width)[0]
     filled, drawn, accepted = 0, 0, 0
     while filled < batch_size:
         need = batch_size - filled
-        rate = (accepted + 1) / (drawn + 2)  # a running estimate of the acceptance rate
-        count = min(int(need / rate * 1.2) + 8, 64 * batch_size + 64)
-        draws = np.searchsorted(cdf, rng.random((count, num_pieces)) * cdf[-1], side="right")
-        walls = masks[np.minimum(draws, len(probs) - 1)].any(1)
+        draws = _draw_placements(rng, height, width, num_pieces, need, batch_size, drawn, accepted)
+        count = len(draws)
+        walls = masks[draws].any(1)
         ok = (cells - walls.sum(1)) >= min_free
         ok[ok] = free_cells_connected_batch(walls[ok].reshape(-1, height, width))
         good = walls[ok][:need]
@@ -319,10 +321,192 @@ def draw_walls_batch(
         filled += len(good)
         drawn += count
         accepted += int(ok.sum())
-        if drawn > _MAX_WALL_DRAWS * batch_size and accepted == 0:
-            raise ValueError(
-                f"could not place {num_pieces} wall pieces on a {height}x{width} grid with at "
-                f"least {min_free} connected free cells after {drawn} draws; "
-                "use fewer wall pieces or a larger grid"
-            )
+        _check_draws(drawn, accepted, batch_size, height, width, num_pieces, min_free)
     return out.reshape(batch_size, height, width)
+
+
+def _draw_placements(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    num_pieces: int,
+    need: int,
+    batch_size: int,
+    drawn: int,
+    accepted: int,
+) -> np.ndarray:
+    """``(count, num_pieces)`` placement indices of enough candidate grids for ``need`` more
+    accepted ones (of ``batch_size``), by the running acceptance rate so far."""
+    cdf = _placement_cdf(height, width)
+    rate = (accepted + 1) / (drawn + 2)  # a running estimate of the acceptance rate
+    count = min(int(need / rate * 1.2) + 8, 64 * batch_size + 64)
+    draws = np.searchsorted(cdf, rng.random((count, num_pieces)) * cdf[-1], side="right")
+    return np.minimum(draws, len(cdf) - 1)
+
+
+def _check_draws(
+    drawn: int,
+    accepted: int,
+    batch_size: int,
+    height: int,
+    width: int,
+    num_pieces: int,
+    min_free: int,
+) -> None:
+    if drawn > _MAX_WALL_DRAWS * batch_size and accepted == 0:
+        raise ValueError(
+            f"could not place {num_pieces} wall pieces on a {height}x{width} grid with at "
+            f"least {min_free} connected free cells after {drawn} draws; "
+            "use fewer wall pieces or a larger grid"
+        )
+
+
+# -- bitboards: grids of at most 64 cells as one uint64 each (bit = flat cell index) -------------
+BOARD_BITS = 64
+
+
+def cells_to_bits(cells: np.ndarray) -> np.ndarray:
+    """``(k,)`` uint64 bitboards of ``(k, H*W)`` boolean grids (``H*W <= 64``)."""
+    count, size = cells.shape
+    packed = np.zeros((count, 8), dtype=np.uint8)
+    packed[:, : (size + 7) // 8] = np.packbits(cells, axis=1, bitorder="little")
+    return packed.view("<u8")[:, 0].astype(np.uint64)
+
+
+def bits_to_cells(bits: np.ndarray, size: int) -> np.ndarray:
+    """``(k, size)`` boolean grids of ``(k,)`` uint64 bitboards."""
+    raw = bits.astype("<u8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(raw, axis=1, count=size, bitorder="little").view(bool)
+
+
+@functools.cache
+def _board_masks(height: int, width: int) -> tuple[np.uint64, ...]:
+    """Bitboards of every cell, of the cells off the first column, off the last column, off
+    the first row and off the last row."""
+    index = np.arange(height * width)
+    cells = height * width
+    return tuple(
+        cells_to_bits(sel[None])[0]
+        for sel in (
+            index >= 0,
+            index % width != 0,
+            index % width != width - 1,
+            index >= width,
+            index < cells - width,
+        )
+    )
+
+
+@functools.cache
+def _placement_bits(height: int, width: int) -> np.ndarray:
+    """:func:`wall_placements` as ``(P,)`` uint64 bitboards."""
+    bits = cells_to_bits(wall_placements(height, width)[0])
+    bits.setflags(write=False)
+    return bits
+
+
+def free_cells_connected_bits(free: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``(k,)``: whether the free cells of each bitboard in ``free`` (``(k,)`` uint64, one
+    ``height`` x ``width`` grid of at most 64 cells each) are connected (and not empty).
+
+    One flood fill of all boards at once as one Python integer, 64 bits a board: from each
+    board's lowest free cell, grown by the four moves until nothing changes. Moves across a
+    board's edge (into the next board's bits) are masked out; a step fills the whole run of
+    right-moves at once (an addition carries along consecutive free cells)."""
+    if free.size == 0:
+        return np.zeros(0, dtype=bool)
+    _, not_first, not_last, not_top, not_bottom = _board_masks(height, width)
+    free = free.astype("<u8")
+
+    def big(boards: np.ndarray) -> int:
+        return int.from_bytes(boards.tobytes(), "little")
+
+    to_right = big(free & not_first)  # cells a right-move may enter
+    to_left = big(free & not_last)  # cells a left-move may enter
+    to_down = big(free & not_top)  # cells a down-move may enter
+    to_up = big(free & not_bottom)  # cells an up-move may enter
+    reached = big(free & (~free + np.uint64(1)))  # each board's lowest free cell
+    while True:
+        # (to_right | reached) + reached carries from every reached cell along the run of
+        # free cells to its right: the bits that flip are that run (and the cell after it).
+        run = to_right | reached
+        grown = (
+            reached
+            | (((run + reached) ^ run) & to_right)
+            | ((reached >> 1) & to_left)
+            | ((reached << width) & to_down)
+            | ((reached >> width) & to_up)
+        )
+        if grown == reached:
+            break
+        reached = grown
+    done = np.frombuffer(reached.to_bytes(free.size * 8, "little"), dtype="<u8")
+    return (done == free) & (free != 0)
+
+
+def draw_wall_bits_batch(
+    rng: np.random.Generator,
+    batch_size: int,
+    height: int,
+    width: int,
+    num_pieces: int,
+    min_free: int,
+) -> np.ndarray:
+    """:func:`draw_walls_batch` for grids of at most 64 cells, as ``(B,)`` uint64 bitboards
+    (the same random numbers, so the same walls)."""
+    cells = height * width
+    if cells > BOARD_BITS:
+        raise ValueError(f"a {height}x{width} grid has more than {BOARD_BITS} cells")
+    out = np.zeros(batch_size, dtype=np.uint64)
+    if batch_size == 0:
+        return out
+    if num_pieces == 0:
+        if cells < min_free:
+            raise ValueError(f"a {height}x{width} grid has fewer than {min_free} cells")
+        return out
+    pieces = _placement_bits(height, width)
+    every = _board_masks(height, width)[0]
+    filled, drawn, accepted = 0, 0, 0
+    while filled < batch_size:
+        need = batch_size - filled
+        draws = _draw_placements(rng, height, width, num_pieces, need, batch_size, drawn, accepted)
+        count = len(draws)
+        walls = np.bitwise_or.reduce(pieces[draws], axis=1)
+        free = walls ^ every
+        ok = np.bitwise_count(free) >= min_free
+        ok[ok] = free_cells_connected_bits(free[ok], height, width)
+        good = walls[ok][:need]
+        out[filled : filled + len(good)] = good
+        filled += len(good)
+        drawn += count
+        accepted += int(ok.sum())
+        _check_draws(drawn, accepted, batch_size, height, width, num_pieces, min_free)
+    return out
+
+
+@functools.cache
+def _move_shifts(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per move (up, down, left, right): the left shift and right shift that bring each
+    cell's neighbour in that direction onto the cell, and the cells the move may start from
+    (off the first column for left, off the last for right)."""
+    every, not_first, not_last = _board_masks(height, width)[:3]
+    left = np.asarray([width, 0, 1, 0], dtype=np.uint64)
+    right = np.asarray([0, width, 0, 1], dtype=np.uint64)
+    return left, right, np.asarray([every, every, not_first, not_last], dtype=np.uint64)
+
+
+def move_bits_from_bits(walls: np.ndarray, height: int, width: int) -> np.ndarray:
+    """:func:`move_bits_batch` of ``(B,)`` uint64 wall bitboards: ``(B, H*W)`` uint8."""
+    left, right, start = _move_shifts(height, width)
+    free = (walls ^ _board_masks(height, width)[0])[:, None]
+    moves = free << left  # (B, 4): bit c set when move a from cell c is legal
+    moves >>= right
+    moves &= start
+    moves &= free
+    raw = moves.astype("<u8", copy=False).view(np.uint8).reshape(walls.size, NUM_MOVES, 8)
+    per_move = np.unpackbits(raw, axis=2, count=height * width, bitorder="little")
+    per_move <<= _MOVE_SHIFTS
+    return np.bitwise_or.reduce(per_move, axis=1)
+
+
+_MOVE_SHIFTS = np.arange(NUM_MOVES, dtype=np.uint8)[:, None]
