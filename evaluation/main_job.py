@@ -137,13 +137,16 @@ class MainJobResult:
 
 
 def shipped_agents(env_id: str) -> list[str]:
-    """The agents the package registers in code (no plug-ins) that play ``env_id``."""
+    """The agents the package registers in code (no plug-ins) that play ``env_id``, and the
+    learning baselines with a shipped checkpoint for it."""
     from agents.registry import AGENTS
+    from baselines.sb3.shipped import shipped_learners
     from hop_envs.registration import full_env_id
     from hop_envs.registry import BUILTIN
 
     env = full_env_id(env_id)
-    return [e.name for e in AGENTS.entries() if e.origin == BUILTIN and e.supports(env)]
+    builtin = [e.name for e in AGENTS.entries() if e.origin == BUILTIN and e.supports(env)]
+    return builtin + [n for n in shipped_learners(env) if n not in builtin]
 
 
 def plan_runs(config: MainJobConfig) -> list[Run]:

@@ -10,6 +10,7 @@ the co-players is what it adapts with.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,15 +20,8 @@ import torch
 from agents.base import BaseAgent, Observation, SeatInfo, Transition
 from baselines.sb3.checkpoint import PolicyMeta, load_policy
 from baselines.sb3.learners import learner
+from baselines.sb3.shipped import shipped_checkpoint
 from hop_envs.registration import full_env_id
-
-#: Where the shipped checkpoints live: ``<learner>/<EnvName-vN>/policy.{json,safetensors}``.
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-
-
-def shipped_checkpoint(learner_name: str, env_id: str) -> Path:
-    """The folder of the shipped checkpoint of ``learner_name`` for ``env_id``."""
-    return SHIPPED_DIR / learner_name / full_env_id(env_id).split("/", 1)[1]
 
 
 class LearnerAgent(BaseAgent):
@@ -52,6 +46,14 @@ class LearnerAgent(BaseAgent):
     @property
     def name(self) -> str:
         return self.learner_name
+
+    @classmethod
+    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
+        """The checkpoint these arguments load (the shipped one by default), so that stored
+        results are keyed by the weights' bytes."""
+        checkpoint = kwargs.get("checkpoint")
+        folder = Path(checkpoint) if checkpoint else shipped_checkpoint(cls.learner_name, env_id)
+        return [folder] if folder.exists() else []
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)

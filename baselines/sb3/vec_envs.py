@@ -120,6 +120,11 @@ class SelfPlayVecEnv(VecEnvWrapper):
     def has_attr(self, attr_name: str) -> bool:
         return attr_name == "action_masks" or self.venv.has_attr(attr_name)
 
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        if attr_name == "render_mode":  # the games are made without one
+            return [None] * len(self._get_indices(indices))
+        return self.venv.get_attr(attr_name, indices)
+
     def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any):
         if method_name == "action_masks":
             return list(self.action_masks()[self._get_indices(indices)])

@@ -13,9 +13,10 @@ from safetensors.torch import load_file
 
 import hop_envs
 from agents.base import SeatInfo
-from baselines.sb3.agent import LEARNER_AGENTS, RecurrentPPOAgent, shipped_checkpoint
+from baselines.sb3.agent import LEARNER_AGENTS, RecurrentPPOAgent
 from baselines.sb3.checkpoint import load_policy
 from baselines.sb3.learners import LEARNERS, learner
+from baselines.sb3.shipped import shipped_checkpoint
 from baselines.sb3.training import LearnerTrainConfig, LearnerTrainer
 from evaluation.cli import main
 
