@@ -194,10 +194,11 @@ class BatchedGame:
         self._channel_orders = np.stack(
             [rules.channel_order(seat) for seat in range(rules.num_players)]
         )
-        n, channels, cells = rules.num_players, rules.num_channels, rules.height * rules.width
-        # Player p shows in seat s's grid (flat offset s * C * cells) on channel (p - s) % n.
-        player, seat = np.divmod(np.arange(n * n), n)
-        self._obs_offsets = (seat * channels * cells + (player - seat) % n * cells).reshape(n, n)
+        n, cells = rules.num_players, rules.height * rules.width
+        # Seat s's channel j shows player (s + j) % n.
+        self._seat_players = (np.arange(n)[:, None] + np.arange(n)) % n
+        # Row c: the grid with only cell c set; row H*W: the empty grid.
+        self._one_hot = np.eye(cells + 1, cells, dtype=np.uint8)
         self._row_cache: dict[int, np.ndarray] = {}
         self._kind_cache: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -206,10 +207,11 @@ class BatchedGame:
 
         A cell code is ``(kind + 1) * 16 + move_bits`` (kind + 1 = 0: no object), and code
         :attr:`_left_code` stands for a player who has left. ``_mask_lut[code]`` is the
-        action mask; the step tables are indexed by ``code * (A + 1) + action``, where action
-        ``A`` stands for any action out of range (illegal, run as stay): the flat move offset
-        (0 when the move is illegal or no move), whether the action is illegal, and whether
-        it is a legal object action."""
+        action mask. The step tables are indexed by ``action * num_codes + code`` and read
+        with ``mode="clip"``: row ``A`` (and anything past it) stands for an action out of
+        range, illegal and run as stay, and a negative index clips to entry 0, an illegal
+        move. They give the flat move offset (0 when the move is illegal or no move),
+        whether the action is illegal, and whether it is a legal object action."""
         r = self.rules
         bits_count = 1 << NUM_MOVES
         num_codes = bits_count * (len(r.object_kinds) + 1)
@@ -222,16 +224,24 @@ class BatchedGame:
         lut[num_codes] = r._stay_only
         self._mask_lut = lut
         self._left_code = num_codes
-        legal = np.zeros((num_codes, a + 1), dtype=bool)
-        legal[:, :a] = lut[:num_codes] == 1
-        delta = np.zeros((num_codes, a + 1), dtype=np.int64)
-        delta[:, :NUM_MOVES] = np.where(legal[:, :NUM_MOVES], self._deltas, 0)
-        is_object = np.zeros(a + 1, dtype=bool)
+        self._num_codes = num_codes
+        legal = np.zeros((a + 1, num_codes), dtype=bool)  # action-major
+        legal[:a] = (lut[:num_codes] == 1).T
+        delta = np.zeros((a + 1, num_codes), dtype=np.int64)
+        delta[:NUM_MOVES] = np.where(legal[:NUM_MOVES], self._deltas[:, None], 0)
+        is_object = np.zeros((a + 1, 1), dtype=bool)
         is_object[NUM_MOVES + 1 : a] = True
-        self._num_action_codes = a + 1
         self._step_delta = delta.reshape(-1)
         self._step_illegal = ~legal.reshape(-1)
         self._step_object = (legal & is_object).reshape(-1)
+        # Per object kind (stag, hare): hunters needed, and the numerator and the per-hunter
+        # weight of a hunter's share (stag_reward * s / (count * s), hare_reward / count).
+        if isinstance(r, StagHuntRules):
+            s = self._strength[0]
+            cfg = self.config
+            self._hunters_needed = np.asarray([cfg.stag_hunters_required, 1], dtype=np.int64)
+            self._share_numerator = np.asarray([cfg.stag_reward * s, cfg.hare_reward])
+            self._share_weight = np.asarray([s, 1.0])
 
     def reset(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
         """``batch_size`` fresh states drawn for the whole batch at once with numpy, from the
@@ -303,19 +313,24 @@ class BatchedGame:
         the masks of its last state, as the env's last observations do). Both arrays are
         new on every call.
 
-        Every seat's grid is the board grid copied once (one pass over the output), then
-        each player is marked in every seat's grid on its seat-relative channel."""
+        Every channel of every seat's grid is one row copied from a table: a player's
+        channel is the one-hot row of its cell (the empty row once it has left), the others
+        are the entry's board rows (walls, object kinds). One ``take`` writes them all."""
         r = self.rules
-        bsz, n, channels = state.batch_size, r.num_players, r.num_channels
-        size = channels * r.height * r.width  # one seat's grid
-        # One spare entry at the end takes the marks of the players who have left.
-        flat = np.empty((bsz + 1) * n * size, dtype=np.uint8)
-        obs = flat[: bsz * n * size].reshape(bsz, n, size)
-        obs[...] = self._board_grid(state).reshape(bsz, 1, size)
-        marks = state.player_pos + self._row_offsets(bsz, n * size)
-        if not state.active.all():
-            marks[~state.active] = bsz * n * size
-        flat[marks[:, :, None] + self._obs_offsets] = 1
+        bsz, n, channels, cells = (
+            state.batch_size,
+            r.num_players,
+            r.num_channels,
+            r.height * r.width,
+        )
+        table = np.empty((cells + 1 + bsz * (channels - n), cells), dtype=np.uint8)
+        table[: cells + 1] = self._one_hot
+        self._draw_board(state, table[cells + 1 :].reshape(bsz, channels - n, cells), 0)
+        rows = np.empty((bsz, n, channels), dtype=np.intp)
+        rows[:, :, n:] = self._board_rows(bsz, channels - n, cells + 1)
+        cell = np.where(state.active, state.player_pos, cells)
+        rows[:, :, :n] = np.take(cell, self._seat_players, axis=1)
+        obs = np.take(table, rows, axis=0)
         return BatchedObservation(
             obs.reshape(bsz, n, channels, r.height, r.width),
             self._masks(state, state.active),
@@ -329,32 +344,35 @@ class BatchedGame:
     def _masks(self, state: BatchedState, acting: np.ndarray) -> np.ndarray:
         """Masks with stay only where ``acting`` is False."""
         codes = self._cell_codes(state, self._flat_positions(state))
-        if not acting.all():
-            codes[~acting] = self._left_code
-        return np.take(self._mask_lut, codes, axis=0)
+        return np.take(self._mask_lut, np.where(acting, codes, self._left_code), axis=0)
 
     def layers(self, state: BatchedState) -> np.ndarray:
         """``(B, C, H, W)`` global grids in seat order."""
         r = self.rules
         bsz, n, cells = state.batch_size, r.num_players, r.height * r.width
-        grid = self._board_grid(state)
+        grid = np.empty((bsz, r.num_channels, cells), dtype=np.uint8)
+        grid[:, :n] = 0
+        self._draw_board(state, grid, n)
         players = state.player_pos + self._row_offsets(bsz, r.num_channels * cells)
         players += np.arange(0, n * cells, cells)
         flat = grid.reshape(-1)
         flat[players.reshape(-1) if state.active.all() else players[state.active]] = 1
         return grid.reshape(bsz, r.num_channels, r.height, r.width)
 
-    def _board_grid(self, state: BatchedState) -> np.ndarray:
-        """``(B, C, H*W)`` uint8 global grids without the players: the player channels are
-        zero, then the walls and one channel per object kind."""
-        bsz, cells = state.cell_object.shape
-        n, channels = self.rules.num_players, self.rules.num_channels
-        grid = np.zeros((bsz, channels, cells), dtype=np.uint8)
-        grid[:, n] = state.walls.reshape(bsz, cells).view(np.uint8)
-        objects = (state.object_kind + n + 1) * cells + state.object_pos
+    def _draw_board(self, state: BatchedState, grid: np.ndarray, first: int) -> None:
+        """Write the walls into channel ``first`` of the C-contiguous ``(B, channels, H*W)``
+        ``grid`` and one channel per object kind after it."""
+        bsz, channels, cells = grid.shape
+        grid[:, first] = state.walls.reshape(bsz, cells).view(np.uint8)
+        grid[:, first + 1 :] = 0
+        objects = (state.object_kind + first + 1) * cells + state.object_pos
         objects += self._row_offsets(bsz, channels * cells)
         grid.reshape(-1)[objects[state.object_alive]] = 1
-        return grid
+
+    def _board_rows(self, bsz: int, kinds: int, first: int) -> np.ndarray:
+        """``(B, 1, kinds)``: the table rows of every entry's board channels in
+        :meth:`observe` (``first + entry * kinds + channel``)."""
+        return self._row_offsets(bsz, kinds)[:, :, None] + (first + np.arange(kinds))
 
     def step(self, state: BatchedState, actions: np.ndarray) -> BatchedOutcome:
         """Advance every unfinished entry in place by one joint action ``(B, n)``."""
@@ -367,21 +385,19 @@ class BatchedGame:
         live = ~state.over
         acting = state.active & live[:, None]
         flat = self._flat_positions(state)
-        # Actions out of range (negative ones too, as unsigned) all become code A.
-        a = self._num_action_codes - 1
-        code = self._cell_codes(state, flat)
-        code *= self._num_action_codes
-        code += np.minimum(acts.view(np.uint64), a).view(np.int64)
-        code *= acting  # code 0 is an illegal move: no offset, no object action
-        illegal = np.take(self._step_illegal, code)
+        code = acts * self._num_codes
+        code += self._cell_codes(state, flat)
+        code *= acting  # entry 0 is an illegal move: no offset, no object action
+        illegal = np.take(self._step_illegal, code, mode="clip")
         illegal &= acting
-        rows, seats = np.nonzero(np.take(self._step_object, code))
-        obj = np.take(state.cell_object.reshape(-1), flat[rows, seats]).astype(np.int64)
-        state.player_pos += np.take(self._step_delta, code)
+        # The players taking a legal object action, as flat (entry * n + seat) indices.
+        takers = np.flatnonzero(np.take(self._step_object, code, mode="clip"))
+        obj = np.take(state.cell_object, np.take(flat, takers)).astype(np.int64)
+        state.player_pos += np.take(self._step_delta, code, mode="clip")
         if isinstance(self.rules, StagHuntRules):
-            out = self._step_stag_hunt(state, acting, live, rows, seats, obj)
+            out = self._step_stag_hunt(state, acting, live, takers, obj)
         else:
-            out = self._step_snowdrift(state, acting, live, rows, seats, obj)
+            out = self._step_snowdrift(state, acting, live, takers, obj)
         return BatchedOutcome(*out, illegal)
 
     # -- internals ---------------------------------------------------------------------------
@@ -415,8 +431,8 @@ class BatchedGame:
 
     def _cell_codes(self, state: BatchedState, flat: np.ndarray) -> np.ndarray:
         """``(B, n)`` intp cell codes of the players at ``flat`` (see :meth:`_init_tables`)."""
-        codes = np.take(self._kind_codes(state.object_kind), state.cell_object.reshape(-1)[flat])
-        codes += np.take(state.move_bits.reshape(-1), flat)
+        codes = np.take(self._kind_codes(state.object_kind), np.take(state.cell_object, flat))
+        codes += np.take(state.move_bits, flat)
         return codes
 
     def _finish_time(self, state: BatchedState, live: np.ndarray, captured_rows: np.ndarray):
@@ -424,12 +440,20 @@ class BatchedGame:
         ``captured_rows`` (repeats allowed)."""
         np.add(state.t, live, out=state.t)
         if captured_rows.size:
-            newly = captured_rows[state.first_capture_t[captured_rows] < 0]
+            newly = captured_rows[np.take(state.first_capture_t, captured_rows) < 0]
             state.first_capture_t[newly] = state.t[newly]
 
-    def _step_stag_hunt(self, state, acting, live, rows, seats, obj):
-        """The hunts of the players ``(rows, seats)`` on the objects ``obj`` (legal hunts on
-        the right kind), then the removals, departures and episode ends."""
+    def _remove_objects(self, state: BatchedState, rows: np.ndarray, keys: np.ndarray) -> None:
+        """Mark the objects ``keys`` (flat ``entry * m + object`` indices, of the entries
+        ``rows``) as dead and clear their cells."""
+        cells = state.cell_object.shape[1]
+        np.put(state.object_alive, keys, False)
+        np.put(state.cell_object, rows * cells + np.take(state.object_pos, keys), -1)
+
+    def _step_stag_hunt(self, state, acting, live, takers, obj):
+        """The hunts of the players ``takers`` (flat ``entry * n + seat``) on the objects
+        ``obj`` (legal hunts on the right kind), then the removals, departures and episode
+        ends."""
         cfg = self.config
         bsz, n = acting.shape
         m = state.object_pos.shape[1]
@@ -437,33 +461,38 @@ class BatchedGame:
         target = np.full((bsz, n), -1, dtype=np.int64)
         failed = np.zeros((bsz, n), dtype=bool)
         terminated = np.zeros((bsz, n), dtype=bool)
-        won_rows = rows[:0]
-        if rows.size:
+        won_rows = takers[:0]
+        if takers.size:
+            rows = takers // n
             key = rows * m + obj
             count = np.bincount(key, minlength=bsz * m)[key]
-            is_stag = state.object_kind[obj] == STAG
-            won = ~is_stag | (count >= cfg.stag_hunters_required)
+            kind = np.take(state.object_kind, obj)
             if self._equal_strength:
-                strength = self._strength[0]
-                weight = count * strength
+                won = count >= np.take(self._hunters_needed, kind)
+                weight = count * np.take(self._share_weight, kind)
+                share = np.take(self._share_numerator, kind) / weight
             else:
-                strength = self._strength[seats]
+                is_stag = kind == STAG
+                won = ~is_stag | (count >= cfg.stag_hunters_required)
+                strength = self._strength[takers - rows * n]
                 weight = np.bincount(key, weights=strength, minlength=bsz * m)[key]
-            share = np.where(is_stag, cfg.stag_reward * strength / weight, cfg.hare_reward / count)
-            rewards[rows, seats] = np.where(won, share, 0.0)
-            failed[rows[~won], seats[~won]] = True
-            won_rows, won_seats, won_obj = rows[won], seats[won], obj[won]
-            target[won_rows, won_seats] = won_obj
-            terminated[won_rows, won_seats] = True
-            state.active[won_rows, won_seats] = False
-            state.object_alive[won_rows, won_obj] = False
-            state.cell_object[won_rows, state.object_pos[won_rows, won_obj]] = -1
+                share = np.where(
+                    is_stag, cfg.stag_reward * strength / weight, cfg.hare_reward / count
+                )
+            winners = takers[won]
+            won_rows = rows[won]
+            rewards.reshape(-1)[winners] = share[won]
+            failed.reshape(-1)[takers[~won]] = True
+            target.reshape(-1)[winners] = obj[won]
+            terminated.reshape(-1)[winners] = True
+            np.put(state.active, winners, False)
+            self._remove_objects(state, won_rows, key[won])
         if cfg.time_reward:
             rewards = rewards + cfg.time_reward * acting
         if cfg.reward_mode == "prosocial":
             rewards = np.where(acting, rewards.sum(1, keepdims=True) / n, 0.0)
         self._finish_time(state, live, won_rows)
-        no_prey = ~state.object_alive.any(1)
+        no_prey = ~_any_per_row(state.object_alive)
         no_prey &= live
         if no_prey.any():
             terminated[no_prey] |= state.active[no_prey]
@@ -476,17 +505,17 @@ class BatchedGame:
         timeout &= live
         timeout &= ~no_prey
         truncated = np.zeros((bsz, n), dtype=bool)
-        ended = ~state.active.any(1)
+        ended = ~_any_per_row(state.active)
         if timeout.any():
             truncated[timeout] = state.active[timeout]
-            ended |= truncated.any(1)
+            ended |= _any_per_row(truncated)
         ended &= live
         state.over |= ended
         return rewards, terminated, truncated, target, failed
 
-    def _step_snowdrift(self, state, acting, live, rows, seats, obj):
-        """The removals of the players ``(rows, seats)`` on the drifts ``obj``, then the
-        episode ends."""
+    def _step_snowdrift(self, state, acting, live, takers, obj):
+        """The removals of the players ``takers`` (flat ``entry * n + seat``) on the drifts
+        ``obj``, then the episode ends."""
         cfg = self.config
         bsz, n = acting.shape
         m = state.object_pos.shape[1]
@@ -497,23 +526,23 @@ class BatchedGame:
         if np.signbit(nothing):
             rewards[live] = nothing
         target = np.full((bsz, n), -1, dtype=np.int64)
-        removed_rows = rows[:0]
-        if rows.size:
+        removed_rows = takers[:0]
+        if takers.size:
+            rows = takers // n
             key = rows * m + obj
             counts = np.bincount(key, minlength=bsz * m)
-            removed_keys = np.flatnonzero(counts)
-            removed_rows, removed_obj = np.divmod(removed_keys, m)
+            removed = np.flatnonzero(counts)
+            removed_rows = removed // m
             per_row = np.bincount(removed_rows, minlength=bsz)
             hit = np.flatnonzero(per_row)
             rewards[hit] = cfg.removal_reward * per_row[hit, None]
-            rewards[rows, seats] -= cfg.removal_cost / counts[key]
-            target[rows, seats] = obj
-            state.object_alive[removed_rows, removed_obj] = False
-            state.cell_object[removed_rows, state.object_pos[removed_rows, removed_obj]] = -1
+            rewards.reshape(-1)[takers] -= cfg.removal_cost / counts[key]
+            target.reshape(-1)[takers] = obj
+            self._remove_objects(state, removed_rows, removed)
         if cfg.reward_mode == "prosocial":
             rewards = np.where(live[:, None], rewards.sum(1, keepdims=True) / n, 0.0)
         self._finish_time(state, live, removed_rows)
-        cleared = ~state.object_alive.any(1)
+        cleared = ~_any_per_row(state.object_alive)
         cleared &= live
         timeout = live & ~cleared & (state.t >= cfg.max_cycles)
         terminated = np.repeat(cleared[:, None], n, axis=1)
@@ -521,3 +550,18 @@ class BatchedGame:
         state.over |= cleared | timeout
         failed = np.zeros((bsz, n), dtype=bool)
         return rewards, terminated, truncated, target, failed
+
+
+_UINT_OF_SIZE = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _any_per_row(flags: np.ndarray) -> np.ndarray:
+    """``(B,)``: whether each row of a ``(B, k)`` bool array has a True (``flags.any(1)``,
+    which is slow for short rows: a row of 1, 2, 4 or 8 flags is read as one integer, and
+    up to 255 flags are summed by a matrix product)."""
+    k = flags.shape[1]
+    if k in _UINT_OF_SIZE and flags.flags.c_contiguous:
+        return flags.view(_UINT_OF_SIZE[k])[:, 0] != 0
+    if k <= 255:
+        return (flags.view(np.uint8) @ np.ones(k, dtype=np.uint8)) != 0
+    return flags.any(1)
