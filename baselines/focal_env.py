@@ -39,7 +39,8 @@ SEED_BOUND = 2**31 - 1
 
 
 def training_population(env_id: str) -> tuple[str, ...]:
-    """The training population's co-players for ``env_id`` (never the held-out ones)."""
+    """The rule-based training population's co-players for ``env_id`` (neither held-out
+    nor learned ones)."""
     return tuple(coplayer_names(env_id, population="training"))
 
 

@@ -61,7 +61,7 @@ from evaluation.scenario_types import (
     coplayer_label,
     coplayer_spec,
 )
-from hop_envs.coplayers import HELD_OUT, TRAINING, coplayer_names
+from hop_envs.coplayers import HELD_OUT, LEARNED, TRAINING, coplayer_names, coplayer_population
 from hop_envs.registration import ENV_ABBREVIATIONS, full_env_id
 from hop_envs.registry import Registry, load_attribute
 
@@ -119,8 +119,9 @@ def _quoted(names: Sequence[str]) -> str:
 
 def standard_scenarios(env_id: str) -> list[Scenario]:
     """The fixed line-ups of the training population: ``adapt-1v3-*``, ``adapt-3v1-*`` for
-    every training co-player of ``env_id``, and ``selfplay``, on the env's default
-    (4-player) arguments (family ``"training"``)."""
+    every training co-player of ``env_id``, ``adapt-1v3-<learner>`` for every learned
+    co-player with a shipped checkpoint (:func:`learned_backgrounds`), and ``selfplay``, on
+    the env's default (4-player) arguments (family ``"training"``)."""
     env_id = full_env_id(env_id)
     prefix = _prefix(env_id)
     scenarios = []
@@ -136,6 +137,8 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
                 family=TRAINING_FAMILY,
             )
         )
+    for coplayer in learned_backgrounds(env_id):
+        scenarios.append(_one_vs_three(env_id, "adapt", coplayer, TRAINING_FAMILY, "learned "))
     scenarios.append(
         Scenario(
             name=f"{prefix}/selfplay",
@@ -146,6 +149,14 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
         )
     )
     return scenarios
+
+
+def learned_backgrounds(env_id: str) -> list[str]:
+    """The learned co-players with a shipped checkpoint for ``env_id`` (the learning
+    baselines, registered as co-players of population ``"learned"``)."""
+    from baselines.sb3.shipped import shipped_learners
+
+    return [n for n in shipped_learners(env_id) if coplayer_population(n) == LEARNED]
 
 
 def _one_vs_three(

@@ -21,6 +21,7 @@ from agents.base import BaseAgent, Observation, SeatInfo, Transition
 from baselines.sb3.checkpoint import PolicyMeta, load_policy
 from baselines.sb3.learners import learner
 from baselines.sb3.shipped import shipped_checkpoint
+from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
 from hop_envs.registration import full_env_id
 
 
@@ -31,6 +32,9 @@ class LearnerAgent(BaseAgent):
     """
 
     learner_name: ClassVar[str]
+    #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
+    population: ClassVar[str] = LEARNED
+    supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
 
     def __init__(self, checkpoint: str | Path | None = None, deterministic: bool = False):
         super().__init__()

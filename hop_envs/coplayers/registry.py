@@ -46,10 +46,16 @@ BUILTIN_COPLAYERS: dict[str, type[RuleBasedCoplayer]] = {
     cls.name: cls for cls in (RandomCoplayer, NearestStag, NearestHare, FreeRider, Cleaner)
 }
 
-#: The populations of co-players (Melting Pot's split): the public training population, the
-#: held-out one that only evaluation scenarios use, and everything users plug in.
-TRAINING, HELD_OUT, PLUGIN = "training", "held-out", "plug-in"
-POPULATIONS_KNOWN = (TRAINING, HELD_OUT, PLUGIN)
+#: The populations of co-players (Melting Pot's split): the public training population of
+#: rule-based co-players (the reference agents and the default training partners), the
+#: held-out one that only evaluation scenarios use, the learned co-players (trained agents
+#: shipped as plug-ins, public like the training population), and everything else users plug
+#: in.
+TRAINING, HELD_OUT, LEARNED, PLUGIN = "training", "held-out", "learned", "plug-in"
+POPULATIONS_KNOWN = (TRAINING, HELD_OUT, LEARNED, PLUGIN)
+#: The populations a plug-in co-player may declare in a ``population`` class attribute (the
+#: training population is the fixed rule-based set that defines the reference scores).
+PLUGIN_POPULATIONS = (HELD_OUT, LEARNED, PLUGIN)
 
 #: The held-out co-players (evaluation only; no shipped agent trains or tunes on them): play
 #: that the first steps do not reveal (DESIGN §4), mostly memory-based, so most of them have
@@ -102,10 +108,25 @@ def coplayer_names(env_id: str | None = None, population: str | None = None) -> 
 
 
 def coplayer_population(name: str) -> str:
-    """``"training"`` (public: agents may train and tune on it), ``"held-out"`` (evaluation
-    only, DESIGN §4/§6) or ``"plug-in"`` (anything registered by a user or a plug-in, and
-    ``module:Class`` paths)."""
-    return _POPULATION.get(name, PLUGIN)
+    """``"training"`` (the rule-based training population: public, agents may train and
+    tune on it), ``"held-out"`` (evaluation only), ``"learned"`` (trained agents shipped as
+    co-players; public) or ``"plug-in"`` (anything else registered by a user or a plug-in,
+    and ``module:Class`` paths).
+
+    A registered plug-in declares its population with a ``population`` class attribute (one
+    of :data:`PLUGIN_POPULATIONS`; reading it imports the plug-in)."""
+    if name in _POPULATION:
+        return _POPULATION[name]
+    if ":" in name or name not in COPLAYERS:
+        return PLUGIN
+    declared = getattr(COPLAYERS.entry(name).factory, "population", PLUGIN)
+    if declared not in PLUGIN_POPULATIONS:
+        raise ValueError(
+            f"co-player plug-in {name!r} declares population {declared!r}; a plug-in may "
+            f"declare one of {list(PLUGIN_POPULATIONS)} (the training population is the "
+            "package's rule-based co-players)"
+        )
+    return declared
 
 
 def coplayer_entry(name: str) -> Entry[Any]:
