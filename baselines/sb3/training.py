@@ -270,6 +270,8 @@ class LearnerTrainer:
         chunks = self.num_chunks
         last = chunks if until_chunk is None else min(until_chunk, chunks)
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.chunk < last:
+            self.model.set_logger(_sb3_logger(self.directory / "sb3" / f"from-chunk-{self.chunk}"))
         bar = None
         if progress:
             from tqdm import tqdm
@@ -302,7 +304,14 @@ class LearnerTrainer:
         target = min((self.chunk + 1) * self.steps_per_chunk, config.total_steps)
         start, before = time.perf_counter(), model.num_timesteps
         callback = _ReturnCollector(bar, len(self.parts), self.parts[0].num_envs)
-        model.learn(target - model.num_timesteps, reset_num_timesteps=False, callback=callback)
+        # A2C updates after every 16 steps per entry: log one row per 25 updates.
+        log_interval = 25 if config.spec.algorithm == "a2c" else 1
+        model.learn(
+            target - model.num_timesteps,
+            reset_num_timesteps=False,
+            callback=callback,
+            log_interval=log_interval,
+        )
         population_returns, self_play_returns = callback.returns
         wall = time.perf_counter() - start
         self.chunk += 1
@@ -335,6 +344,22 @@ class _ReturnCollector(_StepCounter):
             if episode is not None:
                 self.returns[0 if i < self.population_envs else 1].append(float(episode["r"]))
         return super()._on_step()
+
+
+def _sb3_logger(folder: Path) -> Any:
+    """SB3's own logger (losses, entropy, KL, ...): ``progress.csv`` in ``folder`` (one folder
+    per training session, so a resumed run never overwrites an earlier one), and TensorBoard
+    events there when the ``tensorboard`` extra is installed."""
+    from stable_baselines3.common.logger import configure
+
+    formats = ["csv"]
+    try:
+        import tensorboard  # noqa: F401
+
+        formats.append("tensorboard")
+    except ImportError:
+        pass
+    return configure(str(folder), formats)
 
 
 def _zero_lstm_states(model: Any, num_envs: int) -> Any:
