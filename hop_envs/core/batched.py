@@ -124,6 +124,15 @@ class BatchedState:
             shared_board=self.shared_board,
         )
 
+    def rows_view(self, start: int, stop: int) -> BatchedState:
+        """The entries ``start:stop`` as a batch of views (no copies): writes to either
+        show in both."""
+        return BatchedState(
+            **{name: getattr(self, name)[start:stop] for name in _PER_ENTRY_FIELDS},
+            object_kind=self.object_kind,
+            shared_board=self.shared_board,
+        )
+
     def put(self, rows: np.ndarray | Sequence[int], other: BatchedState) -> None:
         """Overwrite the entries ``rows`` in place with the entries of ``other`` (one per
         row, in order); the batch no longer counts as one episode's states."""
@@ -180,9 +189,18 @@ class BatchedGame:
     removals), which few players take in a step, are then resolved for those players only.
     """
 
-    def __init__(self, rules: GridRules) -> None:
+    def __init__(self, rules: GridRules, reset_reserve: int = 1024) -> None:
         if not isinstance(rules, StagHuntRules | SnowdriftRules):
             raise TypeError(f"no batched core for rules of type {type(rules).__name__}")
+        if isinstance(reset_reserve, bool) or not isinstance(reset_reserve, int | np.integer):
+            raise TypeError(f"reset_reserve must be an int, got {reset_reserve!r}")
+        if reset_reserve < 0:
+            raise ValueError(f"reset_reserve must be >= 0, got {reset_reserve}")
+        #: How many fresh states :meth:`reset_done` draws at a time (0: exactly those due).
+        self.reset_reserve = int(reset_reserve)
+        self._reserve: BatchedState | None = None
+        self._reserve_rng: np.random.Generator | None = None
+        self._reserve_next = 0
         self.rules = rules
         self.config = rules.config
         w = rules.width
@@ -296,13 +314,37 @@ class BatchedGame:
         return BatchedState.stack([self.rules.reset(rng) for _ in range(batch_size)])
 
     def reset_done(self, state: BatchedState, rng: np.random.Generator) -> np.ndarray:
-        """Auto-reset: re-draw, in place and as :meth:`reset` does, every entry whose
-        episode is over; return the indices of the entries re-drawn."""
+        """Auto-reset: re-draw in place every entry whose episode is over, from the
+        distribution of :meth:`reset`; return the indices of the entries re-drawn.
+
+        The fresh states come from a reserve drawn with :meth:`reset` from ``rng``,
+        ``reset_reserve`` states at a time (or as many as one call needs, if more), so the
+        fixed cost of a draw is paid once per reserve rather than on every step: the same
+        distribution, not the numbers that one draw per call would give. The reserve belongs
+        to ``rng``: passing another Generator drops it. To replay after rewinding a
+        Generator's state, call :meth:`clear_reserve` too. With ``reset_reserve=0`` every
+        call draws exactly the entries it re-draws."""
         rows = np.flatnonzero(state.over)
-        if rows.size == 0:
-            return rows
-        state.put(rows, self.reset(rng, rows.size))
+        if rows.size:
+            state.put(rows, self._fresh_states(rng, rows.size))
         return rows
+
+    def clear_reserve(self) -> None:
+        """Drop the fresh states :meth:`reset_done` holds in reserve."""
+        self._reserve, self._reserve_rng, self._reserve_next = None, None, 0
+
+    def _fresh_states(self, rng: np.random.Generator, count: int) -> BatchedState:
+        """``count`` fresh states (views into the reserve when there is one)."""
+        if self.reset_reserve == 0:
+            return self.reset(rng, count)
+        reserve = self._reserve if self._reserve_rng is rng else None
+        if reserve is None or reserve.batch_size - self._reserve_next < count:
+            # What is left of the old reserve is dropped (independent of what is drawn).
+            reserve = self.reset(rng, max(self.reset_reserve, count))
+            self._reserve, self._reserve_rng, self._reserve_next = reserve, rng, 0
+        start = self._reserve_next
+        self._reserve_next = start + count
+        return reserve.rows_view(start, start + count)
 
     def observe(self, state: BatchedState) -> BatchedObservation:
         """Every seat's observation grid and action mask for the whole batch, exactly as the

@@ -340,8 +340,42 @@ def _draw_placements(
     cdf = _placement_cdf(height, width)
     rate = (accepted + 1) / (drawn + 2)  # a running estimate of the acceptance rate
     count = min(int(need / rate * 1.2) + 8, 64 * batch_size + 64)
-    draws = np.searchsorted(cdf, rng.random((count, num_pieces)) * cdf[-1], side="right")
+    x = rng.random((count, num_pieces))
+    x *= cdf[-1]
+    guide = _placement_guide(height, width)
+    draws = np.searchsorted(cdf, x, side="right") if guide is None else _guided_search(guide, x)
     return np.minimum(draws, len(cdf) - 1)
+
+
+@functools.cache
+def _placement_guide(height: int, width: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """A guide table for ``searchsorted(cdf, x, side="right")`` over the placement CDF:
+    ``x`` falls in bucket ``int(x * scale)``, and ``start[j]`` counts the CDF values up to
+    the start of bucket ``j - 1``. Buckets are at most half the smallest gap between CDF
+    values wide, so at most two values lie between that point and ``x`` (see
+    :func:`_guided_search`). None when the table would be too large."""
+    cdf = _placement_cdf(height, width)
+    gap = float(np.diff(cdf, prepend=0.0).min())
+    if gap <= 0 or cdf[-1] / gap > 1 << 20:
+        return None
+    buckets = int(2 * cdf[-1] / gap) + 1
+    scale = buckets / float(cdf[-1])
+    start = np.searchsorted(cdf, (np.arange(buckets + 2) - 1) / scale, side="right")
+    padded = np.append(cdf, [np.inf, np.inf])
+    start.setflags(write=False)
+    padded.setflags(write=False)
+    return start, padded, scale
+
+
+def _guided_search(guide: tuple[np.ndarray, np.ndarray, float], x: np.ndarray) -> np.ndarray:
+    """``searchsorted(cdf, x, side="right")`` (the number of CDF values <= x, for x in
+    ``[0, cdf[-1]]``) by :func:`_placement_guide`'s table: the same results without a
+    branchy binary search per value."""
+    start, padded, scale = guide
+    index = np.take(start, (x * scale).astype(np.intp))
+    index += np.take(padded, index) <= x
+    index += np.take(padded, index) <= x
+    return index
 
 
 def _check_draws(
@@ -505,8 +539,7 @@ def move_bits_from_bits(walls: np.ndarray, height: int, width: int) -> np.ndarra
     moves &= free
     raw = moves.astype("<u8", copy=False).view(np.uint8).reshape(walls.size, NUM_MOVES, 8)
     per_move = np.unpackbits(raw, axis=2, count=height * width, bitorder="little")
-    per_move <<= _MOVE_SHIFTS
-    return np.bitwise_or.reduce(per_move, axis=1)
+    return np.einsum("bac,a->bc", per_move, _MOVE_WEIGHTS)  # sum of per_move[a] << a
 
 
-_MOVE_SHIFTS = np.arange(NUM_MOVES, dtype=np.uint8)[:, None]
+_MOVE_WEIGHTS = np.asarray([1 << a for a in range(NUM_MOVES)], dtype=np.uint8)
