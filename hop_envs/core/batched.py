@@ -6,6 +6,7 @@ tests step both side by side); finished entries are left unchanged by further st
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -212,13 +213,12 @@ class BatchedGame:
         self._channel_orders = np.stack(
             [rules.channel_order(seat) for seat in range(rules.num_players)]
         )
-        n, cells = rules.num_players, rules.height * rules.width
+        n = rules.num_players
         # Seat s's channel j shows player (s + j) % n.
         self._seat_players = (np.arange(n)[:, None] + np.arange(n)) % n
-        # Row c: the grid with only cell c set; row H*W: the empty grid.
-        self._one_hot = np.eye(cells + 1, cells, dtype=np.uint8)
         self._row_cache: dict[int, np.ndarray] = {}
         self._kind_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def _init_tables(self) -> None:
         """The look-up tables of step and masks.
@@ -359,24 +359,45 @@ class BatchedGame:
         channel is the one-hot row of its cell (the empty row once it has left), the others
         are the entry's board rows (walls, object kinds). One ``take`` writes them all."""
         r = self.rules
-        bsz, n, channels, cells = (
-            state.batch_size,
-            r.num_players,
-            r.num_channels,
-            r.height * r.width,
-        )
-        table = np.empty((cells + 1 + bsz * (channels - n), cells), dtype=np.uint8)
-        table[: cells + 1] = self._one_hot
-        self._draw_board(state, table[cells + 1 :].reshape(bsz, channels - n, cells), 0)
-        rows = np.empty((bsz, n, channels), dtype=np.intp)
-        rows[:, :, n:] = self._board_rows(bsz, channels - n, cells + 1)
+        bsz, n = state.player_pos.shape
+        cells = r.height * r.width
+        kinds = r.num_channels - n  # walls and object channels
+        table, rows = self._observe_scratch(bsz)
+        board = table[cells + 1 : -1].reshape(bsz, kinds, cells)
+        board[:, 0] = state.walls.reshape(bsz, cells).view(np.uint8)
+        board[:, 1:] = 0
+        objects = (state.object_kind + 1) * cells + state.object_pos
+        objects += self._row_offsets(bsz, kinds * cells)
+        objects += (cells + 1) * cells  # the board rows' flat offset in the table
+        junk = (table.shape[0] - 1) * cells  # dead objects are marked on the last row
+        table.reshape(-1)[np.where(state.object_alive, objects, junk)] = 1
         cell = np.where(state.active, state.player_pos, cells)
         rows[:, :, :n] = np.take(cell, self._seat_players, axis=1)
         obs = np.take(table, rows, axis=0)
         return BatchedObservation(
-            obs.reshape(bsz, n, channels, r.height, r.width),
+            obs.reshape(bsz, n, r.num_channels, r.height, r.width),
             self._masks(state, state.active),
         )
+
+    def _observe_scratch(self, bsz: int) -> tuple[np.ndarray, np.ndarray]:
+        """Internal buffers of :meth:`observe` (never returned), one pair per thread and
+        batch size: the row table (one-hot rows of the cells, an empty row, the entries'
+        board rows, a last row taking the marks of dead objects) and the ``(B, n, C)`` row
+        index, whose board part never changes."""
+        key = (threading.get_ident(), bsz)
+        scratch = self._scratch.get(key)
+        if scratch is None:
+            r = self.rules
+            n, kinds, cells = r.num_players, r.num_channels - r.num_players, r.height * r.width
+            table = np.zeros((cells + 1 + bsz * kinds + 1, cells), dtype=np.uint8)
+            table[: cells + 1] = np.eye(cells + 1, cells, dtype=np.uint8)
+            rows = np.empty((bsz, n, r.num_channels), dtype=np.intp)
+            first = np.arange(cells + 1, cells + 1 + bsz * kinds, kinds)
+            rows[:, :, n:] = first[:, None, None] + np.arange(kinds)
+            if len(self._scratch) >= 8:
+                self._scratch.clear()
+            scratch = self._scratch[key] = (table, rows)
+        return scratch
 
     def action_masks(self, state: BatchedState) -> np.ndarray:
         """``(B, n, num_actions)`` int8 masks (stay only for players who have left and in
@@ -410,11 +431,6 @@ class BatchedGame:
         objects = (state.object_kind + first + 1) * cells + state.object_pos
         objects += self._row_offsets(bsz, channels * cells)
         grid.reshape(-1)[objects[state.object_alive]] = 1
-
-    def _board_rows(self, bsz: int, kinds: int, first: int) -> np.ndarray:
-        """``(B, 1, kinds)``: the table rows of every entry's board channels in
-        :meth:`observe` (``first + entry * kinds + channel``)."""
-        return self._row_offsets(bsz, kinds)[:, :, None] + (first + np.arange(kinds))
 
     def step(self, state: BatchedState, actions: np.ndarray) -> BatchedOutcome:
         """Advance every unfinished entry in place by one joint action ``(B, n)``."""
