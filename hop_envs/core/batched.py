@@ -32,6 +32,7 @@ _PER_ENTRY_FIELDS = (
     "walls",
     "move_bits",
     "cell_object",
+    "cell_code",
     "player_pos",
     "active",
     "object_pos",
@@ -40,6 +41,17 @@ _PER_ENTRY_FIELDS = (
     "first_capture_t",
     "over",
 )
+
+
+def cell_codes(object_kind: np.ndarray, cell_object: np.ndarray, move_bits: np.ndarray):
+    """``(B, H*W)`` uint8 cell codes ``(kind + 1) * 16 + move_bits`` (kind of the live
+    object on the cell, 0 for none; :attr:`BatchedState.cell_code`)."""
+    if object_kind.size and int(object_kind.max()) >= 15:
+        raise ValueError("cell codes hold at most 15 object kinds")
+    kinds = np.append((np.asarray(object_kind) + 1) << NUM_MOVES, 0).astype(np.uint8)
+    codes = np.take(kinds, cell_object)  # cell_object -1 reads the 0 at the end
+    codes |= move_bits
+    return codes
 
 
 @dataclass(slots=True)
@@ -60,6 +72,15 @@ class BatchedState:
     #: True when every entry has the same walls and object cells (set by :meth:`stack` for
     #: states of one episode, kept by :meth:`take`), so callers may check one entry for all.
     shared_board: bool = False
+
+    #: (B, H*W) uint8: ``(kind + 1) * 16 + move_bits`` of every cell (kind of its live
+    #: object, 0 for none), what step and masks read per player; derived from the fields
+    #: above when not given, and kept up to date by the batched core.
+    cell_code: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.cell_code is None:
+            self.cell_code = cell_codes(self.object_kind, self.cell_object, self.move_bits)
 
     @property
     def batch_size(self) -> int:
@@ -114,6 +135,7 @@ class BatchedState:
             walls=self.walls[rows],
             move_bits=self.move_bits[rows],
             cell_object=self.cell_object[rows],
+            cell_code=self.cell_code[rows],
             player_pos=self.player_pos[rows],
             active=self.active[rows],
             object_pos=self.object_pos[rows],
@@ -217,7 +239,6 @@ class BatchedGame:
         # Seat s's channel j shows player (s + j) % n.
         self._seat_players = (np.arange(n)[:, None] + np.arange(n)) % n
         self._row_cache: dict[int, np.ndarray] = {}
-        self._kind_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def _init_tables(self) -> None:
@@ -298,6 +319,7 @@ class BatchedGame:
             walls=walls,
             move_bits=move_bits,
             cell_object=cell_object,
+            cell_code=cell_codes(r._object_kind, cell_object, move_bits),
             player_pos=order[rows, ranks].astype(np.int64),
             active=np.ones((bsz, n), dtype=bool),
             object_pos=object_pos,
@@ -476,22 +498,10 @@ class BatchedGame:
         bsz, cells = state.move_bits.shape
         return state.player_pos + self._row_offsets(bsz, cells)
 
-    def _kind_codes(self, object_kind: np.ndarray) -> np.ndarray:
-        """``(m + 1,)`` intp: ``(kind + 1) * 16`` of every object, and 0 last (at index -1,
-        for no object). Cached for a read-only ``object_kind`` (the one reset uses)."""
-        cached = self._kind_cache
-        if cached is not None and cached[0] is object_kind:
-            return cached[1]
-        table = np.append((object_kind + 1) << NUM_MOVES, 0).astype(np.intp)
-        if not object_kind.flags.writeable:
-            self._kind_cache = (object_kind, table)
-        return table
-
-    def _cell_codes(self, state: BatchedState, flat: np.ndarray) -> np.ndarray:
-        """``(B, n)`` intp cell codes of the players at ``flat`` (see :meth:`_init_tables`)."""
-        codes = np.take(self._kind_codes(state.object_kind), np.take(state.cell_object, flat))
-        codes += np.take(state.move_bits, flat)
-        return codes
+    @staticmethod
+    def _cell_codes(state: BatchedState, flat: np.ndarray) -> np.ndarray:
+        """``(B, n)`` cell codes of the players at ``flat`` (see :meth:`_init_tables`)."""
+        return np.take(state.cell_code, flat)
 
     def _finish_time(self, state: BatchedState, live: np.ndarray, captured_rows: np.ndarray):
         """Count the step of the live entries; record the first capture of the entries
@@ -506,7 +516,9 @@ class BatchedGame:
         ``rows``) as dead and clear their cells."""
         cells = state.cell_object.shape[1]
         np.put(state.object_alive, keys, False)
-        np.put(state.cell_object, rows * cells + np.take(state.object_pos, keys), -1)
+        at = rows * cells + np.take(state.object_pos, keys)
+        np.put(state.cell_object, at, -1)
+        np.put(state.cell_code, at, np.take(state.move_bits, at))
 
     def _step_stag_hunt(self, state, acting, live, takers, obj):
         """The hunts of the players ``takers`` (flat ``entry * n + seat``) on the objects
