@@ -33,6 +33,22 @@ class EpisodeRecord:
     #: Digest of the scenario's definition (:func:`evaluation.jobs.scenario_hash`): the same
     #: name with another definition (a user's file) is another scenario.
     scenario_hash: str = ""
+    #: Co-player prediction scores of the focal agent (:mod:`evaluation.prediction_scores`,
+    #: :class:`~evaluation.prediction_scores.EpisodeScores`); all None for an agent without
+    #: ``predict_coplayers`` (and in databases written before they existed).
+    om_count: int | None = None
+    om_loglik: float | None = None
+    om_accuracy: float | None = None
+    om_brier: float | None = None
+    om_uniform_loglik: float | None = None
+    om_uniform_accuracy: float | None = None
+    om_uniform_brier: float | None = None
+    om_exact_count: int | None = None
+    om_exact_loglik: float | None = None
+    om_exact_accuracy: float | None = None
+    om_exact_brier: float | None = None
+    om_goal_count: int | None = None
+    om_goal_prob: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.returns)

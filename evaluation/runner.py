@@ -11,6 +11,11 @@ The call order per trial is fixed (DESIGN §5, :mod:`agents.base`)::
 
 Focal agents keep their memory across the episodes of a trial; each focal seat has its own
 instance; co-players are made afresh for every trial.
+
+Co-player predictions (:mod:`agents.prediction`): a focal agent with ``predict_coplayers`` is
+asked right after its ``act`` at every joint step, and its answers are scored against the
+co-players' actions with the references of :mod:`evaluation.prediction_scores` (the ``om_*``
+fields of the record). Without such an agent none of this runs and the fields stay None.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from collections.abc import Callable, Iterator
 
 import hop_envs
 from agents.base import Agent, Transition
+from agents.prediction import check_predictions, predicts_coplayers
 from evaluation.jobs import TrialJob, scenario_hash
 from evaluation.players import make_background, make_focal, seat_info, wants_privileged_info
+from evaluation.prediction_scores import PredictionScorer
 from evaluation.records import EpisodeRecord
 from evaluation.seeding import trial_seeds
 
@@ -60,6 +67,10 @@ class TrialRunner:
                 self.players.append(make_background(specs[seat], scenario.env_id))
         self.seat_of = {a: i for i, a in enumerate(self.env.possible_agents)}
         self.scenario_hash = scenario_hash(scenario)
+        #: Focal seats whose agent predicts its co-players (scored every joint step).
+        self.predicting_seats = tuple(
+            s for s in scenario.focal_seats if predicts_coplayers(self.players[s])
+        )
         #: The joint step just played (``None`` right after a reset), for ``on_step`` hooks.
         self.last_transition: Transition | None = None
 
@@ -92,9 +103,18 @@ class TrialRunner:
         if on_step is not None:
             on_step(self)
         length = 0
+        scorer = None
+        if self.predicting_seats:
+            scorer = PredictionScorer(env.rules.goals, list(env.possible_agents))
         while env.agents:
+            if scorer is not None:
+                scorer.references(observations, players, list(env.agents))
             actions = {a: players[seat_of[a]].act(observations[a]) for a in env.agents}
+            if scorer is not None:
+                self._predict(scorer, observations, actions)
             observations, rewards, terminations, truncations, infos = env.step(actions)
+            if scorer is not None:
+                scorer.score(actions, infos)
             transition = Transition(
                 actions, observations, rewards, terminations, truncations, infos
             )
@@ -137,7 +157,28 @@ class TrialRunner:
             package_version=job.package_version,
             config_hash=job.config_hash,
             scenario_hash=self.scenario_hash,
+            **(scorer.finish().as_record_fields() if scorer is not None else {}),
         )
+
+    def _predict(
+        self, scorer: PredictionScorer, observations: dict, actions: dict[str, int]
+    ) -> None:
+        """Ask every predicting focal seat that just acted for its co-player predictions."""
+        env = self.env
+        for seat in self.predicting_seats:
+            agent_id = env.possible_agents[seat]
+            if agent_id not in actions:
+                continue
+            answer = self.players[seat].predict_coplayers(observations[agent_id])  # type: ignore[attr-defined]
+            scorer.predict(
+                check_predictions(
+                    answer,
+                    who=self.job.agent.label,
+                    seat=seat,
+                    num_players=len(self.players),
+                    num_actions=int(env.action_space(agent_id).n),
+                )
+            )
 
 
 def run_trial(job: TrialJob) -> Iterator[EpisodeRecord]:

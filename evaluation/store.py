@@ -1,16 +1,21 @@
 """Result storage: one SQLite row per :class:`EpisodeRecord`, written as episodes finish.
 
-The table has one column per record field (tuples as JSON text) and a UNIQUE key on
+The table has one column per record field (tuples as JSON text; optional fields, such as the
+``om_*`` co-player prediction scores, nullable) and a UNIQUE key on
 ``(agent, scenario, seed, trial, episode, config_hash)``; rows are added with
 ``INSERT OR IGNORE`` and committed at once, so re-running a job never duplicates a row and a
 killed run loses at most the episodes that were still being played. The database runs in
 WAL mode: the evaluating process writes while readers (reports, other shells) read.
+
+A database written before some optional (nullable) fields existed is migrated when opened:
+the missing columns are added (``ALTER TABLE ... ADD COLUMN``), and its rows read them as None.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import types
 import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
@@ -25,12 +30,19 @@ KEY = ("agent", "scenario", "seed", "trial", "episode", "config_hash")
 SCHEMA_VERSION = 2
 
 
-def _column_kinds() -> dict[str, str]:
-    """Record field -> ``"json"``, ``"INTEGER"``, ``"REAL"`` or ``"TEXT"``."""
+def _column_kinds() -> tuple[dict[str, str], frozenset[str]]:
+    """Record field -> ``"json"``, ``"INTEGER"``, ``"REAL"`` or ``"TEXT"``, and the fields
+    that may be None (``X | None``: nullable columns)."""
     hints = typing.get_type_hints(EpisodeRecord)
     kinds = {}
+    nullable = set()
     for f in fields(EpisodeRecord):
         hint = hints[f.name]
+        if isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint):
+            rest = [h for h in typing.get_args(hint) if h is not type(None)]
+            if len(rest) == 1:
+                nullable.add(f.name)
+                hint = rest[0]
         if typing.get_origin(hint) is tuple:
             kinds[f.name] = "json"
         elif hint is int:
@@ -41,10 +53,10 @@ def _column_kinds() -> dict[str, str]:
             kinds[f.name] = "TEXT"
         else:  # pragma: no cover - guards a future field type nobody mapped yet
             raise TypeError(f"EpisodeRecord.{f.name}: no SQLite column type for {hint!r}")
-    return kinds
+    return kinds, frozenset(nullable)
 
 
-COLUMNS = _column_kinds()
+COLUMNS, NULLABLE = _column_kinds()
 
 
 class StoreError(RuntimeError):
@@ -68,10 +80,7 @@ class ResultStore:
             raise StoreError(f"cannot use {self.path} as a result database: {err}") from None
 
     def _create(self) -> None:
-        cols = ", ".join(
-            f"{name} {'TEXT' if kind == 'json' else kind} NOT NULL"
-            for name, kind in COLUMNS.items()
-        )
+        cols = ", ".join(_column_sql(name, kind) for name, kind in COLUMNS.items())
         with self._db:
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, {cols}, "
@@ -93,6 +102,14 @@ class ResultStore:
                     )
                 )
         have = [row[1] for row in self._db.execute(f"PRAGMA table_info({TABLE})")][1:]
+        missing = list(COLUMNS)[len(have) :]
+        if have == list(COLUMNS)[: len(have)] and missing and set(missing) <= NULLABLE:
+            with self._db:  # written before these optional fields existed: add them
+                for name in missing:
+                    self._db.execute(
+                        f"ALTER TABLE {TABLE} ADD COLUMN {_column_sql(name, COLUMNS[name])}"
+                    )
+            have = [row[1] for row in self._db.execute(f"PRAGMA table_info({TABLE})")][1:]
         if have != list(COLUMNS):
             raise StoreError(
                 f"{self.path}: table {TABLE!r} has columns {have}, expected {list(COLUMNS)}"
@@ -194,6 +211,12 @@ class ResultStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _column_sql(name: str, kind: str) -> str:
+    """The column definition of one record field."""
+    sql = f"{name} {'TEXT' if kind == 'json' else kind}"
+    return sql if name in NULLABLE else f"{sql} NOT NULL"
 
 
 def _to_row(record: EpisodeRecord) -> tuple[Any, ...]:
