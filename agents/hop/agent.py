@@ -82,7 +82,8 @@ from agents.hop.networks import (
     save_network,
 )
 from agents.hop.planner import MultiTreePlanner
-from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent
+from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent, model_predictions
+from agents.prediction import CoplayerPrediction
 from hop_envs.core import GridRules
 
 FOCAL_DIR, OM_DIR = "focal", "opponent_model"
@@ -156,6 +157,18 @@ class HopAgent(PlanningAgent):
         if not self._in_episode or self.decider is None:
             return
         self.decider.observe(transition)
+
+    def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
+        """Every co-player still in the game (:mod:`agents.prediction`): the goal-conditioned
+        opponent model mixed by the current goal belief, and that belief. Uses the exact
+        model (the beliefs' likelihood, not the search's cache); draws nothing, changes
+        nothing. Call after :meth:`act` on the same observation."""
+        if self.decider is None or not self._in_episode:
+            raise RuntimeError(
+                f"{type(self).__name__}.predict_coplayers: call act(observation) first"
+            )
+        state = self.decider.state_from(observation)
+        return model_predictions(self.policy, state, self.decider.seat, self.beliefs.weights())
 
     def end_episode(self) -> None:
         if not self._in_episode or self.decider is None:

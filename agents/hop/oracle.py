@@ -16,6 +16,14 @@ cannot copy, or a background seat without a live object, raises ``ValueError`` n
 (the runner turns that into a failed trial). The other *focal* seats (self-play,
 ``adapt-3v1``: instances of the oracle itself) are modelled by a documented stand-in:
 uniform over the legal actions of that seat.
+
+Co-player predictions (:mod:`agents.prediction`, ``predict_coplayers``): the models it plans
+with, where their probabilities are known exactly: ``action_distribution`` of a memory-less
+co-player (a pure read of the live object on the observation the env gives it, rebuilt from
+the oracle's own: it draws nothing and changes nothing), and the uniform stand-in of another
+focal seat. A co-player without ``action_distribution`` (one with memory, a learned one) has
+no exact probabilities short of sampling its copies, so it is left out (not scored), not
+estimated. No goal beliefs.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from agents.hop.simulation_search import (
     SimulationSearch,
     SimulationSearchResult,
 )
+from agents.prediction import CoplayerPrediction
 
 
 class OracleMCTSAgent(BaseAgent):
@@ -125,6 +134,37 @@ class OracleMCTSAgent(BaseAgent):
     def observe(self, transition: Transition) -> None:
         if self.events is not None:
             self.events.observe(transition)
+
+    def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
+        """The exact models of the co-players still in the game (module docstring); those
+        without ``action_distribution`` are left out."""
+        if self.simulator is None or self.seat is None or self.events is None:
+            raise RuntimeError(
+                "OracleMCTSAgent: call reset(seed=..., seat=...) before predict_coplayers()"
+            )
+        seat, sim = self.seat, self.simulator
+        background, stand_ins = self._seats()
+        state = sim.rules.state_from_observation(
+            observation["observation"],
+            seat.seat,
+            int(observation["step"]),
+            self.events.first_capture_t,
+        )
+        ids, live = sim.agent_ids, set(sim.agents(state))
+        exact = {j: getattr(seat.coplayers[j], "action_distribution", None) for j in background}
+        seats = [j for j in sorted(background + stand_ins) if ids[j] in live]
+        seats = [j for j in seats if j in stand_ins or exact[j] is not None]
+        views = sim.observations(state, [ids[j] for j in seats])
+        out = {}
+        for j in seats:
+            view = views[ids[j]]
+            if j in stand_ins:
+                mask = np.asarray(view["action_mask"], dtype=np.float64)
+                probs = mask / mask.sum()
+            else:
+                probs = np.asarray(exact[j](view), dtype=np.float64)  # type: ignore[misc]
+            out[j] = CoplayerPrediction(probs)
+        return out
 
     def _seats(self) -> tuple[list[int], list[int]]:
         """The background seats (planned with copies) and the other focal seats (stand-in);

@@ -25,12 +25,13 @@ from agents.base import BaseAgent, Observation, SeatInfo, Transition
 from agents.hop.buffer import OpponentBuffer
 from agents.hop.coplayer_cache import CACHE_MODES, CachedCoplayerPolicy
 from agents.hop.goals import EpisodeRecorder
-from agents.hop.interfaces import CoplayerPolicy, LeafEvaluator
+from agents.hop.interfaces import CoplayerPolicy, LeafEvaluator, PolicyQuery
 from agents.hop.leaf_values import LeafValueConfig, build_leaf_evaluator
 from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import FocalNet
 from agents.hop.om_training import OMTrainingConfig, OpponentModelTrainer
 from agents.hop.planner import PlannerConfig, SearchResult
+from agents.prediction import CoplayerPrediction
 from hop_envs.core import GridRules, GridState
 
 #: ``weights`` value naming the shipped checkpoint of the env being played.
@@ -254,6 +255,43 @@ def any_goal_achieved(rules: GridRules, transition: Transition) -> bool:
     """Whether any player achieved a goal (captured prey, removed a drift) in the joint
     step, read through the game's goal interface from the players' infos."""
     return any(rules.goals.info_goal(info) is not None for info in transition.infos.values())
+
+
+def model_predictions(
+    policy: CoplayerPolicy,
+    state: GridState,
+    seat: int,
+    goal_weights: Mapping[int, Mapping[Any, float]] | None = None,
+) -> dict[int, CoplayerPrediction]:
+    """Predictions (:mod:`agents.prediction`) of every other player still in ``state`` from
+    ``policy``: goal-free (``goal_weights`` None: one query with goal None per co-player), or
+    goal-conditioned, mixed by ``goal_weights[j]`` (goal -> weight), which is also the goal
+    belief given. One batched query; ``policy`` must be a pure model (no RNG, no state)."""
+    seats = [j for j in range(state.active.shape[0]) if j != seat and bool(state.active[j])]
+    queries: list[PolicyQuery] = []
+    owners: list[tuple[int, float]] = []
+    beliefs: dict[int, dict[int, float]] = {}
+    for j in seats:
+        if goal_weights is None:
+            queries.append(PolicyQuery(state, j, None))
+            owners.append((j, 1.0))
+            continue
+        weights = {int(g): float(w) for g, w in goal_weights[j].items()}
+        total = sum(weights.values())
+        if total <= 0.0:
+            raise ValueError(f"model_predictions: the goal weights of seat {j} sum to {total}")
+        beliefs[j] = {g: w / total for g, w in weights.items()}
+        for g, w in beliefs[j].items():
+            if w > 0.0:
+                queries.append(PolicyQuery(state, j, g))
+                owners.append((j, w))
+    if not queries:
+        return {}
+    probs = np.asarray(policy.action_probs(queries), dtype=np.float64)
+    mixed = {j: np.zeros(probs.shape[1]) for j in seats}
+    for row, (j, w) in zip(probs, owners, strict=True):
+        mixed[j] += w * row
+    return {j: CoplayerPrediction(mixed[j] / mixed[j].sum(), beliefs.get(j)) for j in seats}
 
 
 def _keywords(cls: type) -> set[str]:

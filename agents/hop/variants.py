@@ -56,7 +56,8 @@ from agents.hop.networks import (
     save_network,
 )
 from agents.hop.planner import MultiTreePlanner
-from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent
+from agents.hop.planning_agent import DEFAULT_WEIGHTS, PlanningAgent, model_predictions
+from agents.prediction import CoplayerPrediction
 from hop_envs.core import GridRules
 
 __all__ = [
@@ -179,6 +180,16 @@ class DirectOMAgent(PlanningAgent):
             return
         self._note_capture(transition)
         self.recorder.record(transition)
+
+    def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
+        """Every co-player still in the game (:mod:`agents.prediction`): the goal-free
+        action model's distribution, no goal belief. Draws nothing, changes nothing."""
+        if self.seat is None or self.rules is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.predict_coplayers: call reset(...) and act(...) first"
+            )
+        state = self._state_from(observation)
+        return model_predictions(self.policy, state, self.seat.seat)
 
     def end_episode(self) -> None:
         if not self._in_episode:
