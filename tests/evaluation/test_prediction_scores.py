@@ -238,3 +238,40 @@ def test_an_old_database_is_migrated(tmp_path):
         assert store.records() == [plain, scored]
         assert store.stored_episodes("a", "s", 0, "h") == {0: {0, 1}}
 
+
+class RandomSeatPredictor(Silent):
+    """Stays; predicts uniform over all actions for every other seat in the game."""
+
+    def predict_coplayers(self, observation):
+        k = int(self.seat.action_space.n)
+        return {j: CoplayerPrediction(np.ones(k) / k) for j in range(1, self.seat.num_players)}
+
+
+def test_the_exact_reference_draws_nothing_from_the_coplayers():
+    # Random co-players draw every action from their own RNG: asking their exact
+    # distribution (for the reference) must leave their actions unchanged.
+    from evaluation.runner import TrialRunner
+
+    def coplayer_actions(agent, score):
+        scenario = Scenario(
+            "rnd",
+            "hop/MarkovStagHunt-v0",
+            (0,),
+            background="random",
+            env_kwargs={"max_cycles": 12},
+        )
+        job = TrialJob(AgentSpec(f"{__name__}:{agent}", {}), scenario, 0, 0, 1, frozenset())
+        runner = TrialRunner(job)
+        assert bool(runner.predicting_seats) == score
+        runner.reset_players()
+        seen = []
+        record = runner.episode(
+            0, lambda r: seen.append(r.last_transition and r.last_transition.actions)
+        )
+        return seen, record
+
+    silent, _ = coplayer_actions("Silent", False)
+    scored, record = coplayer_actions("RandomSeatPredictor", True)
+    assert silent == scored
+    assert record.om_exact_count == record.om_count > 0
+    assert record.om_loglik == pytest.approx(math.log(1 / 7))  # stag hunt: 7 actions
