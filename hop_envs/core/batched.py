@@ -6,6 +6,7 @@ tests step both side by side); finished entries are left unchanged by further st
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ def cell_codes(object_kind: np.ndarray, cell_object: np.ndarray, move_bits: np.n
     if object_kind.size and int(object_kind.max()) >= 15:
         raise ValueError("cell codes hold at most 15 object kinds")
     kinds = np.append((np.asarray(object_kind) + 1) << NUM_MOVES, 0).astype(np.uint8)
-    codes = np.take(kinds, cell_object)  # cell_object -1 reads the 0 at the end
+    codes = kinds.take(cell_object)  # cell_object -1 reads the 0 at the end
     codes |= move_bits
     return codes
 
@@ -346,7 +347,7 @@ class BatchedGame:
         to ``rng``: passing another Generator drops it. To replay after rewinding a
         Generator's state, call :meth:`clear_reserve` too. With ``reset_reserve=0`` every
         call draws exactly the entries it re-draws."""
-        rows = np.flatnonzero(state.over)
+        rows = state.over.nonzero()[0]
         if rows.size:
             state.put(rows, self._fresh_states(rng, rows.size))
         return rows
@@ -394,8 +395,8 @@ class BatchedGame:
         junk = (table.shape[0] - 1) * cells  # dead objects are marked on the last row
         table.reshape(-1)[np.where(state.object_alive, objects, junk)] = 1
         cell = np.where(state.active, state.player_pos, cells)
-        rows[:, :, :n] = np.take(cell, self._seat_players, axis=1)
-        obs = np.take(table, rows, axis=0)
+        rows[:, :, :n] = cell.take(self._seat_players, axis=1)
+        obs = table.take(rows, axis=0)
         return BatchedObservation(
             obs.reshape(bsz, n, r.num_channels, r.height, r.width),
             self._masks(state, state.active),
@@ -429,7 +430,7 @@ class BatchedGame:
     def _masks(self, state: BatchedState, acting: np.ndarray) -> np.ndarray:
         """Masks with stay only where ``acting`` is False."""
         codes = self._cell_codes(state, self._flat_positions(state))
-        return np.take(self._mask_lut, np.where(acting, codes, self._left_code), axis=0)
+        return self._mask_lut.take(np.where(acting, codes, self._left_code), axis=0)
 
     def layers(self, state: BatchedState) -> np.ndarray:
         """``(B, C, H, W)`` global grids in seat order."""
@@ -468,12 +469,12 @@ class BatchedGame:
         code = acts * self._num_codes
         code += self._cell_codes(state, flat)
         code *= acting  # entry 0 is an illegal move: no offset, no object action
-        illegal = np.take(self._step_illegal, code, mode="clip")
+        illegal = self._step_illegal.take(code, mode="clip")
         illegal &= acting
         # The players taking a legal object action, as flat (entry * n + seat) indices.
-        takers = np.flatnonzero(np.take(self._step_object, code, mode="clip"))
-        obj = np.take(state.cell_object, np.take(flat, takers)).astype(np.int64)
-        state.player_pos += np.take(self._step_delta, code, mode="clip")
+        takers = self._step_object.take(code, mode="clip").ravel().nonzero()[0]
+        obj = state.cell_object.take(flat.take(takers)).astype(np.int64)
+        state.player_pos += self._step_delta.take(code, mode="clip")
         if isinstance(self.rules, StagHuntRules):
             out = self._step_stag_hunt(state, acting, live, takers, obj)
         else:
@@ -501,24 +502,24 @@ class BatchedGame:
     @staticmethod
     def _cell_codes(state: BatchedState, flat: np.ndarray) -> np.ndarray:
         """``(B, n)`` cell codes of the players at ``flat`` (see :meth:`_init_tables`)."""
-        return np.take(state.cell_code, flat)
+        return state.cell_code.take(flat)
 
     def _finish_time(self, state: BatchedState, live: np.ndarray, captured_rows: np.ndarray):
         """Count the step of the live entries; record the first capture of the entries
         ``captured_rows`` (repeats allowed)."""
         np.add(state.t, live, out=state.t)
         if captured_rows.size:
-            newly = captured_rows[np.take(state.first_capture_t, captured_rows) < 0]
+            newly = captured_rows[state.first_capture_t.take(captured_rows) < 0]
             state.first_capture_t[newly] = state.t[newly]
 
     def _remove_objects(self, state: BatchedState, rows: np.ndarray, keys: np.ndarray) -> None:
         """Mark the objects ``keys`` (flat ``entry * m + object`` indices, of the entries
         ``rows``) as dead and clear their cells."""
         cells = state.cell_object.shape[1]
-        np.put(state.object_alive, keys, False)
-        at = rows * cells + np.take(state.object_pos, keys)
-        np.put(state.cell_object, at, -1)
-        np.put(state.cell_code, at, np.take(state.move_bits, at))
+        state.object_alive.put(keys, False)
+        at = rows * cells + state.object_pos.take(keys)
+        state.cell_object.put(at, -1)
+        state.cell_code.put(at, state.move_bits.take(at))
 
     def _step_stag_hunt(self, state, acting, live, takers, obj):
         """The hunts of the players ``takers`` (flat ``entry * n + seat``) on the objects
@@ -536,11 +537,11 @@ class BatchedGame:
             rows = takers // n
             key = rows * m + obj
             count = np.bincount(key, minlength=bsz * m)[key]
-            kind = np.take(state.object_kind, obj)
+            kind = state.object_kind.take(obj)
             if self._equal_strength:
-                won = count >= np.take(self._hunters_needed, kind)
-                weight = count * np.take(self._share_weight, kind)
-                share = np.take(self._share_numerator, kind) / weight
+                won = count >= self._hunters_needed.take(kind)
+                weight = count * self._share_weight.take(kind)
+                share = self._share_numerator.take(kind) / weight
             else:
                 is_stag = kind == STAG
                 won = ~is_stag | (count >= cfg.stag_hunters_required)
@@ -555,7 +556,7 @@ class BatchedGame:
             failed.reshape(-1)[takers[~won]] = True
             target.reshape(-1)[winners] = obj[won]
             terminated.reshape(-1)[winners] = True
-            np.put(state.active, winners, False)
+            state.active.put(winners, False)
             self._remove_objects(state, won_rows, key[won])
         if cfg.time_reward:
             rewards = rewards + cfg.time_reward * acting
@@ -601,10 +602,10 @@ class BatchedGame:
             rows = takers // n
             key = rows * m + obj
             counts = np.bincount(key, minlength=bsz * m)
-            removed = np.flatnonzero(counts)
+            removed = counts.nonzero()[0]
             removed_rows = removed // m
             per_row = np.bincount(removed_rows, minlength=bsz)
-            hit = np.flatnonzero(per_row)
+            hit = per_row.nonzero()[0]
             rewards[hit] = cfg.removal_reward * per_row[hit, None]
             rewards.reshape(-1)[takers] -= cfg.removal_cost / counts[key]
             target.reshape(-1)[takers] = obj
@@ -615,14 +616,21 @@ class BatchedGame:
         cleared = ~_any_per_row(state.object_alive)
         cleared &= live
         timeout = live & ~cleared & (state.t >= cfg.max_cycles)
-        terminated = np.repeat(cleared[:, None], n, axis=1)
-        truncated = np.repeat(timeout[:, None], n, axis=1)
+        terminated = cleared[:, None].repeat(n, axis=1)
+        truncated = timeout[:, None].repeat(n, axis=1)
         state.over |= cleared | timeout
         failed = np.zeros((bsz, n), dtype=bool)
         return rewards, terminated, truncated, target, failed
 
 
 _UINT_OF_SIZE = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+@functools.cache
+def _ones_u8(k: int) -> np.ndarray:
+    ones = np.ones(k, dtype=np.uint8)
+    ones.setflags(write=False)
+    return ones
 
 
 def _any_per_row(flags: np.ndarray) -> np.ndarray:
@@ -633,5 +641,5 @@ def _any_per_row(flags: np.ndarray) -> np.ndarray:
     if k in _UINT_OF_SIZE and flags.flags.c_contiguous:
         return flags.view(_UINT_OF_SIZE[k])[:, 0] != 0
     if k <= 255:
-        return (flags.view(np.uint8) @ np.ones(k, dtype=np.uint8)) != 0
+        return (flags.view(np.uint8) @ _ones_u8(k)) != 0
     return flags.any(1)
