@@ -239,6 +239,9 @@ class BatchedGame:
         n = rules.num_players
         # Seat s's channel j shows player (s + j) % n.
         self._seat_players = (np.arange(n)[:, None] + np.arange(n)) % n
+        # Row c: the grid with only cell c set; the last row: the empty grid.
+        cells = rules.height * rules.width
+        self._one_hot = np.eye(cells + 1, cells, dtype=np.uint8)
         self._row_cache: dict[int, np.ndarray] = {}
         self._scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -386,16 +389,17 @@ class BatchedGame:
         cells = r.height * r.width
         kinds = r.num_channels - n  # walls and object channels
         table, rows = self._observe_scratch(bsz)
-        board = table[cells + 1 : -1].reshape(bsz, kinds, cells)
+        # Player rows: the one-hot row of each player's cell (the empty row once it left).
+        cell = np.where(state.active, state.player_pos, cells)
+        self._one_hot.take(cell.reshape(-1), axis=0, out=table[: bsz * n], mode="clip")
+        board = table[bsz * n : -1].reshape(bsz, kinds, cells)
         board[:, 0] = state.walls.reshape(bsz, cells).view(np.uint8)
         board[:, 1:] = 0
         objects = (state.object_kind + 1) * cells + state.object_pos
         objects += self._row_offsets(bsz, kinds * cells)
-        objects += (cells + 1) * cells  # the board rows' flat offset in the table
-        junk = (table.shape[0] - 1) * cells  # dead objects are marked on the last row
+        objects += bsz * n * cells  # the board rows' flat offset in the table
+        junk = (len(table) - 1) * cells  # dead objects are marked on the last row
         table.reshape(-1)[np.where(state.object_alive, objects, junk)] = 1
-        cell = np.where(state.active, state.player_pos, cells)
-        rows[:, :, :n] = cell.take(self._seat_players, axis=1)
         obs = table.take(rows, axis=0)
         return BatchedObservation(
             obs.reshape(bsz, n, r.num_channels, r.height, r.width),
@@ -403,20 +407,21 @@ class BatchedGame:
         )
 
     def _observe_scratch(self, bsz: int) -> tuple[np.ndarray, np.ndarray]:
-        """Internal buffers of :meth:`observe` (never returned), one pair per thread and
-        batch size: the row table (one-hot rows of the cells, an empty row, the entries'
-        board rows, a last row taking the marks of dead objects) and the ``(B, n, C)`` row
-        index, whose board part never changes."""
+        """Internal buffers of :meth:`observe` (never returned: its ``take`` writes every
+        observation into a new array), one pair per thread and batch size: the row table
+        (each entry's player rows, then its board rows: walls, object kinds; a last row
+        taking the marks of dead objects) and the constant ``(B, n, C)`` row index into it
+        (seat s's channel j < n is player (s + j) % n's row)."""
         key = (threading.get_ident(), bsz)
         scratch = self._scratch.get(key)
         if scratch is None:
             r = self.rules
             n, kinds, cells = r.num_players, r.num_channels - r.num_players, r.height * r.width
-            table = np.zeros((cells + 1 + bsz * kinds + 1, cells), dtype=np.uint8)
-            table[: cells + 1] = np.eye(cells + 1, cells, dtype=np.uint8)
+            table = np.zeros((bsz * (n + kinds) + 1, cells), dtype=np.uint8)
             rows = np.empty((bsz, n, r.num_channels), dtype=np.intp)
-            first = np.arange(cells + 1, cells + 1 + bsz * kinds, kinds)
-            rows[:, :, n:] = first[:, None, None] + np.arange(kinds)
+            entry = np.arange(bsz)[:, None, None]
+            rows[:, :, :n] = entry * n + self._seat_players
+            rows[:, :, n:] = bsz * n + entry * kinds + np.arange(kinds)
             if len(self._scratch) >= 8:
                 self._scratch.clear()
             scratch = self._scratch[key] = (table, rows)
