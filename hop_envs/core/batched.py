@@ -277,14 +277,19 @@ class BatchedGame:
         self._step_delta = delta.reshape(-1)
         self._step_illegal = ~legal.reshape(-1)
         self._step_object = (legal & is_object).reshape(-1)
-        # Per object kind (stag, hare): hunters needed, and the numerator and the per-hunter
-        # weight of a hunter's share (stag_reward * s / (count * s), hare_reward / count).
+        # By kind * (n + 1) + hunters (kinds stag, hare; 1..n hunters on the object): whether
+        # the hunt succeeds, and each hunter's share with equal strengths, computed as the
+        # rules do (stag_reward * s / (count * s), hare_reward / count).
         if isinstance(r, StagHuntRules):
-            s = self._strength[0]
-            cfg = self.config
-            self._hunters_needed = np.asarray([cfg.stag_hunters_required, 1], dtype=np.int64)
-            self._share_numerator = np.asarray([cfg.stag_reward * s, cfg.hare_reward])
-            self._share_weight = np.asarray([s, 1.0])
+            cfg, s = self.config, self._strength[0]
+            count = np.arange(r.num_players + 1)
+            needed = np.asarray([[cfg.stag_hunters_required], [1]])
+            numerator = np.asarray([[cfg.stag_reward * s], [cfg.hare_reward]])
+            weight = count[1:] * np.asarray([[s], [1.0]])
+            share = np.zeros((2, r.num_players + 1))
+            share[:, 1:] = numerator / weight
+            self._hunt_won = (count >= needed).reshape(-1)
+            self._hunt_share = share.reshape(-1)
 
     def reset(self, rng: np.random.Generator, batch_size: int) -> BatchedState:
         """``batch_size`` fresh states drawn for the whole batch at once with numpy, from the
@@ -388,6 +393,7 @@ class BatchedGame:
         bsz, n = state.player_pos.shape
         cells = r.height * r.width
         kinds = r.num_channels - n  # walls and object channels
+        masks = self._masks(state, state.active)  # first, while the state is in cache
         table, rows = self._observe_scratch(bsz)
         # Player rows: the one-hot row of each player's cell (the empty row once it left).
         cell = np.where(state.active, state.player_pos, cells)
@@ -401,10 +407,7 @@ class BatchedGame:
         junk = (len(table) - 1) * cells  # dead objects are marked on the last row
         table.reshape(-1)[np.where(state.object_alive, objects, junk)] = 1
         obs = table.take(rows, axis=0)
-        return BatchedObservation(
-            obs.reshape(bsz, n, r.num_channels, r.height, r.width),
-            self._masks(state, state.active),
-        )
+        return BatchedObservation(obs.reshape(bsz, n, r.num_channels, r.height, r.width), masks)
 
     def _observe_scratch(self, bsz: int) -> tuple[np.ndarray, np.ndarray]:
         """Internal buffers of :meth:`observe` (never returned: its ``take`` writes every
@@ -544,9 +547,9 @@ class BatchedGame:
             count = np.bincount(key, minlength=bsz * m)[key]
             kind = state.object_kind.take(obj)
             if self._equal_strength:
-                won = count >= self._hunters_needed.take(kind)
-                weight = count * self._share_weight.take(kind)
-                share = self._share_numerator.take(kind) / weight
+                index = kind * (n + 1) + count
+                won = self._hunt_won.take(index)
+                share = self._hunt_share.take(index)
             else:
                 is_stag = kind == STAG
                 won = ~is_stag | (count >= cfg.stag_hunters_required)

@@ -444,9 +444,10 @@ def free_cells_connected_bits(free: np.ndarray, height: int, width: int) -> np.n
     ``height`` x ``width`` grid of at most 64 cells each) are connected (and not empty).
 
     One flood fill of all boards at once as one Python integer, 64 bits a board: from each
-    board's lowest free cell, grown by the four moves until nothing changes. Moves across a
-    board's edge (into the next board's bits) are masked out; a step fills the whole run of
-    right-moves at once (an addition carries along consecutive free cells)."""
+    board's lowest free cell, grown until nothing changes. Moves across a board's edge (into
+    the next board's bits) are masked out. Each round fills whole runs: to the right by one
+    addition (it carries along consecutive free cells), to the left, up and down by
+    doubling shifts (1, 2, 4, ... moves, each through cells all free)."""
     if free.size == 0:
         return np.zeros(0, dtype=bool)
     _, not_first, not_last, not_top, not_bottom = _board_masks(height, width)
@@ -455,22 +456,32 @@ def free_cells_connected_bits(free: np.ndarray, height: int, width: int) -> np.n
     def big(boards: np.ndarray) -> int:
         return int.from_bytes(boards.tobytes(), "little")
 
+    def doubling(enter: int, step: int, limit: int, lower: bool) -> list[tuple[int, int]]:
+        """(shift, the cells a run of moves that long may end on, all its cells enterable)
+        for runs of 1, 2, 4, ... moves of ``step`` bits, towards lower bits or higher."""
+        out = []
+        while step < limit:
+            out.append((step, enter))
+            enter &= (enter >> step) if lower else (enter << step)
+            step *= 2
+        return out
+
     to_right = big(free & not_first)  # cells a right-move may enter
-    to_left = big(free & not_last)  # cells a left-move may enter
-    to_down = big(free & not_top)  # cells a down-move may enter
-    to_up = big(free & not_bottom)  # cells an up-move may enter
+    lefts = doubling(big(free & not_last), 1, width, lower=True)
+    ups = doubling(big(free & not_bottom), width, height * width, lower=True)
+    downs = doubling(big(free & not_top), width, height * width, lower=False)
     reached = big(free & (~free + np.uint64(1)))  # each board's lowest free cell
     while True:
         # (to_right | reached) + reached carries from every reached cell along the run of
         # free cells to its right: the bits that flip are that run (and the cell after it).
         run = to_right | reached
-        grown = (
-            reached
-            | (((run + reached) ^ run) & to_right)
-            | ((reached >> 1) & to_left)
-            | ((reached << width) & to_down)
-            | ((reached >> width) & to_up)
-        )
+        grown = reached | (((run + reached) ^ run) & to_right)
+        for shift, enter in lefts:
+            grown |= (grown >> shift) & enter
+        for shift, enter in ups:
+            grown |= (grown >> shift) & enter
+        for shift, enter in downs:
+            grown |= (grown << shift) & enter
         if grown == reached:
             break
         reached = grown
