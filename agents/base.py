@@ -17,7 +17,9 @@ to do is what an adaptive agent learns from, so nothing is censored. After a pla
 left, the transitions it observes no longer hold its own key.
 
 Memory kept between ``start_episode`` calls within a trial is the point of few-shot
-adaptation. Agents that learn parameters may add ``save(path)`` and ``load(path)``.
+adaptation. Agents that learn parameters may add ``save(path)`` and ``load(path)``; agents
+that model their co-players may add ``predict_coplayers(observation)`` (:mod:`agents.prediction`),
+which the evaluation runner scores.
 This module imports no torch.
 """
 

@@ -74,11 +74,11 @@ def score_action(probs: np.ndarray, action: int) -> StepScore:
 
 
 def uniform_over_mask(mask: Any) -> np.ndarray:
-    """The distribution uniform over the actions ``mask`` allows (stay if it allows none)."""
+    """The distribution uniform over the actions ``mask`` allows (over all actions if it
+    allows none, which the games never do: stay is always legal)."""
     m = np.asarray(mask).astype(bool)
     if not m.any():
-        m = np.zeros_like(m)
-        m[0] = True
+        m = np.ones_like(m)
     return m / m.sum()
 
 
