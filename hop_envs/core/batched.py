@@ -208,9 +208,12 @@ class BatchedGame:
     """Batched reset, step, masks and observation layers for one game's rules.
 
     Per player, the rules only depend on a small *cell code* (the move bits of the player's
-    cell and the kind of the object on it) and the action, so step and masks are table
-    look-ups indexed by that code: a few gathers over the batch. Object actions (hunts,
-    removals), which few players take in a step, are then resolved for those players only.
+    cell and the kind of the object on it, :attr:`BatchedState.cell_code`) and the action,
+    so step and masks are table look-ups indexed by that code: a few gathers over the batch.
+    Object actions (hunts, removals), which few players take in a step, are then resolved
+    for those players only. :meth:`reset_done` hands out fresh states from a reserve drawn
+    ``reset_reserve`` at a time (see there); :meth:`observe` keeps internal scratch buffers
+    per thread and batch size, but always returns new arrays.
     """
 
     def __init__(self, rules: GridRules, reset_reserve: int = 1024) -> None:
@@ -233,16 +236,13 @@ class BatchedGame:
         self._strength = np.asarray(strength if strength else (1.0,), dtype=np.float64)
         self._equal_strength = bool((self._strength == self._strength[0]).all())
         self._init_tables()
-        self._channel_orders = np.stack(
-            [rules.channel_order(seat) for seat in range(rules.num_players)]
-        )
         n = rules.num_players
         # Seat s's channel j shows player (s + j) % n.
         self._seat_players = (np.arange(n)[:, None] + np.arange(n)) % n
         # Row c: the grid with only cell c set; the last row: the empty grid.
         cells = rules.height * rules.width
         self._one_hot = np.eye(cells + 1, cells, dtype=np.uint8)
-        self._row_cache: dict[int, np.ndarray] = {}
+        self._row_cache: dict[tuple[int, int], np.ndarray] = {}
         self._scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def _init_tables(self) -> None:
@@ -492,7 +492,7 @@ class BatchedGame:
     # -- internals ---------------------------------------------------------------------------
     def _row_offsets(self, bsz: int, stride: int) -> np.ndarray:
         """``(B, 1)`` int64: ``row * stride``, cached per batch size and stride."""
-        key = bsz * 1_000_003 + stride
+        key = (bsz, stride)
         offsets = self._row_cache.get(key)
         if offsets is None:
             if len(self._row_cache) > 64:
