@@ -398,29 +398,27 @@ class BatchedGame:
         # Player rows: the one-hot row of each player's cell (the empty row once it left).
         cell = np.where(state.active, state.player_pos, cells)
         self._one_hot.take(cell.reshape(-1), axis=0, out=table[: bsz * n], mode="clip")
-        board = table[bsz * n : -1].reshape(bsz, kinds, cells)
+        board = table[bsz * n :].reshape(bsz, kinds, cells)
         board[:, 0] = state.walls.reshape(bsz, cells).view(np.uint8)
-        board[:, 1:] = 0
-        objects = (state.object_kind + 1) * cells + state.object_pos
-        objects += self._row_offsets(bsz, kinds * cells)
-        objects += bsz * n * cells  # the board rows' flat offset in the table
-        junk = (len(table) - 1) * cells  # dead objects are marked on the last row
-        table.reshape(-1)[np.where(state.object_alive, objects, junk)] = 1
+        # Object channel k: the cells whose code holds kind k + 1 (a live object of kind k).
+        kind_here = state.cell_code >> NUM_MOVES
+        for kind in range(1, kinds):
+            np.equal(kind_here, kind, out=board[:, kind].view(bool))
         obs = table.take(rows, axis=0)
         return BatchedObservation(obs.reshape(bsz, n, r.num_channels, r.height, r.width), masks)
 
     def _observe_scratch(self, bsz: int) -> tuple[np.ndarray, np.ndarray]:
         """Internal buffers of :meth:`observe` (never returned: its ``take`` writes every
         observation into a new array), one pair per thread and batch size: the row table
-        (each entry's player rows, then its board rows: walls, object kinds; a last row
-        taking the marks of dead objects) and the constant ``(B, n, C)`` row index into it
-        (seat s's channel j < n is player (s + j) % n's row)."""
+        (each entry's player rows, then its board rows: walls, object kinds) and the
+        constant ``(B, n, C)`` row index into it (seat s's channel j < n is player
+        (s + j) % n's row)."""
         key = (threading.get_ident(), bsz)
         scratch = self._scratch.get(key)
         if scratch is None:
             r = self.rules
             n, kinds, cells = r.num_players, r.num_channels - r.num_players, r.height * r.width
-            table = np.zeros((bsz * (n + kinds) + 1, cells), dtype=np.uint8)
+            table = np.zeros((bsz * (n + kinds), cells), dtype=np.uint8)
             rows = np.empty((bsz, n, r.num_channels), dtype=np.intp)
             entry = np.arange(bsz)[:, None, None]
             rows[:, :, :n] = entry * n + self._seat_players
