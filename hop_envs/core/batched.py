@@ -404,7 +404,8 @@ class BatchedGame:
         kind_here = state.cell_code >> NUM_MOVES
         for kind in range(1, kinds):
             np.equal(kind_here, kind, out=board[:, kind].view(bool))
-        obs = table.take(rows, axis=0)
+        # mode="clip" skips numpy's bounds check of every index (always valid here).
+        obs = table.take(rows, axis=0, mode="clip")
         return BatchedObservation(obs.reshape(bsz, n, r.num_channels, r.height, r.width), masks)
 
     def _observe_scratch(self, bsz: int) -> tuple[np.ndarray, np.ndarray]:
@@ -436,7 +437,8 @@ class BatchedGame:
     def _masks(self, state: BatchedState, acting: np.ndarray) -> np.ndarray:
         """Masks with stay only where ``acting`` is False."""
         codes = self._cell_codes(state, self._flat_positions(state))
-        return self._mask_lut.take(np.where(acting, codes, self._left_code), axis=0)
+        codes = np.where(acting, codes, self._left_code)  # every code is a row of the table
+        return self._mask_lut.take(codes, axis=0, mode="clip")
 
     def layers(self, state: BatchedState) -> np.ndarray:
         """``(B, C, H, W)`` global grids in seat order."""
