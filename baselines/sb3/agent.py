@@ -5,7 +5,8 @@ by default the one shipped for the seat's env under ``baselines/checkpoints/<lea
 Actions are sampled from the policy with the agent's own seeded RNG (so one seed reproduces a
 trial); ``deterministic=True`` takes the most likely action instead. The recurrent learner's
 LSTM state is kept across the episodes of a trial and cleared only by ``reset``: its memory of
-the co-players is what it adapts with.
+the co-players is what it adapts with. Importing this module imports no torch (listing the
+co-players reads these classes); the policy is built on the first ``reset``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from agents.base import BaseAgent, Observation, SeatInfo, Transition
-from baselines.sb3.checkpoint import PolicyMeta, load_policy
 from baselines.sb3.learners import learner
 from baselines.sb3.shipped import shipped_checkpoint
 from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
@@ -41,7 +40,7 @@ class LearnerAgent(BaseAgent):
         self.spec = learner(self.learner_name)
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.deterministic = bool(deterministic)
-        self.meta: PolicyMeta | None = None
+        self.meta: Any = None  # baselines.sb3.checkpoint.PolicyMeta once loaded
         self.policy: Any = None
         self._loaded_from: Path | None = None
         self._lstm_states: Any = None
@@ -74,6 +73,8 @@ class LearnerAgent(BaseAgent):
                     f"(looked in {folder}); train one with `hop-bench train --agent "
                     f"{self.learner_name} --env {seat.env_id}` and pass checkpoint=DIR"
                 )
+            from baselines.sb3.checkpoint import load_policy  # torch, on first use
+
             self.meta, self.policy = load_policy(folder)
             self._loaded_from = folder
         self._check_fit(seat)
@@ -109,10 +110,15 @@ class LearnerAgent(BaseAgent):
             return int(probs.argmax())
         return int(self.rng.choice(probs.size, p=probs))
 
-    @torch.no_grad()
     def action_probabilities(self, observation: Observation) -> np.ndarray:
         """The policy's action distribution (float64) for this observation; a recurrent
         learner's memory moves on by one step."""
+        import torch
+
+        with torch.no_grad():
+            return self._probabilities(torch, observation)
+
+    def _probabilities(self, torch: Any, observation: Observation) -> np.ndarray:
         grid = torch.as_tensor(np.asarray(observation["observation"]), dtype=torch.float32)
         obs = grid.unsqueeze(0)
         mask = np.asarray(observation["action_mask"], dtype=bool)

@@ -38,7 +38,7 @@ def test_every_shipped_learner_has_an_adapt_scenario_as_background(env_id: str) 
     prefix = "msh" if "Stag" in env_id else "msg"
     for name in learners:
         scenario = load_scenario(f"{prefix}/adapt-1v3-{name}")
-        assert scenario.background == (name,) * 3 and scenario.family == "training"
+        assert scenario.background == ((name,),) * 3 and scenario.family == "training"
     assert f"{prefix}/adapt-hidden" in scenario_names(env_id)
 
 

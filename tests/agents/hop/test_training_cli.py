@@ -58,7 +58,7 @@ def test_train_resume_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "--agent", "hpo", "--env", "MarkovStagHunt-v0"], "did you mean 'hop'"),
+        (["train", "--agent", "hpo", "--env", "MarkovStagHunt-v0"], "did you mean 'ppo', 'hop'"),
         (["train", "--agent", "hop"], "--env is required"),
         (["train", "--env", "MarkovStagHunt-v0"], "--agent is required"),
         (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--iterations", "-1"],
