@@ -311,7 +311,6 @@ class BatchedGame:
             )
             move_bits = move_bits_batch(flat_walls.reshape(bsz, r.height, r.width))
             num_free = cells - flat_walls.sum(1)
-        walls = flat_walls.reshape(bsz, r.height, r.width)
         # Sorting one uniform key per cell, walls last (keys in [1, 2)), orders each entry's
         # free cells uniformly at random: the first m are the objects (a uniform ordered
         # sample without replacement), and a uniform rank below the free count picks a
@@ -322,14 +321,18 @@ class BatchedGame:
         ranks = rng.integers(0, num_free[:, None], size=(bsz, n))
         rows = np.arange(bsz)[:, None]
         object_pos = order[:, :m].astype(np.int64)
+        player_pos = order[rows, ranks].astype(np.int64)
+        walls = flat_walls.reshape(bsz, r.height, r.width)
         cell_object = np.full((bsz, cells), -1, dtype=np.int16)
         cell_object[rows, object_pos] = np.arange(m, dtype=np.int16)
+        cell_code = move_bits.copy()  # every object is alive: add its kind code on its cell
+        cell_code[rows, object_pos] |= ((r._object_kind + 1) << NUM_MOVES).astype(np.uint8)
         return BatchedState(
             walls=walls,
             move_bits=move_bits,
             cell_object=cell_object,
-            cell_code=cell_codes(r._object_kind, cell_object, move_bits),
-            player_pos=order[rows, ranks].astype(np.int64),
+            cell_code=cell_code,
+            player_pos=player_pos,
             active=np.ones((bsz, n), dtype=bool),
             object_pos=object_pos,
             object_kind=np.asarray(r._object_kind),
