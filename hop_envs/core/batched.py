@@ -44,7 +44,9 @@ _PER_ENTRY_FIELDS = (
 )
 
 
-def cell_codes(object_kind: np.ndarray, cell_object: np.ndarray, move_bits: np.ndarray):
+def cell_codes(
+    object_kind: np.ndarray, cell_object: np.ndarray, move_bits: np.ndarray
+) -> np.ndarray:
     """``(B, H*W)`` uint8 cell codes ``(kind + 1) * 16 + move_bits`` (kind of the live
     object on the cell, 0 for none; :attr:`BatchedState.cell_code`)."""
     if object_kind.size and int(object_kind.max()) >= 15:
@@ -73,10 +75,10 @@ class BatchedState:
     #: True when every entry has the same walls and object cells (set by :meth:`stack` for
     #: states of one episode, kept by :meth:`take`), so callers may check one entry for all.
     shared_board: bool = False
-
     #: (B, H*W) uint8: ``(kind + 1) * 16 + move_bits`` of every cell (kind of its live
-    #: object, 0 for none), what step and masks read per player; derived from the fields
-    #: above when not given, and kept up to date by the batched core.
+    #: object, 0 for none), what step, masks and observe read; derived from the fields
+    #: above when not given, and kept up to date by the batched core (code that edits
+    #: ``cell_object`` or ``move_bits`` by hand must rebuild it with :func:`cell_codes`).
     cell_code: np.ndarray | None = None
 
     def __post_init__(self) -> None:
