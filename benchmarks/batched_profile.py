@@ -1,7 +1,9 @@
 """Where the time of the full-cost batched loop goes: per-phase timings and a cProfile.
 
 The loop is ``batched_full`` of ``benchmarks/env_throughput.py`` (random legal actions from
-the masks, ``step``, ``reset_done``, ``observe``; batch 1024, every entry live). Run:
+the masks, ``step``, ``reset_done``, ``observe``; batch 1024, every entry live). The phases
+are timed by thread CPU time, which on a shared machine is far steadier than wall time
+(both rates are printed). Run:
 ``python benchmarks/batched_profile.py [--seconds 3] [--cprofile]``.
 """
 
@@ -30,15 +32,21 @@ def random_legal(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
 
 
 def phases(env_id: str, seconds: float, batch: int) -> dict[str, float]:
-    """Microseconds per loop iteration spent in each phase of the loop."""
+    """Microseconds per loop iteration spent in each phase of the loop, by thread CPU time
+    (on a shared machine wall time also counts the waits for a core), and the env steps/s
+    by CPU time and by wall time."""
     game = BatchedGame(hop_envs.make(env_id).rules)
     rng = np.random.default_rng(0)
     state = game.reset(rng, batch)
     _, masks = game.observe(state)
+    for _ in range(100):  # to the steady state of episodes ending at different steps
+        game.step(state, random_legal(rng, masks))
+        game.reset_done(state, rng)
+        _, masks = game.observe(state)
     spent = dict.fromkeys(("actions", "step", "reset_done", "observe"), 0.0)
-    clock = time.perf_counter
-    iters, start = 0, clock()
-    while clock() - start < seconds:
+    clock = time.thread_time
+    iters, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
         for _ in range(10):
             t0 = clock()
             actions = random_legal(rng, masks)
@@ -54,9 +62,11 @@ def phases(env_id: str, seconds: float, batch: int) -> dict[str, float]:
             spent["reset_done"] += t3 - t2
             spent["observe"] += t4 - t3
             iters += 1
+    wall = time.perf_counter() - start
     out = {k: v / iters * 1e6 for k, v in spent.items()}
     out["total"] = sum(out.values())
-    out["env_steps_per_s"] = batch / out["total"] * 1e6
+    out["cpu_env_steps_per_s"] = batch / out["total"] * 1e6
+    out["wall_env_steps_per_s"] = batch * iters / wall
     return out
 
 
@@ -85,8 +95,11 @@ def main() -> None:
     args = parser.parse_args()
     for env_id in hop_envs.ENV_IDS:
         p = phases(env_id, args.seconds, args.batch)
-        cells = " ".join(f"{k}={v:.0f}us" for k, v in p.items() if k != "env_steps_per_s")
-        print(f"{env_id}: {cells} -> {p['env_steps_per_s']:,.0f} env steps/s")
+        cells = " ".join(f"{k}={v:.0f}us" for k, v in p.items() if "per_s" not in k)
+        print(
+            f"{env_id} (CPU time): {cells} -> {p['cpu_env_steps_per_s']:,.0f} env steps/s "
+            f"(wall clock: {p['wall_env_steps_per_s']:,.0f})"
+        )
         if args.cprofile:
             profile(env_id, args.seconds, args.batch)
 
