@@ -451,22 +451,15 @@ class BatchedGame:
         bsz, n, cells = state.batch_size, r.num_players, r.height * r.width
         grid = np.empty((bsz, r.num_channels, cells), dtype=np.uint8)
         grid[:, :n] = 0
-        self._draw_board(state, grid, n)
+        grid[:, n] = state.walls.reshape(bsz, cells).view(np.uint8)
+        kind_here = state.cell_code >> NUM_MOVES  # kind + 1 of the live object, 0 for none
+        for kind in range(1, r.num_channels - n):
+            np.equal(kind_here, kind, out=grid[:, n + kind].view(bool))
         players = state.player_pos + self._row_offsets(bsz, r.num_channels * cells)
         players += np.arange(0, n * cells, cells)
         flat = grid.reshape(-1)
         flat[players.reshape(-1) if state.active.all() else players[state.active]] = 1
         return grid.reshape(bsz, r.num_channels, r.height, r.width)
-
-    def _draw_board(self, state: BatchedState, grid: np.ndarray, first: int) -> None:
-        """Write the walls into channel ``first`` of the C-contiguous ``(B, channels, H*W)``
-        ``grid`` and one channel per object kind after it."""
-        bsz, channels, cells = grid.shape
-        grid[:, first] = state.walls.reshape(bsz, cells).view(np.uint8)
-        grid[:, first + 1 :] = 0
-        objects = (state.object_kind + first + 1) * cells + state.object_pos
-        objects += self._row_offsets(bsz, channels * cells)
-        grid.reshape(-1)[objects[state.object_alive]] = 1
 
     def step(self, state: BatchedState, actions: np.ndarray) -> BatchedOutcome:
         """Advance every unfinished entry in place by one joint action ``(B, n)``."""
