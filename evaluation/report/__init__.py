@@ -1,6 +1,7 @@
 """Reports of evaluation results: Markdown tables, CSV/JSON export, adaptation-curve and
-aggregate PNGs, computed from :class:`~evaluation.records.EpisodeRecord` s (DESIGN §6), and
-robust aggregates (IQM, stratified bootstrap, probability of improvement)."""
+aggregate PNGs, opponent-modelling quality where agents predict their co-players, computed
+from :class:`~evaluation.records.EpisodeRecord` s (DESIGN §6), and robust aggregates (IQM,
+stratified bootstrap, probability of improvement)."""
 
 from evaluation.report.aggregate import (
     Interval,
@@ -20,6 +21,12 @@ from evaluation.report.plots import (
     save_adaptation_curves,
     save_aggregate_figure,
 )
+from evaluation.report.predictions import (
+    PredictionPoint,
+    PredictionRow,
+    PredictionSummary,
+    summarize_predictions,
+)
 from evaluation.report.stats import Estimate, mean_ci, t_critical
 from evaluation.report.summary import (
     AgentScore,
@@ -36,6 +43,9 @@ __all__ = [
     "CurvePoint",
     "Estimate",
     "Interval",
+    "PredictionPoint",
+    "PredictionRow",
+    "PredictionSummary",
     "ReportPaths",
     "ScenarioSummary",
     "Summary",
@@ -56,6 +66,7 @@ __all__ = [
     "save_adaptation_curves",
     "save_aggregate_figure",
     "summarize",
+    "summarize_predictions",
     "t_critical",
     "write_csv",
     "write_json",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import PurePosixPath
 
+from evaluation.report.predictions import PredictionSummary, prediction_markdown
 from evaluation.report.summary import (
     AGGREGATED,
     BOOTSTRAP_REPS,
@@ -37,10 +38,14 @@ def render_markdown(
     num_records: int | None = None,
     aggregate_plots: Mapping[str, PurePosixPath] | None = None,
     hidden: Sequence[str] = (),
+    predictions: PredictionSummary | None = None,
+    prediction_plots: Mapping[tuple[str, str], PurePosixPath] | None = None,
 ) -> str:
     """The whole report. ``plots`` maps ``(env_id, scenario)`` to a plot path relative to
     the Markdown file, ``aggregate_plots`` an env id to its aggregate figure; ``hidden``
-    lists the older configurations the records leave out."""
+    lists the older configurations the records leave out. ``predictions`` (with
+    ``prediction_plots``, like ``plots``) adds an opponent-modelling section to the envs
+    with prediction scores; without scores the report is as it was."""
     pct = f"{summary.confidence:.0%}"
     lines = [
         "# hop-bench results",
@@ -68,6 +73,11 @@ def render_markdown(
     for env_id in summary.env_ids():
         lines += _env_section(summary, env_id, rule_based(env_id), plots or {})
         lines += _aggregate_section(summary, env_id, (aggregate_plots or {}).get(env_id))
+        if predictions:
+            links = {k: p.as_posix() for k, p in (prediction_plots or {}).items()}
+            lines += prediction_markdown(
+                predictions, env_id, confidence=summary.confidence, plots=links
+            )
     if hidden:
         lines += ["## Older configurations not shown", ""]
         lines += [

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from evaluation.report.aggregate import Interval
+    from evaluation.report.predictions import PredictionPoint
 
 #: A return range ``(low, high)``, or per ``(env_id, scenario)`` the range (``None``: none).
 Bounds = tuple[float, float]
@@ -200,6 +201,93 @@ def save_aggregate_figure(
     path.parent.mkdir(parents=True, exist_ok=True)
     aggregate_figure(env_id, panels, agent_order=agent_order, xlabel=xlabel).savefig(path)
     return path
+
+
+def prediction_figure(
+    points: Sequence[PredictionPoint], *, agents: Sequence[str], confidence: float
+) -> Figure:
+    """The opponent-modelling learning curve of one scenario: per agent its mean
+    log-likelihood per step (left) and mean hindsight-goal probability (right, where it
+    gives goal beliefs) by episode index, with the t-interval over trials shaded (clipped to
+    the possible range: [log floor, 0], [0, 1]), like the return curves; a grey dotted line
+    marks the uniform reference (mean over the agents)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from evaluation.prediction_scores import LOG_FLOOR
+
+    scenarios = {(p.env_id, p.scenario) for p in points}
+    if len(scenarios) != 1:
+        raise ValueError(f"prediction_figure needs the points of one scenario, got {scenarios}")
+    ((env_id, scenario),) = scenarios
+    fig = Figure(figsize=(10.0, 4.0), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2, squeeze=True)
+    for index, (agent, color) in enumerate(zip(agents, _colors(len(agents)), strict=True)):
+        mine = sorted((p for p in points if p.agent == agent), key=lambda p: p.episode)
+        if not mine:
+            raise ValueError(f"no prediction points for agent {agent!r} in {scenario!r}")
+        style = _line_style(index, color)
+        for ax, value, ci, (floor, ceiling) in (
+            (left, "log_likelihood", "log_likelihood_ci", (math.log(LOG_FLOOR), 0.0)),
+            (right, "goal_probability", "goal_probability_ci", (0.0, 1.0)),
+        ):
+            shown = [p for p in mine if getattr(p, value) is not None]
+            if not shown:
+                continue
+            x = [p.episode for p in shown]
+            y = [getattr(p, value) for p in shown]
+            trials = min(p.trials for p in shown)
+            ax.plot(x, y, label=f"{agent} (n={trials})", color=color, **style)
+            if all(getattr(p, ci) is not None for p in shown):
+                half = [getattr(p, ci) for p in shown]
+                low = [max(m - h, floor) for m, h in zip(y, half, strict=True)]
+                high = [min(m + h, ceiling) for m, h in zip(y, half, strict=True)]
+                ax.fill_between(x, low, high, color=color, alpha=0.18, linewidth=0)
+    episodes = sorted({p.episode for p in points})
+    uniform = [
+        sum(q.uniform_log_likelihood for q in same) / len(same)
+        for e in episodes
+        if (same := [q for q in points if q.episode == e])
+    ]
+    left.plot(episodes, uniform, color="0.5", linestyle=":", label="uniform (mean)")
+    left.set_ylabel("log-likelihood per step")
+    right.set_ylabel("probability of the hindsight goal")
+    right.set_ylim(-0.02, 1.02)
+    for ax in (left, right):
+        ax.set_xlabel("episode in trial")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    left.legend(
+        title=f"agent (n = trials)\nshaded: {confidence:.0%} t-interval",
+        fontsize="small",
+        title_fontsize="small",
+    )
+    fig.suptitle(f"{env_name(env_id)} · {short_scenario(scenario)}: opponent modelling")
+    return fig
+
+
+def save_prediction_curves(
+    points: Sequence[PredictionPoint],
+    out_dir: Path,
+    *,
+    agent_order: Collection[str] | None = None,
+    confidence: float,
+) -> dict[tuple[str, str], Path]:
+    """One ``om_<env>__<scenario>.png`` per scenario in ``out_dir``; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[tuple[str, str], Path] = {}
+    for key in sorted({(p.env_id, p.scenario) for p in points}):
+        mine = [p for p in points if (p.env_id, p.scenario) == key]
+        present = {p.agent for p in mine}
+        order = [a for a in (agent_order or ()) if a in present]
+        order += sorted(present - set(order))
+        path = out_dir / f"om_{plot_filename(*key)}"
+        prediction_figure(mine, agents=order, confidence=confidence).savefig(path)
+        paths[key] = path
+    return paths
 
 
 def plot_filename(env_id: str, scenario: str) -> str:

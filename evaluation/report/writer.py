@@ -11,7 +11,12 @@ from evaluation.references import ReferenceResult
 from evaluation.report.aggregate import Interval
 from evaluation.report.export import write_csv, write_json
 from evaluation.report.markdown import render_markdown
-from evaluation.report.plots import save_adaptation_curves, save_aggregate_figure
+from evaluation.report.plots import (
+    save_adaptation_curves,
+    save_aggregate_figure,
+    save_prediction_curves,
+)
+from evaluation.report.predictions import PredictionPoint, summarize_predictions
 from evaluation.report.stats import DEFAULT_CONFIDENCE
 from evaluation.report.summary import (
     BOOTSTRAP_REPS,
@@ -44,6 +49,9 @@ class ReportPaths:
     trial_scores_csv: Path | None = None
     improvements_csv: Path | None = None
     aggregate_plots: tuple[Path, ...] = ()
+    #: ``predictions.csv`` and the modelling curves; None and () without prediction scores.
+    predictions_csv: Path | None = None
+    prediction_plots: tuple[Path, ...] = ()
 
 
 def write_report(
@@ -60,6 +68,9 @@ def write_report(
     """Summarise ``records`` and write ``report.md``, ``summary.csv``, ``curves.csv``,
     ``scores.csv``, ``report.json`` and ``plots/*.png`` into ``out_dir`` (created if needed).
 
+    Where some agent has co-player prediction scores, also ``predictions.csv`` (the
+    opponent-modelling curve points), ``plots/om_<env>__<scenario>.png`` and an
+    opponent-modelling section per env (:mod:`evaluation.report.predictions`).
     Also ``trial_scores.csv`` (every trial's normalized score), ``improvements.csv``
     (probabilities of improvement over ``versus``) and ``plots/aggregate_<env>.png``.
     ``rule_based(env_id)`` orders the agents (random, rule-based, the rest); normalized
@@ -91,6 +102,17 @@ def write_report(
     aggregate_links = {
         env_id: PurePosixPath(PLOTS_DIR, path.name) for env_id, path in aggregates.items()
     }
+    predictions = summarize_predictions(records, summary.rows, confidence=confidence)
+    om_plots = (
+        save_prediction_curves(
+            predictions.curves,
+            out_dir / PLOTS_DIR,
+            agent_order=_agent_order(summary, rule_based),
+            confidence=confidence,
+        )
+        if predictions
+        else {}
+    )
     markdown = out_dir / "report.md"
     markdown.write_text(
         render_markdown(
@@ -100,8 +122,17 @@ def write_report(
             num_records=len(records),
             aggregate_plots=aggregate_links,
             hidden=hidden,
+            predictions=predictions,
+            prediction_plots={
+                key: PurePosixPath(PLOTS_DIR, path.name) for key, path in om_plots.items()
+            },
         ),
         encoding="utf-8",
+    )
+    predictions_csv = (
+        write_csv(predictions.curves, PredictionPoint, out_dir / "predictions.csv")
+        if predictions
+        else None
     )
     return ReportPaths(
         markdown=markdown,
@@ -113,6 +144,8 @@ def write_report(
         trial_scores_csv=write_csv(summary.trial_scores, TrialScore, out_dir / "trial_scores.csv"),
         improvements_csv=write_csv(summary.improvements, Improvement, out_dir / "improvements.csv"),
         aggregate_plots=tuple(aggregates.values()),
+        predictions_csv=predictions_csv,
+        prediction_plots=tuple(om_plots.values()),
     )
 
 
