@@ -35,8 +35,26 @@ class LearnerAgent(BaseAgent):
     population: ClassVar[str] = LEARNED
     supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
 
-    def __init__(self, checkpoint: str | Path | None = None, deterministic: bool = False):
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        deterministic: bool = False,
+        torch_threads: int | None = 1,
+    ):
+        """``torch_threads`` is applied with ``torch.set_num_threads`` at ``reset`` (one
+        observation per call: extra intra-op threads only add synchronisation, and
+        evaluation runs seats and workers side by side); ``None`` leaves torch alone."""
         super().__init__()
+        if torch_threads is not None and (
+            isinstance(torch_threads, bool)
+            or not isinstance(torch_threads, int)
+            or torch_threads < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: torch_threads must be None or an integer >= 1, "
+                f"got {torch_threads!r}"
+            )
+        self.torch_threads = torch_threads
         self.spec = learner(self.learner_name)
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.deterministic = bool(deterministic)
@@ -65,6 +83,10 @@ class LearnerAgent(BaseAgent):
                 f"{type(self).__name__}.reset: needs seat=SeatInfo(...) to know which env's "
                 "checkpoint to load"
             )
+        if self.torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(self.torch_threads)
         folder = self.checkpoint or shipped_checkpoint(self.learner_name, seat.env_id)
         if folder != self._loaded_from:
             if self.checkpoint is None and not folder.is_dir():
@@ -108,7 +130,9 @@ class LearnerAgent(BaseAgent):
         probs = self.action_probabilities(observation)
         if self.deterministic:
             return int(probs.argmax())
-        return int(self.rng.choice(probs.size, p=probs))
+        cumulative = np.cumsum(probs)
+        draw = self.rng.random() * cumulative[-1]
+        return int(min(np.searchsorted(cumulative, draw, side="right"), probs.size - 1))
 
     def action_probabilities(self, observation: Observation) -> np.ndarray:
         """The policy's action distribution (float64) for this observation; a recurrent
@@ -134,13 +158,16 @@ class LearnerAgent(BaseAgent):
             )
             self._trial_start = False
             logits = distribution.distribution.logits[0]
-        elif self.spec.uses_masks:
-            distribution = self.policy.get_distribution(obs, action_masks=mask[None])
-            logits = distribution.distribution.logits[0]
         else:
-            logits = self.policy.get_distribution(obs).distribution.logits[0]
-        probs = torch.softmax(logits.double(), dim=0).numpy()
-        return probs / probs.sum()
+            # The actor's path of SB3's get_distribution, without building a distribution.
+            policy = self.policy
+            features = policy.extract_features(obs, policy.pi_features_extractor)
+            logits = policy.action_net(policy.mlp_extractor.forward_actor(features))[0]
+        scores = logits.double().numpy()
+        if self.spec.uses_masks:
+            scores = np.where(mask, scores, -np.inf)
+        scores = np.exp(scores - scores.max())
+        return scores / scores.sum()
 
     def observe(self, transition: Transition) -> None:
         return None

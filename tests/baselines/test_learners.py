@@ -160,3 +160,24 @@ def test_a_checkpoint_for_another_game_or_a_missing_one_is_refused(trained, tmp_
     with pytest.raises(FileNotFoundError, match="no learner checkpoint"):
         LEARNER_AGENTS["a2c"](checkpoint=tmp_path).reset(seed=0, seat=seat())
     assert shipped_checkpoint("ppo", "MarkovSnowdrift-v0").name == "MarkovSnowdrift-v0"
+
+
+def test_the_agents_probabilities_are_sb3s_distribution(trained) -> None:
+    env = hop_envs.make(STAG_HUNT)
+    observations, _ = env.reset(seed=2)
+    observation = observations["player_0"]
+    grid = torch.as_tensor(observation["observation"][None], dtype=torch.float32)
+    mask = observation["action_mask"][None].astype(bool)
+    for name in ("ppo", "a2c"):
+        agent = LEARNER_AGENTS[name](checkpoint=trained[name] / "policy")
+        agent.reset(seed=0, seat=seat())
+        with torch.no_grad():
+            if name == "ppo":
+                expected = agent.policy.get_distribution(grid, action_masks=mask)
+            else:
+                expected = agent.policy.get_distribution(grid)
+        np.testing.assert_allclose(
+            agent.action_probabilities(observation),
+            expected.distribution.probs[0].double().numpy(),
+            atol=1e-6,
+        )
