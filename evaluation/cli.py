@@ -110,6 +110,18 @@ def _print_columns(rows: Sequence[Sequence[str]]) -> None:
         print("  ".join([*cells, row[-1]]).rstrip())
 
 
+def _description(entry: Any) -> str:
+    """The entry's description, else the first docstring line of its (plug-in) factory; a
+    plug-in that fails to import says so instead of breaking the listing."""
+    if entry.description:
+        return entry.description
+    try:
+        doc = (getattr(entry.factory, "__doc__", None) or "").strip()
+    except Exception as err:  # a broken plug-in is listed, not fatal
+        return f"(cannot import: {type(err).__name__}: {err})"
+    return doc.splitlines()[0] if doc else ""
+
+
 def _run_list(args: argparse.Namespace) -> int:
     """One row per item, name first; co-players show their population (``training``,
     ``held-out``, ``plug-in``) and scenarios their family (``training``, ``held-out``,
@@ -129,7 +141,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
         for env_id in env_ids:
             rows += [
-                (n, coplayer_population(n), env_id, COPLAYERS.entry(n).description)
+                (n, coplayer_population(n), env_id, _description(COPLAYERS.entry(n)))
                 for n in coplayer_names(env_id)
             ]
     elif kind == "agents":
@@ -139,7 +151,7 @@ def _run_list(args: argparse.Namespace) -> int:
         for env_id in env_ids:
             for name in agent_names(env_id):
                 seen.setdefault(name, []).append(env_id)
-        rows = [(n, agent_entry(n).description) for n in sorted(seen)]
+        rows = [(n, _description(agent_entry(n))) for n in sorted(seen)]
     else:
         from evaluation.scenarios import SCENARIOS, scenario_family
 

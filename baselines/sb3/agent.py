@@ -174,25 +174,25 @@ class LearnerAgent(BaseAgent):
 
 
 class PPOAgent(LearnerAgent):
-    """``ppo``: MaskablePPO (sb3-contrib), selfish reward, shipped weights."""
+    """learning baseline: MaskablePPO (sb3-contrib) on its own reward, shipped weights."""
 
     learner_name = "ppo"
 
 
 class A2CAgent(LearnerAgent):
-    """``a2c``: A2C (SB3), the synchronous stand-in for A3C, shipped weights."""
+    """learning baseline: A2C (SB3), the synchronous stand-in for A3C, shipped weights."""
 
     learner_name = "a2c"
 
 
 class ProsocialPPOAgent(LearnerAgent):
-    """``prosocial-ppo``: MaskablePPO trained on the prosocial reward, shipped weights."""
+    """learning baseline: MaskablePPO trained on the prosocial reward, shipped weights."""
 
     learner_name = "prosocial-ppo"
 
 
 class RecurrentPPOAgent(LearnerAgent):
-    """``recurrent-ppo``: RecurrentPPO whose LSTM memory spans the episodes of a trial."""
+    """learning baseline: RecurrentPPO whose LSTM memory spans the episodes of a trial."""
 
     learner_name = "recurrent-ppo"
 
