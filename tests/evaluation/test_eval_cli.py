@@ -16,6 +16,7 @@ import pytest
 
 from evaluation.cli import main
 from evaluation.jobs import package_version
+from evaluation.scenarios import learned_backgrounds
 from hop_envs.coplayers import HELD_OUT, coplayer_names
 
 HERE = Path(__file__).resolve().parent
@@ -58,22 +59,26 @@ def test_list_scenarios_for_one_env_with_their_family(capsys):
     assert code == 0
     heldout = coplayer_names(MSG, population=HELD_OUT)
     hidden_and_mixed = [("msg/heldout-hidden", "held-out"), ("msg/heldout-mixed", "held-out")]
-    expected = [
-        ("msg/adapt-1v3-cleaner", "training"),
-        ("msg/adapt-1v3-free-rider", "training"),
-        ("msg/adapt-1v3-random", "training"),
-        ("msg/adapt-3v1-cleaner", "training"),
-        ("msg/adapt-3v1-free-rider", "training"),
-        ("msg/adapt-3v1-random", "training"),
-        ("msg/adapt-hidden", "training"),
-        ("msg/adapt-mixed", "training"),
-        *[(f"msg/heldout-1v3-{k}", "held-out") for k in heldout],
-        *(hidden_and_mixed if len(heldout) > 1 else []),
-        ("msg/selfplay", "training"),
-    ]
+    learned = [(f"msg/adapt-1v3-{k}", "training") for k in learned_backgrounds(MSG)]
+    expected = sorted(
+        [
+            ("msg/adapt-1v3-cleaner", "training"),
+            ("msg/adapt-1v3-free-rider", "training"),
+            ("msg/adapt-1v3-random", "training"),
+            *learned,
+            ("msg/adapt-3v1-cleaner", "training"),
+            ("msg/adapt-3v1-free-rider", "training"),
+            ("msg/adapt-3v1-random", "training"),
+            ("msg/adapt-hidden", "training"),
+            ("msg/adapt-mixed", "training"),
+            *[(f"msg/heldout-1v3-{k}", "held-out") for k in heldout],
+            *(hidden_and_mixed if len(heldout) > 1 else []),
+            ("msg/selfplay", "training"),
+        ]
+    )
     assert [tuple(line.split()[:2]) for line in out.splitlines()] == expected
-    first = out.splitlines()[0]
-    assert first.endswith("1 focal seat adapting to 3 'cleaner' co-players")
+    cleaner = next(line for line in out.splitlines() if line.startswith("msg/adapt-1v3-cleaner"))
+    assert cleaner.endswith("1 focal seat adapting to 3 'cleaner' co-players")
 
 
 def test_list_scenarios_shows_the_heldout_family_of_registered_heldout_scenarios(
