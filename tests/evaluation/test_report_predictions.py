@@ -248,3 +248,15 @@ def test_report_without_scores_is_unchanged(tmp_path: Path) -> None:
     )
     assert with_empty == plain
     assert "Opponent modelling" not in paths.markdown.read_text()
+
+
+def test_correlation_of_five_agents_carries_no_caution() -> None:
+    # log-lik -1 .. -5 and returns 5 .. 1: the same order, rho = 1
+    records = [
+        rec(f"a{k}", S1, trial, 0, focal=6.0 - k, count=1, loglik=-float(k))
+        for k in range(1, 6)
+        for trial in (0, 1)
+    ]
+    (corr,) = summarize_predictions(records, summarize(records).rows).correlations
+    assert (corr.agents, corr.note) == (5, "")
+    assert corr.rho == pytest.approx(1.0)
