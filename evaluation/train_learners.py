@@ -83,6 +83,7 @@ def run_learner_train(args: argparse.Namespace) -> int:
         if steps is not None and steps != trainer.config.total_steps:
             config = dataclasses.replace(trainer.config, total_steps=steps)
             trainer.config = config
+            trainer.save()  # the run's new target, also when nothing is left to train
         directory = args.resume
     else:
         if args.env is None:
