@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baselines.sb3.shipped import shipped_learners
 from evaluation.jobs import AgentSpec, TrialJob
 from evaluation.players import make_background
 from evaluation.runner import TrialRunner
@@ -55,6 +56,11 @@ MSG_TRAINING = [
 ]
 
 
+def learned_names(prefix: str, env_id: str) -> list[str]:
+    """One ``adapt-1v3-<learner>`` per learner with a shipped checkpoint for the env."""
+    return [f"{prefix}/adapt-1v3-{k}" for k in shipped_learners(env_id)]
+
+
 def heldout_names(prefix: str, env_id: str) -> list[str]:
     """The held-out scenario names the registry's held-out list should give."""
     kinds = coplayer_names(env_id, population=HELD_OUT)
@@ -65,17 +71,20 @@ def heldout_names(prefix: str, env_id: str) -> list[str]:
 
 
 def test_stag_hunt_scenarios_are_the_training_and_heldout_families():
-    assert scenario_names(MSH) == sorted(MSH_TRAINING + heldout_names("msh", MSH))
+    expected = MSH_TRAINING + learned_names("msh", MSH) + heldout_names("msh", MSH)
+    assert scenario_names(MSH) == sorted(expected)
 
 
 def test_snowdrift_scenarios_are_the_training_and_heldout_families():
-    assert scenario_names("MarkovSnowdrift-v0") == sorted(MSG_TRAINING + heldout_names("msg", MSG))
+    expected = MSG_TRAINING + learned_names("msg", MSG) + heldout_names("msg", MSG)
+    assert scenario_names("MarkovSnowdrift-v0") == sorted(expected)
 
 
 def test_standard_scenarios_are_the_fixed_training_lineups():
-    assert sorted(s.name for s in standard_scenarios(MSH)) == [
-        n for n in MSH_TRAINING if not n.endswith(("-hidden", "-mixed"))
-    ]
+    assert sorted(s.name for s in standard_scenarios(MSH)) == sorted(
+        [n for n in MSH_TRAINING if not n.endswith(("-hidden", "-mixed"))]
+        + learned_names("msh", MSH)
+    )
     assert {s.family for s in standard_scenarios(MSG)} == {"training"}
     assert [s.name for s in all_scenarios(MSG)] == [
         s.name for s in training_scenarios(MSG) + heldout_scenarios(MSG)

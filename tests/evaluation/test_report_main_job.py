@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from baselines.sb3.shipped import shipped_learners
 from evaluation.main_job import (
     PLANNER_EPISODES,
     PLANNER_TRIALS,
@@ -22,13 +23,16 @@ from evaluation.main_job import (
 from evaluation.references import reference_scale
 from evaluation.report import ScenarioSummary, read_csv
 
+#: One adapt-1v3 scenario per learner with a shipped checkpoint (the learned backgrounds).
+MSH_LEARNED = {f"msh/adapt-1v3-{k}" for k in shipped_learners("MarkovStagHunt-v0")}
+MSG_LEARNED = {f"msg/adapt-1v3-{k}" for k in shipped_learners("MarkovSnowdrift-v0")}
 MSH_TRAINING = {
     "msh/adapt-1v3-nearest-hare",
     "msh/adapt-1v3-nearest-stag",
     "msh/adapt-1v3-random",
     "msh/adapt-hidden",
     "msh/adapt-mixed",
-}
+} | MSH_LEARNED
 MSH_HELDOUT = {
     "msh/heldout-1v3-alternator",
     "msh/heldout-1v3-patient-stag",
@@ -44,7 +48,7 @@ MSH_MANY_FOCAL = {
     "msh/selfplay",
 }
 MSH_SCENARIOS = MSH_TRAINING | MSH_HELDOUT | MSH_MANY_FOCAL
-NUM_SCENARIOS = 30  # 15 per env
+NUM_SCENARIOS = 30 + len(MSH_LEARNED) + len(MSG_LEARNED)  # 15 per env and the learned
 
 
 def stored(db: Path) -> int:
@@ -100,7 +104,7 @@ def test_planning_agents_play_the_one_focal_seat_scenarios_of_both_populations()
     for agent in PLANNING_AGENTS:
         names = {s.name for s in one_focal[agent].scenarios}
         assert {n for n in names if n.startswith("msh/")} == MSH_TRAINING | MSH_HELDOUT
-        assert len(names) == 22
+        assert len(names) == 22 + len(MSH_LEARNED) + len(MSG_LEARNED)
     everywhere = plan_runs(MainJobConfig(agents=("hop",), planner_scenarios="all"))
     assert len(everywhere[0].scenarios) == NUM_SCENARIOS
 
