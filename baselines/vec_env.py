@@ -194,8 +194,7 @@ class BatchedFocalVecEnv(VecEnv):
             if r.size:
                 joint[r, s] = policy.act(self._grids[r, s], self._masks[r, s], self._rng)
         outcome = self.game.step(state, joint)
-        shape = joint.shape  # the batched snowdrift's prosocial rewards come as (B, 1)
-        rewards = np.broadcast_to(outcome.rewards, shape)[rows, seat].astype(np.float32)
+        rewards = outcome.rewards[rows, seat].astype(np.float32)
         terminated = outcome.terminated[rows, seat]
         truncated = outcome.truncated[rows, seat] & ~terminated
         dones = terminated | outcome.truncated[rows, seat]

@@ -617,7 +617,9 @@ class BatchedGame:
             target.reshape(-1)[takers] = obj
             self._remove_objects(state, removed_rows, removed)
         if cfg.reward_mode == "prosocial":
-            rewards = np.where(live[:, None], rewards.sum(1, keepdims=True) / n, 0.0)
+            # every player of a live entry gets the mean (players never leave a snowdrift)
+            mean = np.where(live, rewards.sum(1) / n, 0.0)
+            rewards = np.repeat(mean[:, None], n, axis=1)
         self._finish_time(state, live, removed_rows)
         cleared = ~_any_per_row(state.object_alive)
         cleared &= live

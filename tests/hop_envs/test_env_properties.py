@@ -267,6 +267,8 @@ def check_batched_matches_scalar(
             actions[i] = choose_actions(rng, masks[i], rules.num_actions, p_object)
         before = [s.copy() for s in states]
         out = game.step(batch, actions)
+        for field in ("rewards", "terminated", "truncated", "target", "failed", "illegal"):
+            assert getattr(out, field).shape == actions.shape, field  # (batch, players)
         for i, s in enumerate(states):
             if before[i].over:  # a finished entry is left alone and reports nothing
                 assert_entry_equal(batch, i, before[i])
