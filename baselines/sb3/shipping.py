@@ -46,11 +46,15 @@ def command_of(config: dict) -> str:
         f"--env {config['env_id']}",
         f"--steps {config['total_steps']}",
     ]
-    defaults = {"chunk_steps": 100_000, "num_envs": 16, "self_play_games": 2, "seed": 0}
+    recurrent = LEARNERS[config["learner"]].recurrent
+    defaults = {
+        "chunk_steps": 100_000,
+        "num_envs": 16,
+        "self_play_games": 0 if recurrent else 2,
+        "seed": 0,
+    }
     for key, default in defaults.items():
-        if config.get(key) != default and not (
-            key == "self_play_games" and LEARNERS[config["learner"]].recurrent
-        ):
+        if config.get(key) != default:
             parts.append(f"--{key.replace('_', '-')} {config[key]}")
     return " ".join(parts)
 

@@ -61,7 +61,9 @@ class LearnerTrainConfig:
     total_steps: int = 1_000_000
     chunk_steps: int = 100_000
     num_envs: int = 16
-    self_play_games: int = 2
+    #: Self-play games beside the population entries; ``None``: 2, or 0 for the recurrent
+    #: learner (it trains on trials, which self-play games do not have).
+    self_play_games: int | None = None
     coplayers: tuple[str, ...] = ()
     seed: int = 0
     n_steps: int = 128
@@ -90,6 +92,8 @@ class LearnerTrainConfig:
                 raise ValueError(
                     f"LearnerTrainConfig.{name} must be >= 1, got {getattr(self, name)}"
                 )
+        if self.self_play_games is None:
+            object.__setattr__(self, "self_play_games", 0 if spec.recurrent else 2)
         if self.self_play_games < 0 or self.seed < 0:
             raise ValueError(
                 "LearnerTrainConfig: self_play_games and seed must be >= 0, got "

@@ -19,8 +19,11 @@ def test_the_command_names_only_what_differs_from_the_defaults() -> None:
     assert shipping.command_of(config.to_json()) == (
         "hop-bench train --agent ppo --env hop/MarkovSnowdrift-v0 --steps 10 --num-envs 4"
     )
-    recurrent = LearnerTrainConfig("recurrent-ppo", "MarkovStagHunt-v0", self_play_games=0)
+    recurrent = LearnerTrainConfig("recurrent-ppo", "MarkovStagHunt-v0")
+    assert recurrent.self_play_games == 0
     assert "--self-play-games" not in shipping.command_of(recurrent.to_json())
+    with pytest.raises(ValueError, match="self-play games have no trials"):
+        LearnerTrainConfig("recurrent-ppo", "MarkovStagHunt-v0", self_play_games=1)
 
 
 @pytest.mark.filterwarnings("ignore")
