@@ -16,9 +16,9 @@ uniform predictor over legal actions, 1 = the true distribution; defined only wh
 scored item of the trial has the exact reference (else the two would be means over different
 items) and ``exact - uniform > NORMALIZE_EPS``.
 
-Correlation across agents, per env and population: Spearman's rank correlation (ties get
-their average rank; the same number as ``scipy.stats.spearmanr``, computed with numpy) between
-each agent's mean log-likelihood over the population's scenarios and its mean focal return
+Correlation across agents, per env and population: Spearman's rank correlation
+(``scipy.stats.spearmanr``; ties get their average rank) between each agent's mean
+log-likelihood over the population's scenarios and its mean focal return
 over the same scenarios, over the agents scored in all of them.
 """
 
@@ -221,30 +221,15 @@ def summarize_predictions(
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rho of ``x`` and ``y`` (average ranks for ties); None when either is
-    constant or there are fewer than two pairs."""
+    """Spearman's rho of ``x`` and ``y`` (``scipy.stats.spearmanr``: average ranks for
+    ties); None when either is constant or there are fewer than two pairs."""
     if len(x) != len(y):
         raise ValueError(f"spearman needs pairs, got {len(x)} and {len(y)} values")
-    if len(x) < 2:
+    if len(x) < 2 or len(set(x)) < 2 or len(set(y)) < 2:
         return None
-    rx, ry = _ranks(np.asarray(x, dtype=float)), _ranks(np.asarray(y, dtype=float))
-    dx, dy = rx - rx.mean(), ry - ry.mean()
-    denom = math.sqrt(float((dx * dx).sum() * (dy * dy).sum()))
-    return None if denom == 0.0 else float((dx * dy).sum() / denom)
+    from scipy.stats import spearmanr
 
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, tied values sharing the average of their ranks."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(values.size)
-    i = 0
-    while i < values.size:
-        j = i
-        while j + 1 < values.size and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return ranks
+    return float(spearmanr(np.asarray(x, dtype=float), np.asarray(y, dtype=float)).statistic)
 
 
 def _weighted(pairs: Iterable[tuple[float | None, int | None]]) -> tuple[float | None, int]:
