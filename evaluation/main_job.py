@@ -155,10 +155,10 @@ def plan_runs(config: MainJobConfig) -> list[Run]:
 
     Cheap agents play every scenario. Planning agents (:data:`PLANNING_AGENTS`) play the
     scenarios ``config.planner_scenarios`` names: by default the hidden-type and mixed
-    scenarios of both populations; ``"one-focal"``: every one-focal-seat scenario
-    (``adapt-1v3-*``, ``adapt-hidden``, ``adapt-mixed``, ``heldout-*``, the ones the
-    aggregates use); ``"all"``: every scenario. Unknown or unsupported ``config.agents``
-    raise with the known names."""
+    scenarios of both populations; ``"one-focal"``: every one-focal-seat scenario that the
+    aggregates use (``adapt-1v3-*`` of the rule-based training population, ``adapt-hidden``,
+    ``adapt-mixed``, ``heldout-*``; not the learned backgrounds); ``"all"``: every scenario.
+    Unknown or unsupported ``config.agents`` raise with the known names."""
     from evaluation.scenarios import all_scenarios
     from hop_envs.registration import ENV_IDS
 
@@ -194,7 +194,11 @@ def _planner_plays(scenario: Scenario, which: str) -> bool:
         return True
     if len(scenario.focal_seats) != 1:
         return False
-    return which == "one-focal" or scenario.name.split("/")[-1] in QUICK_PLANNER_SCENARIOS
+    if which == "one-focal":  # the aggregated ones (not the learned backgrounds)
+        from evaluation.report.summary import population_of
+
+        return population_of(scenario.name) is not None
+    return scenario.name.split("/")[-1] in QUICK_PLANNER_SCENARIOS
 
 
 def print_plan(runs: Sequence[Run], config: MainJobConfig, stored: Sequence[int]) -> None:

@@ -88,12 +88,29 @@ def scenario_family(scenario: str) -> str | None:
 
 
 def population_of(scenario: str) -> str | None:
-    """``"training"`` or ``"held-out"`` for a scenario of an aggregated family, else None."""
+    """``"training"`` or ``"held-out"`` for a scenario of an aggregated family, else None.
+
+    ``adapt-1v3-<learner>`` (a learned background, co-player population ``"learned"``) is
+    not aggregated: the training aggregate stays over the rule-based training population,
+    and the planners do not play it in the main job (``oracle-mcts`` would search with copies
+    of three neural policies)."""
     family = scenario_family(scenario)
+    if family == "adapt-1v3" and _learned_background(scenario):
+        return None
     for population, families in AGGREGATED.items():
         if family in families:
             return population
     return None
+
+
+def _learned_background(scenario: str) -> bool:
+    from hop_envs.coplayers import LEARNED, coplayer_population
+
+    name = short_scenario(scenario).removeprefix("adapt-1v3-")
+    try:
+        return coplayer_population(name) == LEARNED
+    except ValueError:  # a plug-in declaring a population it may not
+        return False
 
 
 def scenario_sort_key(scenario: str) -> tuple[int, str]:
