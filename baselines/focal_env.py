@@ -38,6 +38,19 @@ FOCAL_ENV_IDS: dict[str, str] = {
 SEED_BOUND = 2**31 - 1
 
 
+def check_focal_seat(focal_seat: object, num_players: int, env_id: str, who: str) -> None:
+    """``ValueError`` unless ``focal_seat`` is None or a seat of a ``num_players`` game."""
+    if focal_seat is not None and (
+        isinstance(focal_seat, bool)
+        or not isinstance(focal_seat, int | np.integer)
+        or not 0 <= focal_seat < num_players
+    ):
+        raise ValueError(
+            f"{who}: focal_seat must be None or a seat in 0..{num_players - 1} of {env_id}, "
+            f"got {focal_seat!r}"
+        )
+
+
 def training_population(env_id: str) -> tuple[str, ...]:
     """The rule-based training population's co-players for ``env_id`` (neither held-out
     nor learned ones)."""
@@ -75,15 +88,7 @@ class FocalSeatEnv(gymnasium.Env):
         self.game = hop_envs.make(self.env_id, render_mode=render_mode, **env_kwargs)
         self.render_mode = render_mode
         self.num_players = len(self.game.possible_agents)
-        if focal_seat is not None and (
-            isinstance(focal_seat, bool)
-            or not isinstance(focal_seat, int | np.integer)
-            or not 0 <= focal_seat < self.num_players
-        ):
-            raise ValueError(
-                f"FocalSeatEnv: focal_seat must be None or a seat in 0..{self.num_players - 1} "
-                f"of {self.env_id}, got {focal_seat!r}"
-            )
+        check_focal_seat(focal_seat, self.num_players, self.env_id, "FocalSeatEnv")
         if (
             isinstance(episodes_per_trial, bool)
             or not isinstance(episodes_per_trial, int)

@@ -26,6 +26,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
 import hop_envs
+from baselines.focal_env import check_focal_seat
 from hop_envs import BatchedGame
 from hop_envs.coplayers import batched_names, batched_policy
 from hop_envs.core.layout import STAY
@@ -70,15 +71,7 @@ class BatchedFocalVecEnv(VecEnv):
         self.rules = hop_envs.make(self.env_id, **self.env_kwargs).rules
         self.game = BatchedGame(self.rules)
         self.num_players = self.rules.num_players
-        if focal_seat is not None and (
-            isinstance(focal_seat, bool)
-            or not isinstance(focal_seat, int | np.integer)
-            or not 0 <= focal_seat < self.num_players
-        ):
-            raise ValueError(
-                f"BatchedFocalVecEnv: focal_seat must be None or a seat in "
-                f"0..{self.num_players - 1} of {self.env_id}, got {focal_seat!r}"
-            )
+        check_focal_seat(focal_seat, self.num_players, self.env_id, "BatchedFocalVecEnv")
         self.fixed_seat = None if focal_seat is None else int(focal_seat)
         self.population = self._read_population(coplayers)
         self.policy_names = tuple(dict.fromkeys(self.population))
