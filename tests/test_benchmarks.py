@@ -55,3 +55,24 @@ def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_
     numbers = re.findall(r"[-+]?\d+\.\d\d", row[1])
     assert len(numbers) == 9  # two means with intervals, and the paired difference's
     assert row[1].rstrip().endswith(("within noise", "differs"))
+
+
+def test_the_throughput_benchmarks_action_sampler_is_uniform_over_the_legal_actions() -> None:
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location(
+        "env_throughput", ROOT / "benchmarks" / "env_throughput.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    mask = np.array([1, 1, 0, 0, 1, 0, 1], dtype=np.int8)
+    draws = module.random_legal(rng, np.tile(mask, (40_000, 1)))
+    shares = np.bincount(draws, minlength=7) / draws.size
+    assert np.allclose(shares, mask / mask.sum(), atol=0.01)  # 1/4 each, 4 sd ~ 0.009
+    for pattern in range(1, 128):  # every mask: only its legal actions, all of them
+        legal = np.array([pattern >> a & 1 for a in range(7)], dtype=np.int8)
+        seen = set(module.random_legal(rng, np.tile(legal, (500, 1))).tolist())
+        assert seen == set(np.flatnonzero(legal).tolist()), pattern
