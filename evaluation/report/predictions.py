@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -397,48 +397,35 @@ def _aggregates(
             for agent in sorted({r.agent for r in mine}):
                 missing = [s for s in scenarios if (s, agent) not in per_trial]
                 for metric in AGGREGATE_METRICS:
-                    get = getters[metric]
-                    if missing:
-                        note = f"not scored in {', '.join(missing)}"
-                    else:
-                        tasks = {s: [get(t) for t in per_trial[(s, agent)]] for s in scenarios}
-                        blank = [s for s, v in tasks.items() if any(x is None for x in v)]
-                        note = f"no {metric} in {', '.join(blank)}" if blank else ""
-                    if note:
-                        if metric == "log_likelihood" or not missing:
-                            out.append(
-                                PredictionAggregate(
-                                    env_id,
-                                    family,
-                                    agent,
-                                    metric,
-                                    len(scenarios),
-                                    None,
-                                    None,
-                                    None,
-                                    0,
-                                    note,
-                                )
-                            )
-                        continue
-                    iqm = bootstrap_interval(
-                        tasks, interquartile_mean, reps=BOOTSTRAP_REPS, seed=BOOTSTRAP_SEED
-                    )
-                    out.append(
-                        PredictionAggregate(
-                            env_id,
-                            family,
-                            agent,
-                            metric,
-                            len(scenarios),
-                            iqm.point,
-                            iqm.low,
-                            iqm.high,
-                            sum(len(v) for v in tasks.values()),
-                            "",
-                        )
-                    )
+                    cell = _aggregate_cell(per_trial, scenarios, agent, missing, metric, getters)
+                    if cell is not None:
+                        n = len(scenarios)
+                        out.append(PredictionAggregate(env_id, family, agent, metric, n, *cell))
     return out
+
+
+def _aggregate_cell(
+    per_trial: dict[tuple[str, str], list[_Trial]],
+    scenarios: Sequence[str],
+    agent: str,
+    missing: Sequence[str],
+    metric: str,
+    getters: dict[str, Callable[[_Trial], float | None]],
+) -> tuple[float | None, float | None, float | None, int, str] | None:
+    """(IQM, low, high, trials, note) of one agent and metric over ``scenarios``; a blank
+    cell with its note when some scenario is not scored (shown once, on the log-likelihood)
+    or has no value of the metric; None when nothing is to be shown."""
+    if missing:
+        if metric != "log_likelihood":
+            return None
+        return None, None, None, 0, f"not scored in {', '.join(missing)}"
+    get = getters[metric]
+    tasks = {s: [get(t) for t in per_trial[(s, agent)]] for s in scenarios}
+    blank = [s for s, v in tasks.items() if any(x is None for x in v)]
+    if blank:
+        return None, None, None, 0, f"no {metric} in {', '.join(blank)}"
+    iqm = bootstrap_interval(tasks, interquartile_mean, reps=BOOTSTRAP_REPS, seed=BOOTSTRAP_SEED)
+    return iqm.point, iqm.low, iqm.high, sum(len(v) for v in tasks.values()), ""
 
 
 def _correlations(
