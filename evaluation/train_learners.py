@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from evaluation.cli_common import UsageError
+from evaluation.cli_common import UsageError, int_at_least
 
 #: The learners ``hop-bench train`` trains with this module (names of baselines.sb3.learners).
 LEARNER_NAMES = ("ppo", "a2c", "prosocial-ppo", "recurrent-ppo")
@@ -134,8 +134,6 @@ def run_learner_train(args: argparse.Namespace) -> int:
 
 def add_learner_arguments(p: argparse.ArgumentParser) -> None:
     """The learner-only options of ``hop-bench train``."""
-    from evaluation.cli_common import int_at_least
-
     p.add_argument("--steps", type=int_at_least(1), help="learners: total env steps")
     p.add_argument("--chunk-steps", type=int_at_least(1), help="learners: steps per checkpoint")
     p.add_argument("--num-envs", type=int_at_least(1), help="learners: focal-seat envs")

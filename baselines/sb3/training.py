@@ -38,6 +38,7 @@ from baselines.sb3.checkpoint import (
 from baselines.sb3.learners import Learner, learner
 from baselines.sb3.policies import PolicyConfig, policy_kwargs
 from baselines.sb3.vec_envs import ConcatVecEnv, SelfPlayVecEnv, population_vec_env
+from hop_envs.coplayers import coplayer_population
 
 RUN_FILE, LOG_FILE, POLICY_DIR = "run.json", "log.csv", "policy"
 LOG_COLUMNS = (
@@ -100,8 +101,6 @@ class LearnerTrainConfig:
                 f"{self.self_play_games} and {self.seed}"
             )
         population = self.coplayers or training_population(self.env_id)
-        from hop_envs.coplayers import coplayer_population
-
         held_out = [c for c in population if coplayer_population(c) == "held-out"]
         if held_out:
             raise ValueError(

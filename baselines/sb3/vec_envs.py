@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import supersuit
 from gymnasium import spaces
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
+from supersuit.vector import ConcatVecEnv as ConcatSuperSuitVecEnv
+from supersuit.vector import MarkovVectorEnv
+from supersuit.vector.sb3_vector_wrapper import SB3VecEnvWrapper
 
 import hop_envs
 from baselines.focal_env import FocalSeatEnv
@@ -88,15 +90,12 @@ class SelfPlayVecEnv(VecEnvWrapper):
         self.views = [
             SelfPlayView(hop_envs.make(env_id, **dict(env_kwargs or {}))) for _ in range(num_games)
         ]
-        views = iter(self.views)
-        markov = supersuit.pettingzoo_env_to_vec_env_v1(next(views))
-        inner = supersuit.concat_vec_envs_v1(markov, 1, base_class="stable_baselines3")
-        # concat_vec_envs copies the env by pickling; build the games from our own views so
-        # that their masks stay reachable.
-        from supersuit.vector import ConcatVecEnv, MarkovVectorEnv
-
-        inner.venv = ConcatVecEnv([lambda v=v: MarkovVectorEnv(v) for v in self.views])
-        inner.num_envs = inner.venv.num_envs
+        # What pettingzoo_env_to_vec_env_v1 + concat_vec_envs_v1(num_cpus=0,
+        # base_class="stable_baselines3") build, made from our own views (concat_vec_envs
+        # would copy the env) so that their masks stay reachable.
+        inner = SB3VecEnvWrapper(
+            ConcatSuperSuitVecEnv([lambda v=v: MarkovVectorEnv(v) for v in self.views])
+        )
         super().__init__(inner)
         self.num_envs = inner.num_envs
         self._next_seed: int | None = None
