@@ -27,6 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecMonitor
 
 import hop_envs
+from agents.hop.training.log import LOG_FILE, TrainingLog
 from baselines.focal_env import training_population
 from baselines.sb3.checkpoint import (
     PolicyMeta,
@@ -40,7 +41,7 @@ from baselines.sb3.policies import PolicyConfig, policy_kwargs
 from baselines.sb3.vec_envs import ConcatVecEnv, SelfPlayVecEnv, population_vec_env
 from hop_envs.coplayers import coplayer_population
 
-RUN_FILE, LOG_FILE, POLICY_DIR = "run.json", "log.csv", "policy"
+RUN_FILE, POLICY_DIR = "run.json", "policy"
 LOG_COLUMNS = (
     "chunk",
     "env_steps",
@@ -177,6 +178,10 @@ class LearnerTrainer:
         self.env = ConcatVecEnv(parts)
         self.model = self._make_model()
         self.chunk = 0
+        # one row per chunk; SB3's own logger writes TensorBoard events (see _sb3_logger)
+        self.log = TrainingLog(
+            self.directory, tensorboard=False, columns=LOG_COLUMNS, step_column="chunk"
+        )
 
     def _make_model(self) -> Any:
         config, spec = self.config, self.config.spec
@@ -263,7 +268,7 @@ class LearnerTrainer:
         load_optimizer(directory / POLICY_DIR, trainer.model.policy.optimizer)
         trainer.model.num_timesteps = int(run["env_steps"])
         trainer.chunk = int(run["chunks_done"])
-        _truncate_log(directory / LOG_FILE, trainer.chunk)
+        trainer.log.truncate(trainer.chunk)
         return trainer
 
     # -- training ----------------------------------------------------------------------
@@ -319,8 +324,7 @@ class LearnerTrainer:
         wall = time.perf_counter() - start
         self.chunk += 1
         self.save()
-        _append_log(
-            self.directory / LOG_FILE,
+        self.log.append(
             {
                 "chunk": self.chunk,
                 "env_steps": model.num_timesteps,
@@ -376,27 +380,6 @@ def _zero_lstm_states(model: Any, num_envs: int) -> Any:
 
 def _mean(values: list[float]) -> float | str:
     return round(float(np.mean(values)), 4) if values else ""
-
-
-def _append_log(path: Path, row: Mapping[str, Any]) -> None:
-    new = not path.is_file()
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=LOG_COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
-def _truncate_log(path: Path, chunks_done: int) -> None:
-    """Drop rows written after the last checkpoint, so no chunk is logged twice."""
-    if not path.is_file():
-        return
-    with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if int(r["chunk"]) <= chunks_done]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=LOG_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def plot_curve(directory: str | Path, out: str | Path | None = None) -> Path:

@@ -54,38 +54,52 @@ def read_log(path: str | Path) -> list[dict[str, str]]:
 
 
 class TrainingLog:
-    """Appends metric rows to ``<run>/log.csv`` (and TensorBoard when available)."""
+    """Appends metric rows to ``<run>/log.csv`` (and TensorBoard when available).
 
-    def __init__(self, directory: str | Path, *, tensorboard: bool = True) -> None:
+    ``columns`` are the CSV's columns (HOP's :data:`COLUMNS` by default) and ``step_column``
+    the one that numbers the rows (TensorBoard's step, what :meth:`truncate` keeps up to)."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        tensorboard: bool = True,
+        columns: tuple[str, ...] = COLUMNS,
+        step_column: str = "iteration",
+    ) -> None:
+        if step_column not in columns:
+            raise ValueError(f"TrainingLog: step_column {step_column!r} is not in {columns}")
         self.directory = Path(directory)
         self.path = self.directory / LOG_FILE
+        self.columns = tuple(columns)
+        self.step_column = step_column
         self.writer: Any = None
         if tensorboard:
             self.writer = _tensorboard_writer(self.directory / "tensorboard")
 
     def truncate(self, last_iteration: int | None) -> None:
-        """Keep only rows with ``iteration <= last_iteration`` (none when ``None``)."""
+        """Keep only rows whose step column is ``<= last_iteration`` (none when ``None``)."""
         if not self.path.is_file():
             return
         rows = read_log(self.path)
         keep = (
             []
             if last_iteration is None
-            else [r for r in rows if int(r["iteration"]) <= last_iteration]
+            else [r for r in rows if int(r[self.step_column]) <= last_iteration]
         )
         self._write(keep, mode="w")
 
     def append(self, metrics: Mapping[str, Any]) -> None:
-        unknown = sorted(set(metrics) - set(COLUMNS))
+        unknown = sorted(set(metrics) - set(self.columns))
         if unknown:
-            raise ValueError(f"TrainingLog.append: unknown columns {unknown}; known {COLUMNS}")
-        self._write([{k: _cell(metrics.get(k)) for k in COLUMNS}], mode="a")
+            raise ValueError(f"TrainingLog.append: unknown columns {unknown}; known {self.columns}")
+        self._write([{k: _cell(metrics.get(k)) for k in self.columns}], mode="a")
         if self.writer is not None:
-            step = int(metrics["iteration"])
+            step = int(metrics[self.step_column])
             for key, value in metrics.items():
                 if (
                     isinstance(value, int | float)
-                    and key != "iteration"
+                    and key != self.step_column
                     and not (isinstance(value, float) and math.isnan(value))
                 ):
                     self.writer.add_scalar(f"train/{key}", value, step)
@@ -100,7 +114,7 @@ class TrainingLog:
         self.directory.mkdir(parents=True, exist_ok=True)
         new = mode == "w" or not self.path.is_file() or self.path.stat().st_size == 0
         with open(self.path, mode, newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer = csv.DictWriter(f, fieldnames=self.columns)
             if new:
                 writer.writeheader()
             writer.writerows(rows)
