@@ -87,6 +87,7 @@ class BatchedFocalVecEnv(VecEnv):
         action_space = spaces.Discrete(self.rules.num_actions)
         super().__init__(int(num_envs), observation_space, action_space)
         self._rows = np.arange(self.num_envs)
+        self._seat_offsets = np.arange(self.num_players)
         self._rng = np.random.default_rng()
         self._state: hop_envs.BatchedState | None = None
         self._grids = np.zeros(0, dtype=np.uint8)  # (B, n, C, H, W): every seat's view
@@ -193,8 +194,20 @@ class BatchedFocalVecEnv(VecEnv):
         dones = terminated | outcome.truncated[rows, seat]
         illegal = outcome.illegal[rows, seat].tolist()
         names = self._names_per_entry
+        # Every seat's action as run and who is still in the game, in the focal observation's
+        # order (the focal seat first, then the others in seat order after it): the
+        # social-influence learner's MOA reads them.
+        order = (seat[:, None] + self._seat_offsets) % self.num_players
+        joint_seen = np.where(outcome.illegal, STAY, joint)[rows[:, None], order]  # as run
+        present = state.active[rows[:, None], order[:, 1:]]
         infos: list[dict[str, Any]] = [
-            {"illegal_action": illegal[i], "seat": int(seat[i]), "coplayers": names[i]}
+            {
+                "illegal_action": illegal[i],
+                "seat": int(seat[i]),
+                "coplayers": names[i],
+                "joint_actions": joint_seen[i],
+                "present": present[i],
+            }
             for i in range(self.num_envs)
         ]
         self._grids, self._masks = self.game.observe(state)

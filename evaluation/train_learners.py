@@ -1,4 +1,4 @@
-"""``hop-bench train --agent ppo|a2c|prosocial-ppo|recurrent-ppo``: train a learning baseline.
+"""``hop-bench train --agent ppo|a2c|...|social-influence``: train a learning baseline.
 
     hop-bench train --agent ppo --env ID [--steps N] [--chunk-steps N] [--num-envs N]
                     [--self-play-games N] [--coplayer NAME ...] [--seed S] [--out DIR]
@@ -22,7 +22,7 @@ from pathlib import Path
 from evaluation.cli_common import UsageError, int_at_least
 
 #: The learners ``hop-bench train`` trains with this module (names of baselines.sb3.learners).
-LEARNER_NAMES = ("ppo", "a2c", "prosocial-ppo", "recurrent-ppo")
+LEARNER_NAMES = ("ppo", "a2c", "prosocial-ppo", "recurrent-ppo", "social-influence")
 
 #: Options of this module -> LearnerTrainConfig fields.
 LEARNER_OPTIONS = {

@@ -31,6 +31,8 @@ class Learner:
     recurrent: bool
     episodes_per_trial: int
     description: str
+    #: Adds the social-influence reward (:mod:`baselines.social_influence`) and trains a MOA.
+    influence: bool = False
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -89,6 +91,17 @@ LEARNERS: dict[str, Learner] = {
             episodes_per_trial=4,
             description="RecurrentPPO (sb3-contrib) whose LSTM state persists across the "
             "episodes of a trial: an RL²-style few-shot learner",
+        ),
+        Learner(
+            "social-influence",
+            "maskable-ppo",
+            "selfish",
+            uses_masks=True,
+            recurrent=False,
+            episodes_per_trial=1,
+            description="MaskablePPO plus the social-influence reward of Jaques et al. (2019): "
+            "a model of other agents (MOA) and the causal influence of its action on them",
+            influence=True,
         ),
     )
 }

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecMonitor
 
 import hop_envs
@@ -39,9 +39,12 @@ from baselines.sb3.checkpoint import (
 from baselines.sb3.learners import Learner, learner
 from baselines.sb3.policies import PolicyConfig, policy_kwargs
 from baselines.sb3.vec_envs import ConcatVecEnv, SelfPlayVecEnv, population_vec_env
+from baselines.social_influence.influence import InfluenceConfig
 from hop_envs.coplayers import coplayer_population
 
 RUN_FILE, POLICY_DIR = "run.json", "policy"
+#: The MOA optimizer's state, inside the policy folder (social-influence runs).
+MOA_OPTIMIZER_DIR = "moa_optimizer"
 LOG_COLUMNS = (
     "chunk",
     "env_steps",
@@ -78,9 +81,18 @@ class LearnerTrainConfig:
     #: memoryless co-players), else one FocalSeatEnv per entry.
     batched: bool = True
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    #: The influence reward's options (social-influence only; ``None``: the defaults).
+    influence: InfluenceConfig | None = None
 
     def __post_init__(self) -> None:
         spec = learner(self.learner)
+        if spec.influence and self.influence is None:
+            object.__setattr__(self, "influence", InfluenceConfig())
+        if not spec.influence and self.influence is not None:
+            raise ValueError(
+                f"LearnerTrainConfig.influence is set, but {spec.name!r} has no influence "
+                "reward (only 'social-influence' does)"
+            )
         object.__setattr__(self, "env_id", hop_envs.full_env_id(self.env_id))
         object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
         if "reward_mode" in self.env_kwargs:
@@ -124,6 +136,7 @@ class LearnerTrainConfig:
         data = asdict(self)
         data["coplayers"] = list(self.coplayers)
         data["policy"] = self.policy.to_json()
+        data["influence"] = None if self.influence is None else self.influence.to_json()
         return data
 
     @classmethod
@@ -131,6 +144,8 @@ class LearnerTrainConfig:
         data = dict(data)
         data["coplayers"] = tuple(data.get("coplayers", ()))
         data["policy"] = PolicyConfig.from_json(dict(data.get("policy", {})))
+        if data.get("influence") is not None:
+            data["influence"] = InfluenceConfig.from_json(dict(data["influence"]))
         return cls(**data)
 
 
@@ -177,6 +192,10 @@ class LearnerTrainer:
         self.parts = parts
         self.env = ConcatVecEnv(parts)
         self.model = self._make_model()
+        self.moa: Any = None
+        self.moa_optimizer: torch.optim.Optimizer | None = None
+        if spec.influence:
+            self._make_moa()
         self.chunk = 0
         # one row per chunk; SB3's own logger writes TensorBoard events (see _sb3_logger)
         self.log = TrainingLog(
@@ -213,6 +232,26 @@ class LearnerTrainer:
         common["n_steps"] = min(config.n_steps, 16)
         return A2C("MlpPolicy", self.env, **common)
 
+    def _make_moa(self) -> None:
+        from baselines.social_influence.moa import MOAConfig, MOANetwork
+
+        assert self.config.influence is not None
+        space = self.env.observation_space
+        self.moa = MOANetwork(
+            MOAConfig(
+                observation_shape=tuple(space.shape),  # type: ignore[arg-type]
+                num_actions=int(self.env.action_space.n),
+                num_players=hop_envs.make(
+                    self.config.env_id, **self.config.env_kwargs
+                ).rules.num_players,
+                conv_channels=tuple(self.config.policy.conv_channels),
+            )
+        )
+        self.moa.eval()
+        self.moa_optimizer = torch.optim.Adam(
+            self.moa.parameters(), lr=self.config.influence.moa_learning_rate
+        )
+
     @property
     def steps_per_chunk(self) -> int:
         """``chunk_steps`` rounded up to whole rollouts (``n_steps`` x vector entries)."""
@@ -240,6 +279,11 @@ class LearnerTrainer:
                 "self_play_games": self.config.self_play_games,
                 "reward_mode": self.config.spec.reward_mode,
                 "episodes_per_trial": self.config.spec.episodes_per_trial,
+                **(
+                    {"influence": self.config.influence.to_json()}
+                    if self.config.influence is not None
+                    else {}
+                ),
             },
         )
 
@@ -247,6 +291,12 @@ class LearnerTrainer:
         folder = self.directory / POLICY_DIR
         save_policy(folder, self.meta(), self.model.policy)
         save_optimizer(folder, self.model.policy.optimizer)
+        if self.moa is not None:
+            from baselines.social_influence.moa import save_moa
+
+            save_moa(folder, self.moa)
+            (folder / MOA_OPTIMIZER_DIR).mkdir(exist_ok=True)
+            save_optimizer(folder / MOA_OPTIMIZER_DIR, self.moa_optimizer)
         run = {
             "config": self.config.to_json(),
             "chunks_done": self.chunk,
@@ -266,6 +316,11 @@ class LearnerTrainer:
         _, policy = load_policy(directory / POLICY_DIR)
         trainer.model.policy.load_state_dict(policy.state_dict())
         load_optimizer(directory / POLICY_DIR, trainer.model.policy.optimizer)
+        if trainer.moa is not None:
+            from baselines.social_influence.moa import load_moa
+
+            trainer.moa.load_state_dict(load_moa(directory / POLICY_DIR).state_dict())
+            load_optimizer(directory / POLICY_DIR / MOA_OPTIMIZER_DIR, trainer.moa_optimizer)
         trainer.model.num_timesteps = int(run["env_steps"])
         trainer.chunk = int(run["chunks_done"])
         trainer.log.truncate(trainer.chunk)
@@ -312,12 +367,20 @@ class LearnerTrainer:
         target = min((self.chunk + 1) * self.steps_per_chunk, config.total_steps)
         start, before = time.perf_counter(), model.num_timesteps
         callback = _ReturnCollector(bar, len(self.parts), self.parts[0].num_envs)
+        callbacks: Any = callback
+        if self.moa is not None:
+            from baselines.social_influence.callback import InfluenceCallback
+
+            assert config.influence is not None and self.moa_optimizer is not None
+            callbacks = CallbackList(
+                [callback, InfluenceCallback(self.moa, self.moa_optimizer, config.influence)]
+            )
         # A2C updates after every 16 steps per entry: log one row per 25 updates.
         log_interval = 25 if config.spec.algorithm == "a2c" else 1
         model.learn(
             target - model.num_timesteps,
             reset_num_timesteps=False,
-            callback=callback,
+            callback=callbacks,
             log_interval=log_interval,
         )
         population_returns, self_play_returns = callback.returns

@@ -74,6 +74,25 @@ class SelfPlayView(BaseParallelWrapper):
         out_truncs = dict.fromkeys(self.possible_agents, truncated)
         out_rewards = {a: float(rewards.get(a, 0.0)) for a in self.possible_agents}
         out_infos = {a: dict(infos.get(a, {})) for a in self.possible_agents}
+        # Each seat's view of the joint action as run (its own first, then the others in seat
+        # order after it; departed seats and illegal actions ran as stay) and who is still in
+        # the game: the social-influence learner's MOA reads them.
+        seats = self.possible_agents
+        ran = np.asarray(
+            [
+                int(actions[a])
+                if a in live and not infos.get(a, {}).get("illegal_action")
+                else STAY
+                for a in seats
+            ],
+            np.int64,
+        )
+        still = np.asarray([a in self.env.agents for a in seats], dtype=bool)
+        n = len(seats)
+        for seat, agent in enumerate(seats):
+            order = (seat + np.arange(n)) % n
+            out_infos[agent]["joint_actions"] = ran[order]
+            out_infos[agent]["present"] = still[order[1:]]
         grids = {a: self._last[a]["observation"] for a in self.possible_agents}
         if over:
             self.agents = []
