@@ -115,11 +115,12 @@ def _description(entry: Any) -> str:
     plug-in that fails to import says so instead of breaking the listing."""
     if entry.description:
         return entry.description
+    from hop_envs.registry import _doc_line
+
     try:
-        doc = (getattr(entry.factory, "__doc__", None) or "").strip()
+        return _doc_line(entry.factory)
     except Exception as err:  # a broken plug-in is listed, not fatal
         return f"(cannot import: {type(err).__name__}: {err})"
-    return doc.splitlines()[0] if doc else ""
 
 
 def _run_list(args: argparse.Namespace) -> int:

@@ -137,12 +137,14 @@ class LearnerAgent(BaseAgent):
     def action_probabilities(self, observation: Observation) -> np.ndarray:
         """The policy's action distribution (float64) for this observation; a recurrent
         learner's memory moves on by one step."""
-        import torch
+        import torch  # on first use: importing this module imports no torch
 
         with torch.no_grad():
-            return self._probabilities(torch, observation)
+            return self._probabilities(observation)
 
-    def _probabilities(self, torch: Any, observation: Observation) -> np.ndarray:
+    def _probabilities(self, observation: Observation) -> np.ndarray:
+        import torch
+
         grid = torch.as_tensor(np.asarray(observation["observation"]), dtype=torch.float32)
         obs = grid.unsqueeze(0)
         mask = np.asarray(observation["action_mask"], dtype=bool)
