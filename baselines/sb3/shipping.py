@@ -4,7 +4,8 @@
 
 Each run folder (made by ``hop-bench train --agent <learner>``) gives
 ``baselines/checkpoints/<learner>/<EnvName-vN>/``: ``policy.json``, ``policy.safetensors``,
-``log.csv``, ``run.json`` and ``curve.png`` (the optimizer state stays behind). The table
+``log.csv``, ``run.json`` and ``curve.png``, and the social-influence learner's MOA
+(``moa.json``, ``moa.safetensors``); the optimizers' states stay behind. The table
 between ``<!-- shipped:start -->`` and ``<!-- shipped:end -->`` in the docs page is then
 rewritten from every shipped checkpoint's own files, so its figures are never typed.
 """
@@ -21,6 +22,8 @@ from baselines.sb3.learners import LEARNERS
 from baselines.sb3.shipped import SHIPPED_DIR, shipped_checkpoint
 
 SHIPPED_FILES = ("policy.json", "policy.safetensors")
+#: Shipped when the run has them (the social-influence learner's model of other agents).
+MOA_FILES = ("moa.json", "moa.safetensors")
 RUN_FILES = ("log.csv", "run.json", "curve.png")
 START, END = "<!-- shipped:start -->", "<!-- shipped:end -->"
 
@@ -31,7 +34,8 @@ def ship(run_dir: Path) -> Path:
     config = run["config"]
     target = shipped_checkpoint(config["learner"], config["env_id"])
     target.mkdir(parents=True, exist_ok=True)
-    for name in SHIPPED_FILES:
+    moa = LEARNERS[config["learner"]].influence
+    for name in (*SHIPPED_FILES, *(MOA_FILES if moa else ())):
         shutil.copy2(run_dir / "policy" / name, target / name)
     for name in RUN_FILES:
         shutil.copy2(run_dir / name, target / name)

@@ -43,6 +43,29 @@ def test_ship_copies_the_policy_and_logs_but_not_the_optimizer(tmp_path, monkeyp
     )
 
 
+@pytest.mark.filterwarnings("ignore")
+def test_ship_copies_the_social_influence_learners_moa_but_not_its_optimizer(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(shipping, "shipped_checkpoint", lambda *_: tmp_path / "shipped")
+    config = LearnerTrainConfig(
+        "social-influence",
+        "MarkovStagHunt-v0",
+        total_steps=64,
+        chunk_steps=64,
+        num_envs=2,
+        n_steps=8,
+    )
+    LearnerTrainer(config, tmp_path / "run").train(progress=False)
+    from baselines.sb3.training import plot_curve
+
+    plot_curve(tmp_path / "run")
+    target = shipping.ship(tmp_path / "run")
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        [*shipping.SHIPPED_FILES, "moa.json", "moa.safetensors", *shipping.RUN_FILES]
+    )
+
+
 def test_the_docs_table_matches_the_shipped_checkpoints() -> None:
     if not SHIPPED_DIR.is_dir():
         pytest.fail(f"{SHIPPED_DIR} is missing: the learners' checkpoints must ship")
