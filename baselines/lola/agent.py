@@ -1,0 +1,161 @@
+"""A trained LOLA-OM learner (:mod:`baselines.lola.grid_training`) behind the Agent protocol.
+
+``LOLAGridAgent(checkpoint=DIR)`` loads the policy and the co-player models from the
+safetensors + JSON checkpoint a :class:`~baselines.lola.grid_training.LOLAGridTrainer`
+saved, plays with fixed weights (it does not learn while it plays) and samples its actions
+with its own seeded RNG (``deterministic=True``: the most likely action).
+
+:meth:`LOLAGridAgent.predict_coplayers` answers from the co-player models: the model of
+slot ``k`` (the ``k``-th seat after the agent's own, as the observation lists them) gets
+that co-player's own view and legal actions, rebuilt from the agent's observation
+(``coplayer_view`` and ``coplayer_masks`` of :mod:`baselines.lola.grid_policy`), for
+every other seat still in the game. It draws nothing from the RNG and changes nothing.
+No shipped checkpoint exists yet: ``checkpoint`` is required. Importing this module imports
+no torch; the networks are built on the first ``reset``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.base import BaseAgent, Observation, SeatInfo
+from agents.prediction import CoplayerPrediction
+from hop_envs.registration import full_env_id
+
+
+class LOLAGridAgent(BaseAgent):
+    """LOLA with opponent modelling (Foerster et al. 2018), trained weights."""
+
+    name = "lola-om"
+
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        deterministic: bool = False,
+        torch_threads: int | None = 1,
+    ) -> None:
+        super().__init__()
+        if torch_threads is not None and (
+            isinstance(torch_threads, bool)
+            or not isinstance(torch_threads, int)
+            or torch_threads < 1
+        ):
+            raise ValueError(
+                "LOLAGridAgent: torch_threads must be None or an integer >= 1, got "
+                f"{torch_threads!r}"
+            )
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.deterministic = bool(deterministic)
+        self.torch_threads = torch_threads
+        self.meta: Mapping[str, Any] | None = None
+        self.policy: Any = None
+        self.models: Any = None
+        self.rules: Any = None
+        self._loaded_from: Path | None = None
+
+    @classmethod
+    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
+        """The checkpoint these arguments load, so stored results are keyed by its bytes."""
+        checkpoint = kwargs.get("checkpoint")
+        return [Path(checkpoint)] if checkpoint and Path(checkpoint).exists() else []
+
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        super().reset(seed, seat)
+        if seat is None:
+            raise ValueError("LOLAGridAgent.reset: needs seat=SeatInfo(...) to check the game")
+        if self.checkpoint is None:
+            raise FileNotFoundError(
+                "LOLAGridAgent: no shipped checkpoint; train one with "
+                "baselines.lola.grid_training.LOLAGridTrainer and pass checkpoint=DIR"
+            )
+        import torch
+
+        if self.torch_threads is not None:
+            torch.set_num_threads(self.torch_threads)
+        if self.checkpoint != self._loaded_from:
+            from baselines.lola.grid_training import build_networks, load_weights, read_meta
+
+            meta = read_meta(self.checkpoint)
+            policy, models = build_networks(meta)
+            load_weights(self.checkpoint, policy, models)
+            self.meta, self.policy, self.models = meta, policy.eval(), models.eval()
+            self._loaded_from = self.checkpoint
+        self._check_fit(seat)
+        import hop_envs
+
+        self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).rules
+
+    def _check_fit(self, seat: SeatInfo) -> None:
+        meta = self.meta
+        assert meta is not None
+        if full_env_id(meta["env_id"]) != full_env_id(seat.env_id):
+            raise ValueError(
+                f"{self._loaded_from}: trained for {meta['env_id']}, but the seat is in "
+                f"{seat.env_id}"
+            )
+        shape = tuple(seat.observation_space["observation"].shape)
+        if (
+            shape != tuple(meta["observation_shape"])
+            or seat.action_space.n != meta["num_actions"]
+            or seat.num_players - 1 != meta["num_models"]
+        ):
+            raise ValueError(
+                f"{self._loaded_from}: trained on observations {tuple(meta['observation_shape'])}, "
+                f"{meta['num_actions']} actions and {meta['num_models'] + 1} players, but the seat "
+                f"has {shape}, {seat.action_space.n} and {seat.num_players} (env arguments "
+                f"{dict(seat.env_kwargs)}; trained with {dict(meta['env_kwargs'])})"
+            )
+
+    def action_probabilities(self, observation: Observation) -> np.ndarray:
+        """The policy's action distribution (float64) for this observation."""
+        if self.policy is None:
+            raise RuntimeError("LOLAGridAgent: call reset(seed=..., seat=...) first")
+        grid = np.asarray(observation["observation"])[None]
+        mask = np.asarray(observation["action_mask"], dtype=bool)[None]
+        return self._probabilities(self.policy, grid, mask)[0]
+
+    @staticmethod
+    def _probabilities(net: Any, grids: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            logp = net(
+                torch.as_tensor(grids, dtype=torch.float32),
+                torch.as_tensor(masks, dtype=torch.bool),
+            )
+        probs = logp.double().exp().numpy()
+        return probs / probs.sum(1, keepdims=True)
+
+    def act(self, observation: Observation) -> int:
+        probs = self.action_probabilities(observation)
+        if self.deterministic:
+            return int(probs.argmax())
+        cumulative = np.cumsum(probs)
+        draw = self.rng.random() * cumulative[-1]
+        return int(min(np.searchsorted(cumulative, draw, side="right"), probs.size - 1))
+
+    def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
+        """Seat -> the model's action distribution, for every other seat still in the game."""
+        if self.models is None or self.seat is None:
+            raise RuntimeError("LOLAGridAgent: call reset(seed=..., seat=...) first")
+        from baselines.lola.grid_policy import coplayer_masks, coplayer_view
+
+        grid = np.asarray(observation["observation"])
+        n = self.seat.num_players
+        present = [k for k in range(1, n) if grid[k].any()]
+        if not present:
+            return {}
+        masks = coplayer_masks(self.rules, grid)
+        out: dict[int, CoplayerPrediction] = {}
+        for k in present:
+            view = coplayer_view(grid, n, k)[None]
+            probs = self._probabilities(self.models[k - 1], view, masks[k][None])[0]
+            out[(self.seat.seat + k) % n] = CoplayerPrediction(actions=probs)
+        return out
+
+
+__all__ = ["LOLAGridAgent"]
