@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from agents.base import BaseAgent, Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
+from hop_envs.coplayers import SNOWDRIFT_ID, STAG_HUNT_ID
 from hop_envs.registration import full_env_id
 
 
@@ -31,6 +32,7 @@ class LOLAGridAgent(BaseAgent):
     """LOLA with opponent modelling (Foerster et al. 2018), trained weights."""
 
     name = "lola-om"
+    supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
 
     def __init__(
         self,

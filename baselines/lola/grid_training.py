@@ -6,7 +6,8 @@ opponent modelling, policy-gradient form; the update itself is :mod:`baselines.l
 1. **Real episodes.** ``real_episodes`` whole episodes in the batched core, the learner at
    a seat drawn uniformly per episode, every other seat played by a co-player drawn
    uniformly per episode from the env's *training* population
-   (:func:`baselines.focal_env.training_population`; never held-out ones).
+   (:func:`baselines.focal_env.training_population`, or the part of it named in
+   ``config.coplayers``; held-out co-players are refused).
 2. **Co-player models, maximum likelihood.** The model of each co-player slot ``k`` (the
    ``k``-th player after the learner in observation order) takes ``model_steps`` Adam
    steps on the negative log-likelihood of the actions the real co-players in that slot
@@ -25,12 +26,19 @@ opponent modelling, policy-gradient form; the update itself is :mod:`baselines.l
 
 The real co-players are rule-based and do not learn: LOLA's assumption that they follow
 their policy gradient is the method's, not the population's.
+
+Command line (the trainer's checkpoint folder is also what ``LOLAGridAgent`` loads)::
+
+    python -m baselines.lola.grid_training --env hop/MarkovStagHunt-v0 --steps 200000 \
+        --out runs/lola-om/stag [--seed 0] [--save-every 50] [--resume]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -534,6 +542,36 @@ def build_networks(meta: Mapping[str, Any]) -> tuple[GridPolicy, torch.nn.Module
     return net(), torch.nn.ModuleList(net() for _ in range(int(meta["num_models"])))
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train (or resume) a run and save its checkpoint every ``--save-every`` iterations
+    and at the end; one line per iteration on stdout."""
+    parser = argparse.ArgumentParser(description="Train LOLA-OM on a HOP grid game.")
+    parser.add_argument("--env", default="hop/MarkovStagHunt-v0")
+    parser.add_argument("--steps", type=int, required=True, help="real env steps in all")
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lookahead-lr", type=float, default=LOLAGridConfig.lookahead_lr)
+    parser.add_argument("--form", choices=FORMS, default="shaping")
+    parser.add_argument("--save-every", type=int, default=50, help="iterations")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.resume:
+        trainer = LOLAGridTrainer.load(args.out)
+    else:
+        config = LOLAGridConfig(
+            env_id=args.env, seed=args.seed, lookahead_lr=args.lookahead_lr, form=args.form
+        )
+        trainer = LOLAGridTrainer(config)
+    while trainer.env_steps < args.steps:
+        row = trainer.iterate()
+        print(" ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True)
+        if trainer.iteration % max(args.save_every, 1) == 0:
+            trainer.save(args.out)
+    trainer.save(args.out)
+    return 0
+
+
 __all__ = [
     "FORMS",
     "Episodes",
@@ -544,3 +582,7 @@ __all__ = [
     "play",
     "read_meta",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,7 @@ from agents.prediction import check_predictions
 from baselines.lola.agent import LOLAGridAgent
 from baselines.lola.grid import SimulatedBatch, dice_value, lola_gradient
 from baselines.lola.grid_policy import coplayer_masks, coplayer_view
-from baselines.lola.grid_training import LOLAGridConfig, LOLAGridTrainer, play
+from baselines.lola.grid_training import LOLAGridConfig, LOLAGridTrainer, main, play
 from hop_envs import BatchedGame
 from hop_envs.coplayers import batched_policy
 
@@ -325,3 +325,14 @@ def test_the_agent_refuses_a_missing_or_foreign_checkpoint(checkpoint, tmp_path)
         LOLAGridAgent(checkpoint=tmp_path).reset(seed=0, seat=seat_info(env, SNOWDRIFT))
     with pytest.raises(FileNotFoundError, match="checkpoint=DIR"):
         LOLAGridAgent().reset(seed=0, seat=seat_info(env, SNOWDRIFT))
+
+
+def test_the_command_line_trains_saves_and_resumes(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["--steps", "1", "--out", str(out), "--lookahead-lr", "0", "--seed", "4"]) == 0
+    first = LOLAGridTrainer.load(out)
+    assert first.iteration == 1 and first.config.seed == 4 and first.config.lookahead_lr == 0
+    steps = first.env_steps
+    assert main(["--steps", str(steps + 1), "--out", str(out), "--resume"]) == 0
+    assert LOLAGridTrainer.load(out).iteration == 2
+    assert capsys.readouterr().out.count("mean_return=") == 2
