@@ -1,0 +1,181 @@
+"""A trained discrete-PR2 learner (:mod:`baselines.pr2.grid_training`) behind the Agent protocol.
+
+``PR2Agent(checkpoint=DIR)`` loads the factored joint action value from the safetensors + JSON
+checkpoint a :class:`~baselines.pr2.grid_training.PR2GridTrainer` saved (``DIR`` is the run
+folder or its ``policy/``), plays with fixed weights (it does not learn while it plays) and
+samples its soft policy ``pi = softmax(Qbar / alpha)`` at the checkpoint's temperature with
+its own seeded RNG (``deterministic=True``: the most likely action; ``alpha`` overrides the
+temperature).
+
+:meth:`PR2Agent.predict_coplayers` answers with PR2's own belief about each co-player still in
+the game: the marginal of its opponent-conditional policy under the agent's policy,
+``sum_a pi(a | s) rho_j(. | s, a)`` (:mod:`baselines.pr2.grid`). ``rho`` is the co-players'
+reaction that would suit the agent best (level-1 reasoning), not a fit of what they do, so
+these predictions are the model's optimism, scored like any other. It draws nothing from the
+RNG and changes nothing. No shipped checkpoint exists yet: ``checkpoint`` is required.
+Importing this module imports no torch; the network is built on the first ``reset``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.base import BaseAgent, Observation, SeatInfo
+from agents.prediction import CoplayerPrediction
+from hop_envs.registration import full_env_id
+
+
+class PR2Agent(BaseAgent):
+    """PR2, level-1 probabilistic recursive reasoning (Wen et al. 2019), discrete form,
+    trained weights; predicts its co-players with its opponent-conditional policy."""
+
+    name = "pr2"
+
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        deterministic: bool = False,
+        alpha: float | None = None,
+        torch_threads: int | None = 1,
+    ) -> None:
+        super().__init__()
+        if torch_threads is not None and (
+            isinstance(torch_threads, bool)
+            or not isinstance(torch_threads, int)
+            or torch_threads < 1
+        ):
+            raise ValueError(
+                f"PR2Agent: torch_threads must be None or an integer >= 1, got {torch_threads!r}"
+            )
+        if alpha is not None and (
+            isinstance(alpha, bool)
+            or not isinstance(alpha, int | float)
+            or not math.isfinite(alpha)
+            or alpha <= 0
+        ):
+            raise ValueError(f"PR2Agent: alpha must be None or a finite float > 0, got {alpha!r}")
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.deterministic = bool(deterministic)
+        self.alpha = alpha
+        self.torch_threads = torch_threads
+        self.meta: Mapping[str, Any] | None = None
+        self.net: Any = None
+        self.mask_table: Any = None
+        self._loaded_from: Path | None = None
+
+    @classmethod
+    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
+        """The checkpoint these arguments load, so stored results are keyed by its bytes."""
+        checkpoint = kwargs.get("checkpoint")
+        return [Path(checkpoint)] if checkpoint and Path(checkpoint).exists() else []
+
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        super().reset(seed, seat)
+        if seat is None:
+            raise ValueError("PR2Agent.reset: needs seat=SeatInfo(...) to check the game")
+        if self.checkpoint is None:
+            raise FileNotFoundError(
+                "PR2Agent: no shipped checkpoint; train one with "
+                "baselines.pr2.grid_training.train and pass checkpoint=DIR"
+            )
+        import torch
+
+        if self.torch_threads is not None:
+            torch.set_num_threads(self.torch_threads)
+        if self.checkpoint != self._loaded_from:
+            from baselines.pr2.grid_training import load_network
+
+            self.meta, self.net = load_network(self.checkpoint)
+            self._loaded_from = self.checkpoint
+        self._check_fit(seat)
+        import hop_envs
+        from baselines.pr2.grid import MaskTable
+
+        self.mask_table = MaskTable.of_rules(
+            hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).rules
+        )
+
+    def _check_fit(self, seat: SeatInfo) -> None:
+        meta = self.meta
+        assert meta is not None
+        if full_env_id(meta["env_id"]) != full_env_id(seat.env_id):
+            raise ValueError(
+                f"{self._loaded_from}: trained for {meta['env_id']}, but the seat is in "
+                f"{seat.env_id}"
+            )
+        net = meta["network"]
+        shape = tuple(seat.observation_space["observation"].shape)
+        if (
+            shape != tuple(net["observation_shape"])
+            or seat.action_space.n != net["num_actions"]
+            or seat.num_players != net["num_players"]
+        ):
+            raise ValueError(
+                f"{self._loaded_from}: trained on observations {tuple(net['observation_shape'])}, "
+                f"{net['num_actions']} actions and {net['num_players']} players, but the seat has "
+                f"{shape}, {seat.action_space.n} and {seat.num_players} (env arguments "
+                f"{dict(seat.env_kwargs)}; trained with {dict(meta['env_kwargs'])})"
+            )
+
+    @property
+    def temperature(self) -> float:
+        if self.meta is None:
+            raise RuntimeError("PR2Agent: call reset(seed=..., seat=...) first")
+        return float(self.meta["alpha"] if self.alpha is None else self.alpha)
+
+    def _evaluate(self, observation: Observation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``pi`` ``(A,)``, co-player marginals ``(J, A)`` and presence ``(J,)`` (float64)."""
+        if self.net is None or self.meta is None:
+            raise RuntimeError("PR2Agent: call reset(seed=..., seat=...) first")
+        import torch
+
+        from baselines.pr2.grid import coplayer_marginals, evaluate, grid_masks
+
+        grid = np.asarray(observation["observation"])[None]
+        masks, present = grid_masks(self.mask_table, grid)
+        masks[:, 0] = np.asarray(observation["action_mask"], dtype=bool)  # the env's own mask
+        rho_alpha = self.meta.get("rho_alpha")
+        with torch.no_grad():
+            q0, qj = self.net(torch.as_tensor(grid))
+            ev = evaluate(
+                q0.double(),
+                qj.double(),
+                torch.as_tensor(masks),
+                torch.as_tensor(present[:, 1:]),
+                self.temperature,
+                None if rho_alpha is None else float(rho_alpha),
+            )
+            marginals = coplayer_marginals(ev.pi, ev.rho)
+        return ev.pi[0].numpy(), marginals[0].numpy(), present[0, 1:]
+
+    def action_probabilities(self, observation: Observation) -> np.ndarray:
+        """The policy's action distribution (float64) for this observation."""
+        return self._evaluate(observation)[0]
+
+    def act(self, observation: Observation) -> int:
+        probs = self.action_probabilities(observation)
+        if self.deterministic:
+            return int(probs.argmax())
+        cumulative = np.cumsum(probs)
+        draw = self.rng.random() * cumulative[-1]
+        return int(min(np.searchsorted(cumulative, draw, side="right"), probs.size - 1))
+
+    def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
+        """Seat -> ``sum_a pi(a|s) rho_j(.|s, a)`` for every other seat still in the game."""
+        if self.seat is None:
+            raise RuntimeError("PR2Agent: call reset(seed=..., seat=...) first")
+        _, marginals, present = self._evaluate(observation)
+        n, seat = self.seat.num_players, self.seat.seat
+        return {
+            (seat + k) % n: CoplayerPrediction(actions=marginals[k - 1] / marginals[k - 1].sum())
+            for k in range(1, n)
+            if present[k - 1]
+        }
+
+
+__all__ = ["PR2Agent"]
