@@ -281,7 +281,7 @@ class LOLAGridTrainer:
         return GridPolicy(c, h, w, self.num_actions, cfg.conv_channels, cfg.hidden)
 
     # -- acting ------------------------------------------------------------------------------
-    def _population_act(self, size: int) -> ActFn:
+    def population_actor(self, size: int) -> ActFn:
         """Co-players drawn per episode and slot from the training population; the learner
         (slot 0) samples from its policy."""
         drawn = self.rng.integers(0, len(self._policies), (size, self.num_players))
@@ -300,7 +300,7 @@ class LOLAGridTrainer:
 
         return act
 
-    def _model_act(self, theta: Mapping[str, torch.Tensor], phis) -> ActFn:
+    def model_actor(self, theta: Mapping[str, torch.Tensor], phis) -> ActFn:
         """Everyone from networks: the learner with ``theta``, slot ``k`` with model
         ``k - 1``'s parameters ``phis[k - 1]`` (values only)."""
         nets = [(self.policy, theta), *zip(self.models, phis, strict=True)]
@@ -337,7 +337,9 @@ class LOLAGridTrainer:
     def simulate(self, theta, phis) -> SimulatedBatch:
         """A :data:`baselines.lola.grid.Simulator` on the batched core: ``sim_episodes``
         episodes where the learner plays ``theta`` and every co-player its model."""
-        episodes = play(self.game, self.config.sim_episodes, self.rng, self._model_act(theta, phis))
+        episodes = play(
+            self.game, self.config.sim_episodes, self.rng, self.model_actor(theta, phis)
+        )
         self.sim_steps += episodes.env_steps
         own = self._log_probs(self.policy, theta, episodes, 0)
         coplayers = torch.stack(
@@ -434,7 +436,7 @@ class LOLAGridTrainer:
             self.game,
             self.config.real_episodes,
             self.rng,
-            self._population_act(self.config.real_episodes),
+            self.population_actor(self.config.real_episodes),
         )
         self.env_steps += episodes.env_steps
         row: dict[str, float] = {

@@ -142,8 +142,8 @@ def test_the_models_learn_a_deterministic_rule_based_coplayer_by_maximum_likelih
     )
     trainer = LOLAGridTrainer(config)
     for _ in range(8):
-        trainer.fit_models(play(trainer.game, 16, trainer.rng, trainer._population_act(16)))
-    episodes = play(trainer.game, 16, trainer.rng, trainer._population_act(16))
+        trainer.fit_models(play(trainer.game, 16, trainer.rng, trainer.population_actor(16)))
+    episodes = play(trainer.game, 16, trainer.rng, trainer.population_actor(16))
     seeker = batched_policy("nearest-stag", STAG_HUNT)
     for k in range(1, trainer.num_players):
         acting = episodes.acting[:, :, k]
