@@ -140,7 +140,7 @@ def shipped_agents(env_id: str) -> list[str]:
     """The agents the package registers in code (no plug-ins) that play ``env_id``, and the
     learning baselines with a shipped checkpoint for it."""
     from agents.registry import AGENTS
-    from baselines.sb3.shipped import shipped_learners
+    from baselines.shipped import shipped_learners
     from hop_envs.registration import full_env_id
     from hop_envs.registry import BUILTIN
 

@@ -154,7 +154,7 @@ def standard_scenarios(env_id: str) -> list[Scenario]:
 def learned_backgrounds(env_id: str) -> list[str]:
     """The learned co-players with a shipped checkpoint for ``env_id`` (the learning
     baselines, registered as co-players of population ``"learned"``)."""
-    from baselines.sb3.shipped import shipped_learners
+    from baselines.shipped import shipped_learners
 
     return [n for n in shipped_learners(env_id) if coplayer_population(n) == LEARNED]
 

@@ -1,4 +1,4 @@
-"""``hop-bench train --agent ppo|a2c|...|social-influence``: train a learning baseline.
+"""``hop-bench train --agent ppo|a2c|...|social-influence|lola|pr2``: train a learning baseline.
 
     hop-bench train --agent ppo --env ID [--steps N] [--chunk-steps N] [--num-envs N]
                     [--self-play-games N] [--coplayer NAME ...] [--seed S] [--out DIR]
@@ -20,9 +20,15 @@ import time
 from pathlib import Path
 
 from evaluation.cli_common import UsageError, int_at_least
+from evaluation.train_opponent_aware import (
+    RUN_FORMATS,
+    learner_of_run,
+    run_opponent_aware_train,
+)
 
 #: The learners ``hop-bench train`` trains with this module (names of baselines.sb3.learners).
-LEARNER_NAMES = ("ppo", "a2c", "prosocial-ppo", "recurrent-ppo", "social-influence")
+#: (``lola`` and ``pr2`` have trainers of their own: :mod:`evaluation.train_opponent_aware`.)
+LEARNER_NAMES = ("ppo", "a2c", "prosocial-ppo", "recurrent-ppo", "social-influence", "lola", "pr2")
 
 #: Options of this module -> LearnerTrainConfig fields.
 LEARNER_OPTIONS = {
@@ -65,6 +71,8 @@ def run_learner_train(args: argparse.Namespace) -> int:
     if given:
         flags = ", ".join("--" + o.replace("_", "-") for o in given)
         raise UsageError(f"{flags}: HOP options; a learner run takes --steps, --num-envs, ...")
+    if args.agent in RUN_FORMATS or (args.resume is not None and learner_of_run(args.resume)):
+        return run_opponent_aware_train(args)
     overrides = {
         f: getattr(args, o) for o, f in LEARNER_OPTIONS.items() if getattr(args, o) is not None
     }

@@ -10,8 +10,9 @@ slot ``k`` (the ``k``-th seat after the agent's own, as the observation lists th
 that co-player's own view and legal actions, rebuilt from the agent's observation
 (``coplayer_view`` and ``coplayer_masks`` of :mod:`baselines.lola.grid_policy`), for
 every other seat still in the game. It draws nothing from the RNG and changes nothing.
-No shipped checkpoint exists yet: ``checkpoint`` is required. Importing this module imports
-no torch; the networks are built on the first ``reset``.
+``checkpoint=None`` loads the one shipped for the seat's env
+(``baselines/checkpoints/lola/<EnvName-vN>/``). As a co-player it is a learned one. Importing
+this module imports no torch; the networks are built on the first ``reset``.
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ import numpy as np
 
 from agents.base import BaseAgent, Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
-from hop_envs.coplayers import SNOWDRIFT_ID, STAG_HUNT_ID
+from baselines.shipped import shipped_checkpoint
+from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
 from hop_envs.registration import full_env_id
 
 
 class LOLAGridAgent(BaseAgent):
-    """LOLA with opponent modelling (Foerster et al. 2018), trained weights."""
+    """learning baseline: LOLA with opponent modelling (Foerster et al. 2018), shipped
+    weights; predicts its co-players with its models of them."""
 
-    name = "lola-om"
+    name = "lola"
+    #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
+    population: ClassVar[str] = LEARNED
     supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
 
     def __init__(
@@ -63,29 +68,34 @@ class LOLAGridAgent(BaseAgent):
     def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
         """The checkpoint these arguments load, so stored results are keyed by its bytes."""
         checkpoint = kwargs.get("checkpoint")
-        return [Path(checkpoint)] if checkpoint and Path(checkpoint).exists() else []
+        folder = Path(checkpoint) if checkpoint else shipped_checkpoint("lola", env_id)
+        return [folder] if folder.exists() else []
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
         if seat is None:
             raise ValueError("LOLAGridAgent.reset: needs seat=SeatInfo(...) to check the game")
-        if self.checkpoint is None:
+        folder = self.checkpoint or shipped_checkpoint("lola", seat.env_id)
+        if self.checkpoint is None and not folder.is_dir():
             raise FileNotFoundError(
-                "LOLAGridAgent: no shipped checkpoint; train one with "
-                "baselines.lola.grid_training.LOLAGridTrainer and pass checkpoint=DIR"
+                f"'lola': no shipped checkpoint for {seat.env_id} (looked in {folder}); train "
+                f"one with `hop-bench train --agent lola --env {seat.env_id}` and pass "
+                "checkpoint=DIR"
             )
+        if (folder / "policy").is_dir():  # a run folder: its checkpoint
+            folder = folder / "policy"
         import torch
 
         if self.torch_threads is not None:
             torch.set_num_threads(self.torch_threads)
-        if self.checkpoint != self._loaded_from:
+        if folder != self._loaded_from:
             from baselines.lola.grid_training import build_networks, load_weights, read_meta
 
-            meta = read_meta(self.checkpoint)
+            meta = read_meta(folder)
             policy, models = build_networks(meta)
-            load_weights(self.checkpoint, policy, models)
+            load_weights(folder, policy, models)
             self.meta, self.policy, self.models = meta, policy.eval(), models.eval()
-            self._loaded_from = self.checkpoint
+            self._loaded_from = folder
         self._check_fit(seat)
         import hop_envs
 

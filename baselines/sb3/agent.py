@@ -19,7 +19,7 @@ import numpy as np
 
 from agents.base import BaseAgent, Observation, SeatInfo, Transition
 from baselines.sb3.learners import learner
-from baselines.sb3.shipped import shipped_checkpoint
+from baselines.shipped import shipped_checkpoint
 from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
 from hop_envs.registration import full_env_id
 

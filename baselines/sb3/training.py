@@ -445,8 +445,11 @@ def _mean(values: list[float]) -> float | str:
     return round(float(np.mean(values)), 4) if values else ""
 
 
-def plot_curve(directory: str | Path, out: str | Path | None = None) -> Path:
-    """A PNG of the run's learning curve (mean return per chunk) from ``log.csv``."""
+def plot_curve(
+    directory: str | Path, out: str | Path | None = None, learner: str | None = None
+) -> Path:
+    """A PNG of the run's learning curve (mean return per chunk) from ``log.csv``; any
+    learner's run folder (``learner``: its name, when ``run.json`` does not say)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -460,11 +463,11 @@ def plot_curve(directory: str | Path, out: str | Path | None = None) -> Path:
         ("mean_return_vs_population", "vs training population"),
         ("mean_return_self_play", "self-play"),
     ):
-        points = [(int(r["env_steps"]), float(r[key])) for r in rows if r[key]]
+        points = [(int(r["env_steps"]), float(r[key])) for r in rows if r.get(key)]
         if points:
             ax.plot(*zip(*points, strict=True), marker=".", label=label)
     run = json.loads((directory / RUN_FILE).read_text())["config"]
-    ax.set_title(f"{run['learner']} on {run['env_id']} (seed {run['seed']})")
+    ax.set_title(f"{learner or run['learner']} on {run['env_id']} (seed {run['seed']})")
     ax.set_xlabel("env steps")
     ax.set_ylabel("mean episode return")
     ax.grid(alpha=0.3)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.sb3.shipped import shipped_learners
+from baselines.shipped import shipped_learners
 from evaluation.scenarios import learned_backgrounds, load_scenario, scenario_names
 from hop_envs.coplayers import (
     COPLAYERS,

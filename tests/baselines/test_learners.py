@@ -16,8 +16,8 @@ from agents.base import SeatInfo
 from baselines.sb3.agent import LEARNER_AGENTS, RecurrentPPOAgent
 from baselines.sb3.checkpoint import load_policy
 from baselines.sb3.learners import LEARNERS, learner
-from baselines.sb3.shipped import shipped_checkpoint
 from baselines.sb3.training import LearnerTrainConfig, LearnerTrainer
+from baselines.shipped import shipped_checkpoint
 from evaluation.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore")

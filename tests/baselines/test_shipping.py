@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from baselines.sb3 import shipping
-from baselines.sb3.shipped import SHIPPED_DIR
+from baselines import shipping
 from baselines.sb3.training import LearnerTrainConfig, LearnerTrainer
+from baselines.shipped import SHIPPED_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,5 +72,5 @@ def test_the_docs_table_matches_the_shipped_checkpoints() -> None:
     text = (ROOT / "docs" / "baselines.md").read_text()
     block = text.split(shipping.START, 1)[1].split(shipping.END, 1)[0].strip()
     assert block == shipping.table(), (
-        "docs/baselines.md is out of date: run `python -m baselines.sb3.shipping`"
+        "docs/baselines.md is out of date: run `python -m baselines.shipping`"
     )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baselines.sb3.shipped import shipped_learners
+from baselines.shipped import shipped_learners
 from evaluation.jobs import AgentSpec, TrialJob
 from evaluation.players import make_background
 from evaluation.runner import TrialRunner

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.sb3.shipped import shipped_learners
+from baselines.shipped import shipped_learners
 from evaluation.main_job import (
     PLANNER_EPISODES,
     PLANNER_TRIALS,

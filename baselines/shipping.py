@@ -1,11 +1,13 @@
 """Ship trained learners: copy a run's checkpoint into the package and document it.
 
-    python -m baselines.sb3.shipping RUN_DIR [RUN_DIR ...] [--docs docs/baselines.md]
+    python -m baselines.shipping RUN_DIR [RUN_DIR ...] [--docs docs/baselines.md]
 
 Each run folder (made by ``hop-bench train --agent <learner>``) gives
-``baselines/checkpoints/<learner>/<EnvName-vN>/``: ``policy.json``, ``policy.safetensors``,
-``log.csv``, ``run.json`` and ``curve.png``, and the social-influence learner's MOA
-(``moa.json``, ``moa.safetensors``); the optimizers' states stay behind. The table
+``baselines/checkpoints/<learner>/<EnvName-vN>/``: the weights and their JSON from the run's
+``policy/`` (:data:`POLICY_FILES`: the SB3 learners' ``policy.*`` and the social-influence
+learner's MOA ``moa.*``, PR2's ``pr2.*``, LOLA's ``lola.json`` and ``weights.safetensors``),
+and ``log.csv``, ``run.json`` and ``curve.png``; optimizer, replay and RNG states stay behind.
+The table
 between ``<!-- shipped:start -->`` and ``<!-- shipped:end -->`` in the docs page is then
 rewritten from every shipped checkpoint's own files, so its figures are never typed.
 """
@@ -19,11 +21,17 @@ import shutil
 from pathlib import Path
 
 from baselines.sb3.learners import LEARNERS
-from baselines.sb3.shipped import SHIPPED_DIR, shipped_checkpoint
+from baselines.shipped import SHIPPED_DIR, shipped_checkpoint
 
 SHIPPED_FILES = ("policy.json", "policy.safetensors")
-#: Shipped when the run has them (the social-influence learner's model of other agents).
+#: The social-influence learner's model of other agents, shipped beside its policy.
 MOA_FILES = ("moa.json", "moa.safetensors")
+#: The files of a run's ``policy/`` folder that ship, by learner (default: SHIPPED_FILES).
+POLICY_FILES: dict[str, tuple[str, ...]] = {
+    "social-influence": (*SHIPPED_FILES, *MOA_FILES),
+    "pr2": ("pr2.json", "pr2.safetensors"),
+    "lola": ("lola.json", "weights.safetensors"),
+}
 RUN_FILES = ("log.csv", "run.json", "curve.png")
 START, END = "<!-- shipped:start -->", "<!-- shipped:end -->"
 
@@ -31,32 +39,44 @@ START, END = "<!-- shipped:start -->", "<!-- shipped:end -->"
 def ship(run_dir: Path) -> Path:
     """Copy the run's checkpoint and logs to the package; return the shipped folder."""
     run = json.loads((run_dir / "run.json").read_text())
-    config = run["config"]
-    target = shipped_checkpoint(config["learner"], config["env_id"])
+    learner = learner_of(run)
+    target = shipped_checkpoint(learner, run["config"]["env_id"])
     target.mkdir(parents=True, exist_ok=True)
-    moa = LEARNERS[config["learner"]].influence
-    for name in (*SHIPPED_FILES, *(MOA_FILES if moa else ())):
+    for name in POLICY_FILES.get(learner, SHIPPED_FILES):
         shutil.copy2(run_dir / "policy" / name, target / name)
     for name in RUN_FILES:
         shutil.copy2(run_dir / name, target / name)
     return target
 
 
-def command_of(config: dict) -> str:
+#: ``hop-bench train`` option defaults of the learners with trainers of their own.
+OTHER_DEFAULTS: dict[str, dict[str, object]] = {
+    "pr2": {"chunk_steps": 25_000, "num_envs": 16},
+    "lola": {"chunk_steps": 50_000},
+}
+
+
+def learner_of(run: dict) -> str:
+    """The learner a run's ``run.json`` is of (PR2's config does not name it)."""
+    config = run["config"]
+    return str(config.get("learner") or ("pr2" if "pr2" in run.get("format", "") else ""))
+
+
+def command_of(config: dict, learner: str | None = None) -> str:
     """The ``hop-bench train`` command that reproduces a run's configuration."""
+    learner = learner or config["learner"]
     parts = [
         "hop-bench train",
-        f"--agent {config['learner']}",
+        f"--agent {learner}",
         f"--env {config['env_id']}",
         f"--steps {config['total_steps']}",
     ]
-    recurrent = LEARNERS[config["learner"]].recurrent
-    defaults = {
-        "chunk_steps": 100_000,
-        "num_envs": 16,
-        "self_play_games": 0 if recurrent else 2,
-        "seed": 0,
-    }
+    spec = LEARNERS.get(learner)
+    defaults: dict[str, object] = {"seed": 0, **OTHER_DEFAULTS.get(learner, {})}
+    if spec is not None:
+        defaults.update(
+            chunk_steps=100_000, num_envs=16, self_play_games=0 if spec.recurrent else 2
+        )
     for key, default in defaults.items():
         if config.get(key) != default:
             parts.append(f"--{key.replace('_', '-')} {config[key]}")
@@ -80,13 +100,14 @@ def table() -> str:
 
             def cell(row: dict) -> str:
                 text = f"{float(row['mean_return_vs_population']):.2f}"
-                if row["mean_return_self_play"]:
+                if row.get("mean_return_self_play"):
                     text += f" ({float(row['mean_return_self_play']):.2f})"
                 return text
 
             curve = (env_dir / "curve.png").relative_to(SHIPPED_DIR.parent.parent)
             lines.append(
-                f"| `{learner_dir.name}` | {env_dir.name} | `{command_of(run['config'])}` | "
+                f"| `{learner_dir.name}` | {env_dir.name} | "
+                f"`{command_of(run['config'], learner_dir.name)}` | "
                 f"{run['env_steps']:,} | {wall / 60:.0f} min | {cell(first)} → {cell(last)} | "
                 f"[png](../{curve.as_posix()}) |"
             )
