@@ -12,7 +12,8 @@ the game: the marginal of its opponent-conditional policy under the agent's poli
 ``sum_a pi(a | s) rho_j(. | s, a)`` (:mod:`baselines.pr2.grid`). ``rho`` is the co-players'
 reaction that would suit the agent best (level-1 reasoning), not a fit of what they do, so
 these predictions are the model's optimism, scored like any other. It draws nothing from the
-RNG and changes nothing. No shipped checkpoint exists yet: ``checkpoint`` is required.
+RNG and changes nothing. ``checkpoint=None`` loads the one shipped for the seat's env
+(``baselines/checkpoints/pr2/<EnvName-vN>/``); as a co-player it is a learned one.
 Importing this module imports no torch; the network is built on the first ``reset``.
 """
 
@@ -21,12 +22,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from agents.base import BaseAgent, Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
+from baselines.shipped import shipped_checkpoint
+from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
 from hop_envs.registration import full_env_id
 
 
@@ -35,6 +38,9 @@ class PR2Agent(BaseAgent):
     trained weights; predicts its co-players with its opponent-conditional policy."""
 
     name = "pr2"
+    #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
+    population: ClassVar[str] = LEARNED
+    supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
 
     def __init__(
         self,
@@ -72,26 +78,29 @@ class PR2Agent(BaseAgent):
     def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
         """The checkpoint these arguments load, so stored results are keyed by its bytes."""
         checkpoint = kwargs.get("checkpoint")
-        return [Path(checkpoint)] if checkpoint and Path(checkpoint).exists() else []
+        folder = Path(checkpoint) if checkpoint else shipped_checkpoint("pr2", env_id)
+        return [folder] if folder.exists() else []
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
         if seat is None:
             raise ValueError("PR2Agent.reset: needs seat=SeatInfo(...) to check the game")
-        if self.checkpoint is None:
+        folder = self.checkpoint or shipped_checkpoint("pr2", seat.env_id)
+        if self.checkpoint is None and not folder.is_dir():
             raise FileNotFoundError(
-                "PR2Agent: no shipped checkpoint; train one with "
-                "baselines.pr2.grid_training.train and pass checkpoint=DIR"
+                f"'pr2': no shipped checkpoint for {seat.env_id} (looked in {folder}); train "
+                f"one with `hop-bench train --agent pr2 --env {seat.env_id}` and pass "
+                "checkpoint=DIR"
             )
         import torch
 
         if self.torch_threads is not None:
             torch.set_num_threads(self.torch_threads)
-        if self.checkpoint != self._loaded_from:
+        if folder != self._loaded_from:
             from baselines.pr2.grid_training import load_network
 
-            self.meta, self.net = load_network(self.checkpoint)
-            self._loaded_from = self.checkpoint
+            self.meta, self.net = load_network(folder)
+            self._loaded_from = folder
         self._check_fit(seat)
         import hop_envs
         from baselines.pr2.grid import MaskTable
