@@ -65,3 +65,45 @@ def test_options_that_do_not_apply_to_lola_are_refused(tmp_path, capsys) -> None
     assert "--num-envs: lola plays whole batches" in capsys.readouterr().err
     assert lola(tmp_path, "c", "--coplayer", "stag-follower") == 2
     assert "stag-follower" in capsys.readouterr().err
+
+
+def pr2(tmp_path, name: str, *extra: str) -> int:
+    return main(
+        [
+            "train",
+            "--agent",
+            "pr2",
+            "--env",
+            STAG_HUNT,
+            "--steps",
+            "128",
+            "--chunk-steps",
+            "64",
+            "--num-envs",
+            "4",
+            "--out",
+            str(tmp_path / name),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def test_a_pr2_run_through_the_command_line_resumes_exactly(tmp_path, capsys) -> None:
+    from baselines.pr2.grid_training import PR2GridConfig, PR2GridTrainer
+
+    assert pr2(tmp_path, "whole") == 0
+    whole = tmp_path / "whole"
+    assert {p.name for p in whole.iterdir()} >= {"run.json", "policy", "log.csv", "curve.png"}
+    run = json.loads((whole / "run.json").read_text())
+    assert run["config"]["total_steps"] == 128 and run["chunks_done"] == 2
+    config = PR2GridConfig.from_json(run["config"])
+    PR2GridTrainer(config, tmp_path / "split").train(until_chunk=1)
+    assert main(["train", "--resume", str(tmp_path / "split"), "--no-progress"]) == 0
+    a = load_file(str(whole / "policy" / "pr2.safetensors"))
+    b = load_file(str(tmp_path / "split" / "policy" / "pr2.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert "pr2 on hop/MarkovStagHunt-v0: 128 env steps" in capsys.readouterr().out
+    # a resumed run may only change its target
+    assert main(["train", "--resume", str(whole), "--seed", "3", "--no-progress"]) == 2
+    assert "only --steps may change" in capsys.readouterr().err
