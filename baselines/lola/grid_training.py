@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +51,7 @@ from safetensors.torch import load_file, save_file
 from torch.func import functional_call
 
 import hop_envs
+from baselines.config_checks import int_sizes, is_finite, is_int, training_coplayers
 from baselines.focal_env import training_population
 from baselines.lola.grid import SimulatedBatch, dice_value, lola_gradient
 from baselines.lola.grid_policy import GridPolicy, sample
@@ -63,14 +63,6 @@ from hop_envs.core.layout import STAY
 FORMAT = "hop-bench-lola-om/1"
 CONFIG_JSON, WEIGHTS, STATE_JSON = "lola.json", "weights.safetensors", "trainer.json"
 FORMS = ("shaping", "full")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -128,44 +120,29 @@ class LOLAGridConfig:
         if not isinstance(self.env_kwargs, Mapping):
             fail("env_kwargs", "a mapping of the game's arguments")
         object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
-        if not _is_int(self.seed) or self.seed < 0:
+        if not is_int(self.seed) or self.seed < 0:
             fail("seed", "an int >= 0")
         for name in ("real_episodes", "sim_episodes", "hidden"):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 fail(name, "an int >= 1")
-        if not _is_int(self.model_steps) or self.model_steps < 0:
+        if not is_int(self.model_steps) or self.model_steps < 0:
             fail("model_steps", "an int >= 0")
-        if not _finite(self.gamma) or not 0.0 < self.gamma <= 1.0:
+        if not is_finite(self.gamma) or not 0.0 < self.gamma <= 1.0:
             fail("gamma", "a float in (0, 1]")
         for name in ("lr", "model_lr", "max_grad_norm"):
-            if not _finite(getattr(self, name)) or getattr(self, name) <= 0:
+            if not is_finite(getattr(self, name)) or getattr(self, name) <= 0:
                 fail(name, "a finite float > 0")
         for name in ("lookahead_lr", "entropy_coef"):
-            if not _finite(getattr(self, name)) or getattr(self, name) < 0:
+            if not is_finite(getattr(self, name)) or getattr(self, name) < 0:
                 fail(name, "a finite float >= 0")
         if self.form not in FORMS:
             fail("form", f"one of {FORMS}")
         if self.form == "full" and self.lookahead_lr == 0:
             fail("lookahead_lr", "> 0 with form='full' (the whole gradient is simulated)")
-        channels = self.conv_channels
-        if (
-            not isinstance(channels, Sequence)
-            or isinstance(channels, str)
-            or not all(_is_int(c) and c >= 1 for c in channels)
-        ):
-            fail("conv_channels", "a sequence of ints >= 1, e.g. (16, 16)")
-        object.__setattr__(self, "conv_channels", tuple(int(c) for c in channels))
-        if self.coplayers is not None:
-            allowed = training_population(full)
-            names = self.coplayers
-            if (
-                isinstance(names, str)
-                or not isinstance(names, Sequence)
-                or not names
-                or any(name not in allowed for name in names)
-            ):
-                fail("coplayers", f"None or a non-empty sequence of the names {allowed}")
-            object.__setattr__(self, "coplayers", tuple(names))
+        channels = int_sizes(where, "conv_channels", self.conv_channels)
+        object.__setattr__(self, "conv_channels", channels)
+        coplayers = training_coplayers(where, "coplayers", full, self.coplayers)
+        object.__setattr__(self, "coplayers", coplayers)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -459,7 +436,7 @@ class LOLAGridTrainer:
     def train(self, total_steps: int, log: Callable[[dict[str, float]], None] | None = None):
         """Iterate until ``total_steps`` real env steps (joint steps of live games) are done
         in all (counting those of a resumed run); the log rows of this call."""
-        if not _is_int(total_steps) or total_steps < 0:
+        if not is_int(total_steps) or total_steps < 0:
             raise ValueError(f"train total_steps={total_steps!r}: expected an int >= 0")
         rows = []
         while self.env_steps < total_steps:

@@ -17,11 +17,12 @@ Payoffs per step (me, other): CC -> (-1, -1), CD -> (-3, 0), DC -> (0, -3), DD -
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+
+from baselines.config_checks import is_finite
 
 #: The learning rules :func:`run_pair` knows.
 Learner = Literal["lola", "naive"]
@@ -37,10 +38,6 @@ REWARD_2 = (-1.0, 0.0, -3.0, -2.0)
 
 #: Player 2's logit for each state of the chain (player 1's view): its own view of CD is DC.
 _OWN_VIEW_2 = (1, 3, 2, 4)
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -62,15 +59,15 @@ class IPDConfig:
 
     def __post_init__(self) -> None:
         where = "IPDConfig"
-        if not _finite(self.gamma) or not 0.0 < self.gamma < 1.0:
+        if not is_finite(self.gamma) or not 0.0 < self.gamma < 1.0:
             raise ValueError(f"{where}.gamma={self.gamma!r}: expected a float in (0, 1)")
-        if not _finite(self.alpha) or self.alpha <= 0.0:
+        if not is_finite(self.alpha) or self.alpha <= 0.0:
             raise ValueError(f"{where}.alpha={self.alpha!r}: expected a finite float > 0")
-        if not _finite(self.eta) or self.eta < 0.0:
+        if not is_finite(self.eta) or self.eta < 0.0:
             raise ValueError(f"{where}.eta={self.eta!r}: expected a finite float >= 0")
         if not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 0:
             raise ValueError(f"{where}.steps={self.steps!r}: expected an int >= 0")
-        if not _finite(self.init_scale) or self.init_scale < 0.0:
+        if not is_finite(self.init_scale) or self.init_scale < 0.0:
             raise ValueError(
                 f"{where}.init_scale={self.init_scale!r}: expected a finite float >= 0"
             )

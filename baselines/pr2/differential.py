@@ -85,6 +85,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from baselines.config_checks import is_finite, is_int
+
 #: Each action lies in ``[-ACTION_BOUND, ACTION_BOUND]``.
 ACTION_BOUND = 10.0
 #: Where the two peaks are (both coordinates), and their values.
@@ -110,14 +112,6 @@ def reward(a1, a2):
 def _check(name: str, value, ok: bool, expected: str) -> None:
     if not ok:
         raise ValueError(f"{name} must be {expected}, got {value!r}")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -158,20 +152,20 @@ class DifferentialConfig:
 
     def __post_init__(self) -> None:
         _check("learner", self.learner, self.learner in LEARNERS, f"one of {LEARNERS}")
-        _check("seed", self.seed, _is_int(self.seed) and self.seed >= 0, "an int >= 0")
+        _check("seed", self.seed, is_int(self.seed) and self.seed >= 0, "an int >= 0")
         for name in ("train_steps", "batch_size", "hidden", "particles", "actor_samples"):
             value = getattr(self, name)
-            _check(name, value, _is_int(value) and value >= 1, "an int >= 1")
+            _check(name, value, is_int(value) and value >= 1, "an int >= 1")
         _check(
             "explore_steps",
             self.explore_steps,
-            _is_int(self.explore_steps) and self.explore_steps >= 0,
+            is_int(self.explore_steps) and self.explore_steps >= 0,
             "an int >= 0",
         )
         _check(
             "warmup_steps",
             self.warmup_steps,
-            _is_int(self.warmup_steps)
+            is_int(self.warmup_steps)
             and self.warmup_steps >= 0
             and (self.warmup_steps == 0 or self.explore_steps >= 1),
             "an int >= 0 (and 0 when explore_steps is 0: warm-up fits the exploration data)",
@@ -184,23 +178,23 @@ class DifferentialConfig:
         )
         for name in ("lr", "alpha_end", "global_tolerance"):
             value = getattr(self, name)
-            _check(name, value, _is_real(value) and value > 0, "a finite float > 0")
+            _check(name, value, is_finite(value) and value > 0, "a finite float > 0")
         _check(
             "rho_alpha",
             self.rho_alpha,
-            self.rho_alpha is None or (_is_real(self.rho_alpha) and self.rho_alpha > 0),
+            self.rho_alpha is None or (is_finite(self.rho_alpha) and self.rho_alpha > 0),
             "None (use the annealed alpha) or a finite float > 0",
         )
         _check(
             "alpha_start",
             self.alpha_start,
-            _is_real(self.alpha_start) and self.alpha_start >= self.alpha_end,
+            is_finite(self.alpha_start) and self.alpha_start >= self.alpha_end,
             f"a finite float >= alpha_end ({self.alpha_end})",
         )
         _check(
             "anneal_fraction",
             self.anneal_fraction,
-            _is_real(self.anneal_fraction) and 0.0 < self.anneal_fraction <= 1.0,
+            is_finite(self.anneal_fraction) and 0.0 < self.anneal_fraction <= 1.0,
             "a float in (0, 1]",
         )
 
@@ -315,8 +309,8 @@ def fit_opponent_model(
     """Fit ``rho(a_-i | a_i)`` to ``exp(q_fn(a_i, a_-i) / alpha)`` for a fixed value ``q_fn``
     (two tensors in, one tensor out), with own actions drawn uniformly from the action box.
     The same update the PR2 learner makes each step, on its own."""
-    _check("alpha", alpha, _is_real(alpha) and alpha > 0, "a finite float > 0")
-    _check("steps", steps, _is_int(steps) and steps >= 1, "an int >= 1")
+    _check("alpha", alpha, is_finite(alpha) and alpha > 0, "a finite float > 0")
+    _check("steps", steps, is_int(steps) and steps >= 1, "an int >= 1")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)

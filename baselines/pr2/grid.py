@@ -64,14 +64,11 @@ import torch
 from torch import nn
 
 from agents.hop.networks import conv_stack
+from baselines.config_checks import int_sizes, is_int
 from hop_envs.core.layout import NUM_MOVES, STAY
 from hop_envs.core.rules import GridRules
 
 NET_FORMAT = "hop-bench-pr2-grid/1"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -90,25 +87,17 @@ class PR2NetConfig:
         if (
             not isinstance(shape, Sequence)
             or len(shape) != 3
-            or not all(_is_int(v) and v >= 1 for v in shape)
+            or not all(is_int(v) and v >= 1 for v in shape)
         ):
             raise ValueError(f"{where}.observation_shape={shape!r}: expected 3 ints >= 1 (C, H, W)")
         object.__setattr__(self, "observation_shape", tuple(int(v) for v in shape))
         for name, low in (("num_actions", 2), ("num_players", 2), ("hidden", 1)):
             value = getattr(self, name)
-            if not _is_int(value) or value < low:
+            if not is_int(value) or value < low:
                 raise ValueError(f"{where}.{name}={value!r}: expected an int >= {low}")
             object.__setattr__(self, name, int(value))
-        channels = self.conv_channels
-        if (
-            isinstance(channels, str)
-            or not isinstance(channels, Sequence)
-            or not all(_is_int(c) and c >= 1 for c in channels)
-        ):
-            raise ValueError(
-                f"{where}.conv_channels={channels!r}: expected a sequence of ints >= 1"
-            )
-        object.__setattr__(self, "conv_channels", tuple(int(c) for c in channels))
+        channels = int_sizes(where, "conv_channels", self.conv_channels)
+        object.__setattr__(self, "conv_channels", channels)
 
     @property
     def num_coplayers(self) -> int:

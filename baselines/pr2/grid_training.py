@@ -50,7 +50,7 @@ from safetensors.torch import load_file, save_file
 
 import hop_envs
 from agents.hop.training.log import TrainingLog
-from baselines.focal_env import training_population
+from baselines.config_checks import int_sizes, is_finite, is_int, training_coplayers
 from baselines.pr2.grid import (
     NET_FORMAT,
     MaskTable,
@@ -87,18 +87,6 @@ LOG_COLUMNS = (
     "wall_s",
     "env_steps_per_s",
 )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _finite(value: object) -> bool:
-    return (
-        isinstance(value, int | float | np.floating)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +156,7 @@ class PR2GridConfig:
         object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
         if "reward_mode" in self.env_kwargs:
             fail("env_kwargs", "no reward_mode (PR2 trains on the selfish rewards)")
-        if not _is_int(self.seed) or self.seed < 0:
+        if not is_int(self.seed) or self.seed < 0:
             fail("seed", "an int >= 0")
         for name in (
             "total_steps",
@@ -180,40 +168,25 @@ class PR2GridConfig:
             "gradient_steps",
             "hidden",
         ):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 fail(name, "an int >= 1")
-        if not _is_int(self.learning_starts) or self.learning_starts < 0:
+        if not is_int(self.learning_starts) or self.learning_starts < 0:
             fail("learning_starts", "an int >= 0")
-        if not _finite(self.gamma) or not 0.0 <= self.gamma <= 1.0:
+        if not is_finite(self.gamma) or not 0.0 <= self.gamma <= 1.0:
             fail("gamma", "a float in [0, 1]")
         for name in ("lr", "alpha_start", "alpha_end", "max_grad_norm"):
-            if not _finite(getattr(self, name)) or getattr(self, name) <= 0:
+            if not is_finite(getattr(self, name)) or getattr(self, name) <= 0:
                 fail(name, "a finite float > 0")
-        if not _finite(self.tau) or not 0.0 < self.tau <= 1.0:
+        if not is_finite(self.tau) or not 0.0 < self.tau <= 1.0:
             fail("tau", "a float in (0, 1]")
-        if not _finite(self.anneal_fraction) or not 0.0 <= self.anneal_fraction <= 1.0:
+        if not is_finite(self.anneal_fraction) or not 0.0 <= self.anneal_fraction <= 1.0:
             fail("anneal_fraction", "a float in [0, 1]")
-        if self.rho_alpha is not None and (not _finite(self.rho_alpha) or self.rho_alpha <= 0):
+        if self.rho_alpha is not None and (not is_finite(self.rho_alpha) or self.rho_alpha <= 0):
             fail("rho_alpha", "None or a finite float > 0")
-        channels = self.conv_channels
-        if (
-            isinstance(channels, str)
-            or not isinstance(channels, Sequence)
-            or not all(_is_int(c) and c >= 1 for c in channels)
-        ):
-            fail("conv_channels", "a sequence of ints >= 1, e.g. (16, 16)")
-        object.__setattr__(self, "conv_channels", tuple(int(c) for c in channels))
-        if self.coplayers is not None:
-            allowed = training_population(full)
-            names = self.coplayers
-            if (
-                isinstance(names, str)
-                or not isinstance(names, Sequence)
-                or not names
-                or any(name not in allowed for name in names)
-            ):
-                fail("coplayers", f"None or a non-empty sequence of the names {list(allowed)}")
-            object.__setattr__(self, "coplayers", tuple(names))
+        channels = int_sizes(where, "conv_channels", self.conv_channels)
+        object.__setattr__(self, "conv_channels", channels)
+        coplayers = training_coplayers(where, "coplayers", full, self.coplayers)
+        object.__setattr__(self, "coplayers", coplayers)
 
     def alpha(self, env_steps: int) -> float:
         """The temperature after ``env_steps`` env steps (module docstring)."""
