@@ -19,25 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from agents.base import BaseAgent, Observation, SeatInfo
+from agents.base import Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
-from baselines.shipped import shipped_checkpoint
-from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
+from baselines.checkpoint_agent import CheckpointAgent
 from hop_envs.registration import full_env_id
 
 
-class LOLAGridAgent(BaseAgent):
+class LOLAGridAgent(CheckpointAgent):
     """learning baseline: LOLA with opponent modelling (Foerster et al. 2018), shipped
     weights; predicts its co-players with its models of them."""
 
-    name = "lola"
-    #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
-    population: ClassVar[str] = LEARNED
-    supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
+    learner_name = "lola"
 
     def __init__(
         self,
@@ -45,49 +41,16 @@ class LOLAGridAgent(BaseAgent):
         deterministic: bool = False,
         torch_threads: int | None = 1,
     ) -> None:
-        super().__init__()
-        if torch_threads is not None and (
-            isinstance(torch_threads, bool)
-            or not isinstance(torch_threads, int)
-            or torch_threads < 1
-        ):
-            raise ValueError(
-                "LOLAGridAgent: torch_threads must be None or an integer >= 1, got "
-                f"{torch_threads!r}"
-            )
-        self.checkpoint = None if checkpoint is None else Path(checkpoint)
-        self.deterministic = bool(deterministic)
-        self.torch_threads = torch_threads
+        super().__init__(checkpoint, deterministic, torch_threads)
         self.meta: Mapping[str, Any] | None = None
         self.policy: Any = None
         self.models: Any = None
         self.rules: Any = None
-        self._loaded_from: Path | None = None
-
-    @classmethod
-    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
-        """The checkpoint these arguments load, so stored results are keyed by its bytes."""
-        checkpoint = kwargs.get("checkpoint")
-        folder = Path(checkpoint) if checkpoint else shipped_checkpoint("lola", env_id)
-        return [folder] if folder.exists() else []
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        if seat is None:
-            raise ValueError("LOLAGridAgent.reset: needs seat=SeatInfo(...) to check the game")
-        folder = self.checkpoint or shipped_checkpoint("lola", seat.env_id)
-        if self.checkpoint is None and not folder.is_dir():
-            raise FileNotFoundError(
-                f"'lola': no shipped checkpoint for {seat.env_id} (looked in {folder}); train "
-                f"one with `hop-bench train --agent lola --env {seat.env_id}` and pass "
-                "checkpoint=DIR"
-            )
-        if (folder / "policy").is_dir():  # a run folder: its checkpoint
-            folder = folder / "policy"
-        import torch
-
-        if self.torch_threads is not None:
-            torch.set_num_threads(self.torch_threads)
+        folder = self.checkpoint_folder(seat)
+        assert seat is not None
         if folder != self._loaded_from:
             from baselines.lola.grid_training import build_networks, load_weights, read_meta
 
@@ -143,12 +106,7 @@ class LOLAGridAgent(BaseAgent):
         return probs / probs.sum(1, keepdims=True)
 
     def act(self, observation: Observation) -> int:
-        probs = self.action_probabilities(observation)
-        if self.deterministic:
-            return int(probs.argmax())
-        cumulative = np.cumsum(probs)
-        draw = self.rng.random() * cumulative[-1]
-        return int(min(np.searchsorted(cumulative, draw, side="right"), probs.size - 1))
+        return self.sample(self.action_probabilities(observation))
 
     def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
         """Seat -> the model's action distribution, for every other seat still in the game."""

@@ -22,25 +22,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from agents.base import BaseAgent, Observation, SeatInfo
+from agents.base import Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
-from baselines.shipped import shipped_checkpoint
-from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
+from baselines.checkpoint_agent import CheckpointAgent
 from hop_envs.registration import full_env_id
 
 
-class PR2Agent(BaseAgent):
+class PR2Agent(CheckpointAgent):
     """PR2, level-1 probabilistic recursive reasoning (Wen et al. 2019), discrete form,
     trained weights; predicts its co-players with its opponent-conditional policy."""
 
-    name = "pr2"
-    #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
-    population: ClassVar[str] = LEARNED
-    supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
+    learner_name = "pr2"
 
     def __init__(
         self,
@@ -49,15 +45,7 @@ class PR2Agent(BaseAgent):
         alpha: float | None = None,
         torch_threads: int | None = 1,
     ) -> None:
-        super().__init__()
-        if torch_threads is not None and (
-            isinstance(torch_threads, bool)
-            or not isinstance(torch_threads, int)
-            or torch_threads < 1
-        ):
-            raise ValueError(
-                f"PR2Agent: torch_threads must be None or an integer >= 1, got {torch_threads!r}"
-            )
+        super().__init__(checkpoint, deterministic, torch_threads)
         if alpha is not None and (
             isinstance(alpha, bool)
             or not isinstance(alpha, int | float)
@@ -65,37 +53,15 @@ class PR2Agent(BaseAgent):
             or alpha <= 0
         ):
             raise ValueError(f"PR2Agent: alpha must be None or a finite float > 0, got {alpha!r}")
-        self.checkpoint = None if checkpoint is None else Path(checkpoint)
-        self.deterministic = bool(deterministic)
         self.alpha = alpha
-        self.torch_threads = torch_threads
         self.meta: Mapping[str, Any] | None = None
         self.net: Any = None
         self.mask_table: Any = None
-        self._loaded_from: Path | None = None
-
-    @classmethod
-    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
-        """The checkpoint these arguments load, so stored results are keyed by its bytes."""
-        checkpoint = kwargs.get("checkpoint")
-        folder = Path(checkpoint) if checkpoint else shipped_checkpoint("pr2", env_id)
-        return [folder] if folder.exists() else []
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        if seat is None:
-            raise ValueError("PR2Agent.reset: needs seat=SeatInfo(...) to check the game")
-        folder = self.checkpoint or shipped_checkpoint("pr2", seat.env_id)
-        if self.checkpoint is None and not folder.is_dir():
-            raise FileNotFoundError(
-                f"'pr2': no shipped checkpoint for {seat.env_id} (looked in {folder}); train "
-                f"one with `hop-bench train --agent pr2 --env {seat.env_id}` and pass "
-                "checkpoint=DIR"
-            )
-        import torch
-
-        if self.torch_threads is not None:
-            torch.set_num_threads(self.torch_threads)
+        folder = self.checkpoint_folder(seat)
+        assert seat is not None
         if folder != self._loaded_from:
             from baselines.pr2.grid_training import load_network
 
@@ -167,12 +133,7 @@ class PR2Agent(BaseAgent):
         return self._evaluate(observation)[0]
 
     def act(self, observation: Observation) -> int:
-        probs = self.action_probabilities(observation)
-        if self.deterministic:
-            return int(probs.argmax())
-        cumulative = np.cumsum(probs)
-        draw = self.rng.random() * cumulative[-1]
-        return int(min(np.searchsorted(cumulative, draw, side="right"), probs.size - 1))
+        return self.sample(self.action_probabilities(observation))
 
     def predict_coplayers(self, observation: Observation) -> dict[int, CoplayerPrediction]:
         """Seat -> ``sum_a pi(a|s) rho_j(.|s, a)`` for every other seat still in the game."""

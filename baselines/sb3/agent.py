@@ -11,29 +11,23 @@ co-players reads these classes); the policy is built on the first ``reset``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from agents.base import BaseAgent, Observation, SeatInfo, Transition
+from agents.base import Observation, SeatInfo, Transition
+from baselines.checkpoint_agent import CheckpointAgent
 from baselines.sb3.learners import learner
-from baselines.shipped import shipped_checkpoint
-from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
 from hop_envs.registration import full_env_id
 
 
-class LearnerAgent(BaseAgent):
+class LearnerAgent(CheckpointAgent):
     """A learning baseline playing with fixed weights (it does not learn while it plays).
 
-    ``checkpoint``: a checkpoint folder, or ``None`` for the shipped one of the seat's env.
+    ``checkpoint``: a checkpoint folder (or a run folder), or ``None`` for the shipped one of
+    the seat's env.
     """
-
-    learner_name: ClassVar[str]
-    #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
-    population: ClassVar[str] = LEARNED
-    supported_envs: ClassVar[tuple[str, ...]] = (STAG_HUNT_ID, SNOWDRIFT_ID)
 
     def __init__(
         self,
@@ -41,60 +35,18 @@ class LearnerAgent(BaseAgent):
         deterministic: bool = False,
         torch_threads: int | None = 1,
     ):
-        """``torch_threads`` is applied with ``torch.set_num_threads`` at ``reset`` (one
-        observation per call: extra intra-op threads only add synchronisation, and
-        evaluation runs seats and workers side by side); ``None`` leaves torch alone."""
-        super().__init__()
-        if torch_threads is not None and (
-            isinstance(torch_threads, bool)
-            or not isinstance(torch_threads, int)
-            or torch_threads < 1
-        ):
-            raise ValueError(
-                f"{type(self).__name__}: torch_threads must be None or an integer >= 1, "
-                f"got {torch_threads!r}"
-            )
-        self.torch_threads = torch_threads
+        super().__init__(checkpoint, deterministic, torch_threads)
         self.spec = learner(self.learner_name)
-        self.checkpoint = None if checkpoint is None else Path(checkpoint)
-        self.deterministic = bool(deterministic)
         self.meta: Any = None  # baselines.sb3.checkpoint.PolicyMeta once loaded
         self.policy: Any = None
-        self._loaded_from: Path | None = None
         self._lstm_states: Any = None
         self._trial_start = True
 
-    @property
-    def name(self) -> str:
-        return self.learner_name
-
-    @classmethod
-    def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:
-        """The checkpoint these arguments load (the shipped one by default), so that stored
-        results are keyed by the weights' bytes."""
-        checkpoint = kwargs.get("checkpoint")
-        folder = Path(checkpoint) if checkpoint else shipped_checkpoint(cls.learner_name, env_id)
-        return [folder] if folder.exists() else []
-
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        if seat is None:
-            raise ValueError(
-                f"{type(self).__name__}.reset: needs seat=SeatInfo(...) to know which env's "
-                "checkpoint to load"
-            )
-        if self.torch_threads is not None:
-            import torch
-
-            torch.set_num_threads(self.torch_threads)
-        folder = self.checkpoint or shipped_checkpoint(self.learner_name, seat.env_id)
+        folder = self.checkpoint_folder(seat)
+        assert seat is not None
         if folder != self._loaded_from:
-            if self.checkpoint is None and not folder.is_dir():
-                raise FileNotFoundError(
-                    f"{self.learner_name!r}: no shipped checkpoint for {seat.env_id} "
-                    f"(looked in {folder}); train one with `hop-bench train --agent "
-                    f"{self.learner_name} --env {seat.env_id}` and pass checkpoint=DIR"
-                )
             from baselines.sb3.checkpoint import load_policy  # torch, on first use
 
             self.meta, self.policy = load_policy(folder)
@@ -127,12 +79,7 @@ class LearnerAgent(BaseAgent):
     def act(self, observation: Observation) -> int:
         if self.policy is None:
             raise RuntimeError(f"{type(self).__name__}: call reset(seed=..., seat=...) first")
-        probs = self.action_probabilities(observation)
-        if self.deterministic:
-            return int(probs.argmax())
-        cumulative = np.cumsum(probs)
-        draw = self.rng.random() * cumulative[-1]
-        return int(min(np.searchsorted(cumulative, draw, side="right"), probs.size - 1))
+        return self.sample(self.action_probabilities(observation))
 
     def action_probabilities(self, observation: Observation) -> np.ndarray:
         """The policy's action distribution (float64) for this observation; a recurrent
