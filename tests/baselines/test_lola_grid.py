@@ -319,7 +319,9 @@ def test_the_agent_plays_an_episode_and_predicts_the_other_live_seats(checkpoint
 def test_the_agent_refuses_a_missing_or_foreign_checkpoint(checkpoint, tmp_path, monkeypatch):
     _, folder = checkpoint
     # as if nothing were shipped for the game
-    monkeypatch.setattr("baselines.checkpoint_agent.shipped_checkpoint", lambda *_: tmp_path / "none")
+    monkeypatch.setattr(
+        "baselines.checkpoint_agent.shipped_checkpoint", lambda *_: tmp_path / "none"
+    )
     env = hop_envs.make(SNOWDRIFT)
     with pytest.raises(ValueError, match="trained for hop/MarkovStagHunt-v0"):
         LOLAGridAgent(checkpoint=folder).reset(seed=0, seat=seat_info(env, SNOWDRIFT))
