@@ -7,9 +7,11 @@ episodes' per-step means weighted by their item counts), so a long episode weigh
 short one. As for returns, trials are the independent samples: per agent x scenario the mean
 over trials with a Student-t interval, per episode index the same over trials (the modelling
 learning curve), and per env and population the IQM over the population's scenarios and
-trials with a stratified-bootstrap interval. Only records with scores take part (``om_count``
-not None and > 0), and only complete trials (every episode index the group has), like the
-return summary. Records without scores give an empty :class:`PredictionSummary`.
+trials with a stratified-bootstrap interval. Only complete trials take part (every episode
+index the group has), like the return summary; an episode of a predicting agent with no scored
+item (``om_count == 0``: say it left the game before its first prediction) is stored and
+counts for completeness, but adds no item to its trial or its curve point. Records of agents
+that do not predict (``om_count`` None) give an empty :class:`PredictionSummary`.
 
 Normalized log-likelihood, per trial: ``(agent - uniform) / (exact - uniform)``, 0 = the
 uniform predictor over legal actions, 1 = the true distribution; defined only where every
@@ -195,7 +197,7 @@ def summarize_predictions(
     )
     env_of: dict[str, str] = {}
     for rec in records:
-        if scored(rec):
+        if rec.om_count is not None:  # a predicting agent's episode, scored items or not
             groups[(rec.scenario, rec.agent)][(rec.seed, rec.trial)][rec.episode] = rec
             env_of.setdefault(rec.scenario, rec.env_id)
     out_rows: list[PredictionRow] = []
@@ -205,16 +207,21 @@ def summarize_predictions(
         groups.items(), key=lambda kv: (scenario_sort_key(kv[0][0]), kv[0][1])
     ):
         indices = sorted({e for eps in by_trial.values() for e in eps})
-        complete = [eps for _, eps in sorted(by_trial.items()) if sorted(eps) == indices]
+        complete = [
+            eps
+            for _, eps in sorted(by_trial.items())
+            if sorted(eps) == indices and any(scored(r) for r in eps.values())
+        ]
         if not complete:
             continue
-        trials = [_trial([eps[e] for e in indices]) for eps in complete]
+        trials = [_trial([eps[e] for e in indices if scored(eps[e])]) for eps in complete]
         per_trial[(scenario, agent)] = trials
         env_id = env_of[scenario]
         out_rows.append(_row(env_id, scenario, agent, trials, len(indices), confidence))
         for episode in indices:
-            key = (env_id, scenario, agent, episode)
-            curves.append(_point(key, [t[episode] for t in complete], confidence))
+            recs = [t[episode] for t in complete if scored(t[episode])]
+            if recs:
+                curves.append(_point((env_id, scenario, agent, episode), recs, confidence))
     aggregates = _aggregates(out_rows, per_trial)
     correlations = _correlations(out_rows, rows)
     return PredictionSummary(tuple(out_rows), tuple(curves), tuple(aggregates), correlations)

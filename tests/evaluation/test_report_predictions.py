@@ -144,6 +144,23 @@ def test_incomplete_trials_are_left_out() -> None:
     assert row.trials == 2 and row.log_likelihood == pytest.approx(-0.8125)
 
 
+def test_an_episode_without_scored_items_keeps_its_trial_and_adds_nothing() -> None:
+    # trial 2: episode 0 has 4 items at -2.0; in episode 1 the agent predicted nothing (say it
+    # left the game before its first prediction): the trial is complete, its value -2.0
+    records = [
+        *hop_records(),
+        rec("hop", S1, 2, 0, count=4, loglik=-2.0, **exact(4)),
+        rec("hop", S1, 2, 1, count=0),
+    ]
+    (row,) = summarize_predictions(records).rows
+    assert row.trials == 3
+    assert row.log_likelihood == pytest.approx((-0.625 - 1.0 - 2.0) / 3)
+    assert row.items == pytest.approx((8 + 8 + 4) / 3)  # items per trial
+    points = {p.episode: p for p in summarize_predictions(records).curves}
+    assert points[0].trials == 3 and points[1].trials == 2  # episode 1 has no item in trial 2
+    assert points[1].log_likelihood == pytest.approx(-0.5)
+
+
 def test_spearman_by_hand() -> None:
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     # ties share ranks: x ranks 1, 2.5, 2.5, 4; rho = 4.5 / sqrt(4.5 * 5) = 3 / sqrt(10)
