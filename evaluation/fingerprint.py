@@ -53,6 +53,26 @@ def agent_fingerprint(name: str, kwargs: Mapping[str, Any], env_id: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def coplayer_fingerprint(name: str, kwargs: Mapping[str, Any], env_id: str) -> str | None:
+    """The fingerprint of a background co-player (its code, arguments and weights), or None
+    for the package's rule-based co-players: their code (``hop_envs/coplayers``) is already in
+    every agent's fingerprint. Learned and plug-in co-players are code and weights outside it,
+    so a scenario that uses them must change its results when they change."""
+    from hop_envs.coplayers.registry import BUILTIN_COPLAYERS, COPLAYERS, HELDOUT_COPLAYERS
+
+    if name in BUILTIN_COPLAYERS or name in HELDOUT_COPLAYERS:
+        return None
+    factory = COPLAYERS.entry(name).factory
+    digest = hashlib.sha256()
+    args = json.dumps(to_jsonable(dict(kwargs)), sort_keys=True, separators=(",", ":"))
+    digest.update(f"coplayer {name}\nkwargs {args}\n".encode())
+    for module, sha in code_digests(factory):
+        digest.update(f"module {module} {sha}\n".encode())
+    for path, sha in weight_digests(factory, kwargs, env_id):
+        digest.update(f"weights {path} {sha}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def resolve_factory(name: str) -> Any:
     """The class (or factory) behind an agent name or ``module:Class`` path."""
     from agents.registry import AGENTS

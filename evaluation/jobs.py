@@ -10,7 +10,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from evaluation.fingerprint import agent_fingerprint
+from evaluation.fingerprint import agent_fingerprint, coplayer_fingerprint
 from evaluation.jsondata import to_jsonable
 from evaluation.scenarios import Scenario
 from evaluation.seeding import check_seed
@@ -74,7 +74,7 @@ def config_hash(agent: AgentSpec, scenario: Scenario, pkg_version: str | None = 
     on it (see :mod:`evaluation.seeding`), so a run with more episodes or trials extends the stored
     results instead of starting a separate set.
     """
-    payload = {
+    payload: dict[str, Any] = {
         "scenario": scenario.definition(),
         "agent": {
             "name": agent.name,
@@ -83,8 +83,31 @@ def config_hash(agent: AgentSpec, scenario: Scenario, pkg_version: str | None = 
         },
         "version": pkg_version if pkg_version is not None else package_version(),
     }
+    backgrounds = background_fingerprints(scenario)
+    if backgrounds:  # only scenarios with learned or plug-in co-players: others keep their hash
+        payload["background_fingerprints"] = backgrounds
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def background_fingerprints(scenario: Scenario) -> dict[str, str]:
+    """Each learned or plug-in background co-player of ``scenario`` (its name and arguments)
+    -> its fingerprint (:func:`evaluation.fingerprint.coplayer_fingerprint`), so that
+    retraining or editing a co-player gives the scenario's trials a new configuration."""
+    out: dict[str, str] = {}
+    for pool in (*scenario.background, *scenario.lineups):
+        for entry in pool:
+            name, kwargs = (entry, {}) if isinstance(entry, str) else (entry.name, entry.kwargs)
+            key = json.dumps(
+                {"name": name, "kwargs": to_jsonable(dict(kwargs))},
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            if key not in out:
+                digest = coplayer_fingerprint(name, kwargs, scenario.env_id)
+                if digest is not None:
+                    out[key] = digest
+    return out
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
 
@@ -144,3 +145,33 @@ def test_rerun_replaces_the_stored_results(plugin, tmp_path):
         )
         assert (rerun.skipped_trials, rerun.inserted) == (0, 2)
         assert store.count() == 2
+
+
+def test_a_learned_background_coplayer_is_part_of_the_trial_configuration(tmp_path, monkeypatch):
+    """Retraining a learned co-player must not return the old numbers of the scenarios it
+    plays in; scenarios with only the package's rule-based co-players keep their hash."""
+    from evaluation import jobs
+    from evaluation.jobs import AgentSpec, background_fingerprints, config_hash
+    from evaluation.scenarios import all_scenarios
+
+    scenarios = {s.name: s for s in all_scenarios("hop/MarkovStagHunt-v0")}
+    learned, rule_based = scenarios["msh/adapt-1v3-ppo"], scenarios["msh/adapt-1v3-random"]
+    assert background_fingerprints(rule_based) == {}
+    assert list(background_fingerprints(learned)) == ['{"kwargs":{},"name":"ppo"}']
+    agent = AgentSpec("random")
+    before, rule_based_before = (
+        config_hash(agent, learned, "1"),
+        config_hash(agent, rule_based, "1"),
+    )
+    # the same co-player with other weights (a copy of its checkpoint with one byte changed)
+    from baselines.shipped import shipped_checkpoint
+
+    copy = tmp_path / "ppo"
+    shutil.copytree(shipped_checkpoint("ppo", "hop/MarkovStagHunt-v0"), copy)
+    data = bytearray((copy / "policy.safetensors").read_bytes())
+    data[-1] ^= 1
+    (copy / "policy.safetensors").write_bytes(bytes(data))
+    monkeypatch.setattr("baselines.checkpoint_agent.shipped_checkpoint", lambda *_: copy)
+    assert jobs.coplayer_fingerprint("random", {}, "hop/MarkovStagHunt-v0") is None
+    assert config_hash(agent, learned, "1") != before
+    assert config_hash(agent, rule_based, "1") == rule_based_before
