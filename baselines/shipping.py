@@ -20,7 +20,6 @@ import json
 import shutil
 from pathlib import Path
 
-from baselines.sb3.learners import LEARNERS
 from baselines.shipped import SHIPPED_DIR, shipped_checkpoint
 
 SHIPPED_FILES = ("policy.json", "policy.safetensors")
@@ -49,17 +48,37 @@ def ship(run_dir: Path) -> Path:
     return target
 
 
-#: ``hop-bench train`` option defaults of the learners with trainers of their own.
-OTHER_DEFAULTS: dict[str, dict[str, object]] = {
-    "pr2": {"chunk_steps": 25_000, "num_envs": 16},
-    "lola": {"chunk_steps": 50_000},
-}
-
-
 def learner_of(run: dict) -> str:
-    """The learner a run's ``run.json`` is of (PR2's config does not name it)."""
+    """The learner a run's ``run.json`` is of (PR2's config does not name it; its format does)."""
+    from baselines.pr2.grid_training import RUN_FORMAT as PR2_RUN_FORMAT
+
     config = run["config"]
-    return str(config.get("learner") or ("pr2" if "pr2" in run.get("format", "") else ""))
+    if "learner" in config:
+        return str(config["learner"])
+    if run.get("format") == PR2_RUN_FORMAT:
+        return "pr2"
+    raise ValueError(f"run.json of format {run.get('format')!r} names no learner")
+
+
+def option_defaults(learner: str, env_id: str) -> dict[str, object]:
+    """The ``hop-bench train`` options of ``learner`` with their defaults, read off a default
+    configuration of its trainer (so the table's commands follow any change of default)."""
+    if learner == "lola":
+        from baselines.lola.grid_training import LOLAGridConfig
+        from baselines.lola.run import DEFAULT_CHUNK_STEPS
+
+        return {"seed": LOLAGridConfig(env_id=env_id).seed, "chunk_steps": DEFAULT_CHUNK_STEPS}
+    if learner == "pr2":
+        from baselines.pr2.grid_training import PR2GridConfig
+
+        config: object = PR2GridConfig(env_id=env_id)
+        names: tuple[str, ...] = ("seed", "chunk_steps", "num_envs")
+    else:
+        from baselines.sb3.training import LearnerTrainConfig
+
+        config = LearnerTrainConfig(learner, env_id)
+        names = ("seed", "chunk_steps", "num_envs", "self_play_games")
+    return {name: getattr(config, name) for name in names}
 
 
 def command_of(config: dict, learner: str | None = None) -> str:
@@ -71,13 +90,7 @@ def command_of(config: dict, learner: str | None = None) -> str:
         f"--env {config['env_id']}",
         f"--steps {config['total_steps']}",
     ]
-    spec = LEARNERS.get(learner)
-    defaults: dict[str, object] = {"seed": 0, **OTHER_DEFAULTS.get(learner, {})}
-    if spec is not None:
-        defaults.update(
-            chunk_steps=100_000, num_envs=16, self_play_games=0 if spec.recurrent else 2
-        )
-    for key, default in defaults.items():
+    for key, default in option_defaults(learner, config["env_id"]).items():
         if config.get(key) != default:
             parts.append(f"--{key.replace('_', '-')} {config[key]}")
     return " ".join(parts)

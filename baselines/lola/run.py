@@ -28,6 +28,8 @@ from baselines.lola.grid_training import LOLAGridConfig, LOLAGridTrainer
 
 RUN_FORMAT = "hop-bench-lola-run/1"
 RUN_FILE, POLICY_DIR = "run.json", "policy"
+#: Real env steps per chunk (checkpoint and log row) unless a run says otherwise.
+DEFAULT_CHUNK_STEPS = 50_000
 LOG_COLUMNS = (
     "chunk",
     "env_steps",
@@ -47,7 +49,7 @@ class LOLARun:
         config: LOLAGridConfig,
         directory: str | Path,
         total_steps: int,
-        chunk_steps: int = 50_000,
+        chunk_steps: int = DEFAULT_CHUNK_STEPS,
     ) -> None:
         for name, value in (("total_steps", total_steps), ("chunk_steps", chunk_steps)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

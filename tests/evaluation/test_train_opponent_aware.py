@@ -107,3 +107,15 @@ def test_a_pr2_run_through_the_command_line_resumes_exactly(tmp_path, capsys) ->
     # a resumed run may only change its target
     assert main(["train", "--resume", str(whole), "--seed", "3", "--no-progress"]) == 2
     assert "only --steps may change" in capsys.readouterr().err
+
+
+def test_the_command_lines_lists_match_the_trainers_own() -> None:
+    # evaluation keeps torch-free copies of these names for a fast CLI start; they must agree
+    from baselines.lola.run import RUN_FORMAT as LOLA_RUN_FORMAT
+    from baselines.pr2.grid_training import RUN_FORMAT as PR2_RUN_FORMAT
+    from baselines.shipped import LEARNING_BASELINES
+    from evaluation.train_learners import LEARNER_NAMES
+    from evaluation.train_opponent_aware import RUN_FORMATS
+
+    assert RUN_FORMATS == {"lola": LOLA_RUN_FORMAT, "pr2": PR2_RUN_FORMAT}
+    assert LEARNER_NAMES == LEARNING_BASELINES
