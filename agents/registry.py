@@ -102,3 +102,18 @@ register_agent(
     "agents.hop.variants:HopNoIntraAgent",
     description="HOP ablation without intra-OM: goals drawn from the inter-episode prior only",
 )
+register_agent(
+    "hop-plus",
+    "agents.hop_plus.agent:HopPlusAgent",
+    description="HOP+: learned subgoals (OMG-style CVAE) per co-player in HOP's multi-tree MCTS",
+)
+register_agent(
+    "hop-plus-no-inter",
+    "agents.hop_plus.agent:HopPlusNoInterAgent",
+    description="HOP+ ablation without inter-OM: every episode plans from the posterior alone",
+)
+register_agent(
+    "hop-plus-no-intra",
+    "agents.hop_plus.agent:HopPlusNoIntraAgent",
+    description="HOP+ ablation without intra-OM: subgoals drawn from the inter-episode prior only",
+)

@@ -1,0 +1,142 @@
+"""HOP+'s decision process: HOP's multi-tree search with learned subgoals (DESIGN §8).
+
+:class:`HopPlusDecider` is what ``hop-plus`` does at every step of an episode, the
+counterpart of :class:`~agents.hop.decision.HopDecider`:
+
+* :meth:`~HopPlusDecider.begin`: the state is rebuilt from the focal player's first
+  observation (the episode recorder) and every co-player's recurrent posterior starts afresh;
+* :meth:`~HopPlusDecider.search`: per tree, each co-player's ``z`` is drawn from the
+  distribution :class:`~agents.hop_plus.inference.SubgoalInference` gives (its posterior, fused
+  with its inter-episode prior) and stored in the decision's
+  :class:`~agents.hop_plus.latent_goals.LatentGoalTable`; the trees carry the table's keys
+  as goals, so inside every tree (nodes and rollouts) the co-players act from
+  ``pi(a | s, z)``; the multi-tree search is HOP's own
+  :class:`~agents.hop.planner.MultiTreePlanner`;
+* :meth:`~HopPlusDecider.observe`: the step is recorded (the buffer's hindsight subgoals)
+  and every co-player's GRU takes it in;
+* :meth:`~HopPlusDecider.finish`: the recorded episode; the inter priors take its posteriors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.base import Observation, Transition
+from agents.hop.coplayer_cache import CachedCoplayerPolicy
+from agents.hop.goals import EpisodeRecorder, RecordedEpisode
+from agents.hop.interfaces import Goal, LeafEvaluator
+from agents.hop.planner import MultiTreePlanner, SearchResult
+from agents.hop.planning_agent import any_goal_achieved
+from agents.hop_plus.inference import SubgoalInference
+from agents.hop_plus.latent_goals import LatentGoalTable
+from hop_envs.core import GridRules, GridState
+
+__all__ = ["HopPlusDecider"]
+
+
+class HopPlusDecider:
+    """HOP+'s per-step logic for the focal player at ``seat`` (module docstring). ``rules``
+    are the game's; ``planner``, ``search_policy`` and ``evaluator`` work on the latent rules
+    over ``table`` (:func:`~agents.hop_plus.latent_goals.latent_rules`)."""
+
+    def __init__(
+        self,
+        rules: GridRules,
+        seat: int,
+        *,
+        planner: MultiTreePlanner,
+        search_policy: CachedCoplayerPolicy,
+        evaluator: LeafEvaluator,
+        inference: SubgoalInference,
+        recorder: EpisodeRecorder,
+        table: LatentGoalTable,
+    ) -> None:
+        for part, name in ((inference, "inference"), (recorder, "recorder")):
+            if part.focal_seat != seat:
+                raise ValueError(
+                    f"HopPlusDecider: the {name} is for seat {part.focal_seat}, not seat {seat}"
+                )
+        self.rules = rules
+        self.seat = int(seat)
+        self.agent_id = f"player_{self.seat}"
+        self.planner = planner
+        self.search_policy = search_policy
+        self.evaluator = evaluator
+        self.inference = inference
+        self.recorder = recorder
+        self.table = table
+        self._seat_of = {f"player_{j}": j for j in range(rules.num_players)}
+        self.first_capture_t = -1
+        self.begun = False
+
+    def reset(self) -> None:
+        """A new trial: forget the co-players (posteriors and inter priors)."""
+        self.inference.reset()
+        self.first_capture_t = -1
+        self.begun = False
+
+    def begin(self, observation: Observation) -> GridState:
+        self.first_capture_t = -1
+        state = self.recorder.begin(observation)
+        self.inference.start_episode(state)
+        self.begun = True
+        return state
+
+    def state_from(self, observation: Observation) -> GridState:
+        """The state rebuilt from the focal player's ``observation``."""
+        return self.rules.state_from_observation(
+            np.asarray(observation["observation"]),
+            self.seat,
+            int(observation["step"]),
+            self.first_capture_t,
+        )
+
+    def search(self, observation: Observation, rng: np.random.Generator) -> SearchResult:
+        """Plan from ``observation``: one ``z`` per tree and co-player, then the search."""
+        if not self.begun:
+            raise RuntimeError("HopPlusDecider.search: call begin(observation) first")
+        state = self.state_from(observation)
+        dists = self.inference.distributions(state)
+        self.table.clear()
+        d = self.table.goal_dim
+
+        def draw(seat: int) -> int:
+            mean, std = dists[seat]
+            return self.table.add(seat, mean + std * rng.standard_normal(d))
+
+        goals = [{j: draw(j) for j in sorted(dists)} for _ in range(self.planner.config.num_trees)]
+
+        def redraw(s: GridState, seat: int, r: np.random.Generator) -> Goal:
+            return draw(seat)  # latent subgoals never disappear; kept for the contract
+
+        self.search_policy.clear()
+        return self.planner.plan(
+            state,
+            self.seat,
+            self.search_policy,
+            self.evaluator,
+            rng,
+            goal_sampler=redraw,
+            goals=goals,
+        )
+
+    def observe(self, transition: Transition) -> None:
+        """Record one joint step and step every co-player's posterior with it."""
+        if not self.begun:
+            raise RuntimeError("HopPlusDecider.observe: call begin(observation) first")
+        if self.first_capture_t < 0 and any_goal_achieved(self.rules, transition):
+            self.first_capture_t = int(next(iter(transition.observations.values()))["step"])
+        before = self.recorder.state
+        if before is None:
+            return
+        self.recorder.record(transition)
+        actions = {self._seat_of[a]: int(x) for a, x in transition.actions.items()}
+        self.inference.observe(before, actions)
+
+    def finish(self) -> RecordedEpisode:
+        """The recorded episode; the inter priors take in its posteriors."""
+        if not self.begun:
+            raise RuntimeError("HopPlusDecider.finish: call begin(observation) first")
+        self.begun = False
+        self.inference.end_episode()
+        return self.recorder.finish()
