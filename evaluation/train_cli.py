@@ -5,6 +5,7 @@
                     [--trees N] [--simulations N] [--coplayer NAME ...] [--seed S]
                     [--pretrain-episodes N] [--workers W] [--plot PNG]
     hop-bench train --resume DIR [--iterations N] [--workers W]
+    hop-bench train --agent hop-plus ...      (see evaluation.train_hop_plus)
 
 The run writes ``DIR/training.json`` (configuration and counters), the networks and optimizer
 states as ``safetensors``, and ``DIR/log.csv`` (one row per iteration; TensorBoard events in
@@ -25,6 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.cli_common import KEY_VALUE_HELP, UsageError, int_at_least, key_value
+from evaluation.train_hop_plus import (
+    add_hop_plus_arguments,
+    is_hop_plus_train,
+    run_hop_plus_train,
+)
 from evaluation.train_learners import (
     LEARNER_NAMES,
     add_learner_arguments,
@@ -33,7 +39,7 @@ from evaluation.train_learners import (
 )
 
 #: Agents that ``hop-bench train`` can train.
-TRAINABLE_AGENTS = ("hop", *LEARNER_NAMES)
+TRAINABLE_AGENTS = ("hop", "hop-plus", *LEARNER_NAMES)
 
 #: Command-line option -> TrainConfig field, for the options that change the numbers.
 CONFIG_OPTIONS: dict[str, str] = {
@@ -97,6 +103,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard events")
     add_learner_arguments(p)
+    add_hop_plus_arguments(p)
 
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -137,6 +144,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``hop-bench train``; returns the exit code."""
+    if is_hop_plus_train(args):
+        return run_hop_plus_train(args)
+    hop_plus_only = ("goal_dim", "horizon", "selector", "prior_epochs", "pretrain_subgoal_epochs")
+    given = [o for o in (*hop_plus_only, "focal_init") if getattr(args, o, None) is not None]
+    if given or args.no_prior_pretrain:
+        flags = [f"--{o.replace('_', '-')}" for o in given]
+        flags += ["--no-prior-pretrain"] if args.no_prior_pretrain else []
+        raise _usage(f"{', '.join(flags)}: options of --agent hop-plus only")
     if is_learner_run(args):
         return run_learner_train(args)
     for option in ("steps", "chunk_steps", "num_envs", "self_play_games"):

@@ -38,7 +38,7 @@ import numpy as np
 
 from agents.base import Observation, SeatInfo, Transition
 from agents.hop.coplayer_cache import CachedCoplayerPolicy
-from agents.hop.goals import EpisodeRecorder
+from agents.hop.goals import EpisodeRecorder, RecordedEpisode
 from agents.hop.networks import FOCAL, FocalNet, NetworkConfig
 from agents.hop.networks import build_network as build_hop_network
 from agents.hop.networks import load_network as load_hop_network
@@ -113,8 +113,17 @@ class HopPlusAgent(PlanningAgent):
         self.clear_every = clear_every
         self._loaded: Networks | None = None
         self.decider: HopPlusDecider | None = None
+        self.last_episode: RecordedEpisode | None = None
         if isinstance(self.weights, Path):
             self._loaded = load_networks(_folder(self.weights))
+
+    @classmethod
+    def from_networks(cls, networks: Networks, **options: Any) -> HopPlusAgent:
+        """An agent whose starting weights are copies of ``networks`` (focal net, subgoal
+        model, prior VAE), e.g. the networks of a training run."""
+        agent = cls(weights=None, **options)
+        agent._loaded = tuple(networks)  # type: ignore[assignment]
+        return agent
 
     @classmethod
     def fingerprint_paths(cls, env_id: str, kwargs: dict[str, Any]) -> list[Path]:
@@ -222,7 +231,8 @@ class HopPlusAgent(PlanningAgent):
         if not self._in_episode or self.decider is None:
             return
         self._in_episode = False
-        self._train_after(self.decider.finish(), self.train_subgoal_model)
+        self.last_episode = self.decider.finish()
+        self._train_after(self.last_episode, self.train_subgoal_model)
 
     # -- weights ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
