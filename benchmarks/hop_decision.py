@@ -19,7 +19,9 @@ cProfile breakdown of the acting default (``--profile``), and ends with
 ``ms_per_decision=<wall median>`` for DESIGN's search with ``leaves_per_round=8``,
 ``hop_agent_ms_per_decision=<CPU median>`` for the agent's acting default (the CPU time of
 this one-threaded process is what a decision costs on a core of its own; it equals the wall
-time on an idle machine) and ``hop_agent_wall_ms_per_decision=<wall median>``.
+time on an idle machine), ``hop_agent_wall_ms_per_decision=<wall median>``, and the same two
+for ``hop-plus`` (``hop_plus_ms_per_decision``, ``hop_plus_wall_ms_per_decision``: the same
+search with learned subgoals, shipped weights when they exist, from the same positions).
 
     python benchmarks/hop_decision.py [--decisions 20] [--profile]
 """
@@ -168,9 +170,18 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
         print(out.getvalue())
+    plus = hop_plus_agent(args.seed)
+    plus_wall, plus_cpu = report(
+        f"hop-plus acting default ({plus.weights_label}): same search, co-players from "
+        "pi(a | s, z), z drawn per tree from the posteriors",
+        time_hop_plus(plus, states, args.seed),
+        plus.planner_config.num_trees * plus.planner_config.num_simulations,
+    )
     print(f"ms_per_decision={median:.1f}")
     print(f"hop_agent_ms_per_decision={agent_cpu:.1f}")
     print(f"hop_agent_wall_ms_per_decision={agent_wall:.1f}")
+    print(f"hop_plus_ms_per_decision={plus_cpu:.1f}")
+    print(f"hop_plus_wall_ms_per_decision={plus_wall:.1f}")
 
 
 #: The agent's acting configurations timed: the earlier acting default (10 leaves per round,
@@ -204,6 +215,36 @@ def hop_agent(seed: int, **options: Any) -> HopAgent:
         ),
     )
     return agent
+
+
+def hop_plus_agent(seed: int) -> Any:
+    """A ``hop-plus`` agent on the default stag hunt, seat 0: its shipped weights when they
+    exist, else untrained networks of the default sizes (``weights_label`` says which)."""
+    import hop_envs
+    from agents.base import SeatInfo
+    from agents.hop_plus.agent import HopPlusAgent
+    from agents.hop_plus.checkpoint import shipped_dir
+
+    shipped = (shipped_dir("MarkovStagHunt-v0") / "subgoal_model").is_dir()
+    agent = HopPlusAgent(weights="default" if shipped else None)
+    env = hop_envs.make("MarkovStagHunt-v0")
+    agent.reset(seed=seed, seat=SeatInfo.of_env(env, "hop/MarkovStagHunt-v0", 0))
+    agent.weights_label = "shipped weights" if shipped else "untrained weights"
+    return agent
+
+
+def time_hop_plus(agent: Any, states: list[GridState], seed: int) -> tuple[list, list]:
+    """Wall-clock and CPU milliseconds of each ``hop-plus`` decision from ``states``: the
+    posteriors' step, the draws of z and the search (the decider's ``plan_from``)."""
+    rng = np.random.default_rng(seed)
+    wall, cpu = [], []
+    for state in states:
+        agent.inference.start_episode()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        agent.decider.plan_from(state, rng)
+        wall.append((time.perf_counter() - start) * 1000.0)
+        cpu.append((time.process_time() - start_cpu) * 1000.0)
+    return wall, cpu
 
 
 def own_cell_gaps(agent: HopAgent, rules, states, seed: int) -> list[float]:

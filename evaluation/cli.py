@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from evaluation import main_job, references, train_cli
+from evaluation import hop_plus_ablation, main_job, references, train_cli
 from evaluation.cli_common import (
     KEY_VALUE_HELP,
     PROG,
@@ -410,6 +410,12 @@ COMMANDS: dict[str, Command] = {
         Command("play", "watch one episode as text", _add_play, _run_play),
         Command("train", train_cli.HELP, train_cli.add_train_arguments, train_cli.run_train),
         Command("run", main_job.HELP, main_job.add_arguments, main_job.run),
+        Command(
+            "hop-plus-ablation",
+            hop_plus_ablation.HELP,
+            hop_plus_ablation.add_arguments,
+            hop_plus_ablation.run,
+        ),
         Command(
             "references",
             "regenerate the shipped reference results that scale every normalized score",

@@ -64,7 +64,18 @@ README_COMMAND = (
     "--out docs/results --readme README.md"
 )
 #: Agents that search a tree at every decision; they get the planner budget.
-PLANNING_AGENTS = frozenset({"hop", "direct-om", "hop-no-inter", "hop-no-intra", "oracle-mcts"})
+PLANNING_AGENTS = frozenset(
+    {
+        "hop",
+        "direct-om",
+        "hop-no-inter",
+        "hop-no-intra",
+        "hop-plus",
+        "hop-plus-no-inter",
+        "hop-plus-no-intra",
+        "oracle-mcts",
+    }
+)
 ORACLE = "oracle-mcts"
 DEFAULT_OUT = Path("results") / "report"
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"

@@ -95,7 +95,10 @@ class HopPlusDecider:
         """Plan from ``observation``: one ``z`` per tree and co-player, then the search."""
         if not self.begun:
             raise RuntimeError("HopPlusDecider.search: call begin(observation) first")
-        state = self.state_from(observation)
+        return self.plan_from(self.state_from(observation), rng)
+
+    def plan_from(self, state: GridState, rng: np.random.Generator) -> SearchResult:
+        """The search of :meth:`search` from ``state`` (the posteriors as they stand)."""
         dists = self.inference.distributions(state)
         self.table.clear()
         d = self.table.goal_dim
