@@ -55,7 +55,13 @@ from agents.hop.training.checkpoint import (
 from agents.hop.training.focal_training import FocalTrainer
 from agents.hop.training.log import TrainingLog
 from agents.hop.training.samples import FocalSamples, discounted_returns
-from agents.hop_plus.agent import HopPlusAgent, Networks, load_networks, save_networks
+from agents.hop_plus.agent import (
+    HopPlusAgent,
+    Networks,
+    focal_value_fn,
+    load_networks,
+    save_networks,
+)
 from agents.hop_plus.buffer import SubgoalBuffer
 from agents.hop_plus.networks import (
     STATE_VAE,
@@ -232,6 +238,7 @@ class HopPlusTrainer:
             self.prior,
             self.rules,
             SubgoalTrainingConfig(epochs=config.subgoal_epochs, seed=config.seed),
+            value=focal_value_fn(self.focal, self.rules),
         )
         self.subgoal_trainer.rounds = int(rounds.get("subgoal", 0))
         self.focal_trainer = FocalTrainer(self.focal, self.rules, seed=config.seed)
@@ -349,6 +356,7 @@ class HopPlusTrainer:
                 self.prior,
                 self.rules,
                 SubgoalTrainingConfig(epochs=cfg.pretrain_subgoal_epochs, seed=s[1] % 2**31),
+                value=self.subgoal_trainer.value,
             )
             offline.optimizer = self.subgoal_trainer.optimizer
             stats = offline.train_round(buffer)
