@@ -129,7 +129,9 @@ def run_hop_plus_train(args: argparse.Namespace) -> int:
         try:
             trainer = HopPlusTrainer.new(config, directory, tensorboard=tensorboard)
         except ValueError as err:
-            raise UsageError(f"{err}: --resume {directory}, or choose another --out") from None
+            if (Path(directory) / "training.json").exists():
+                raise UsageError(f"{err}: --resume {directory}, or choose another --out") from None
+            raise UsageError(str(err)) from None
     return _run(trainer, directory, args)
 
 
