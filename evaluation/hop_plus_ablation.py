@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     dims = _ints(args.goal_dims, "--goal-dims")
     trees = _ints(args.trees, "--trees")
     say = (lambda *a: None) if args.no_progress else (lambda *a: print(*a, flush=True))
+    if args.readme is not None:
+        _check_markers(args.readme)
     variants = [Variant(d, p, t) for d in dims for p in (True, False) for t in trees]
     runs = {}
     for v in variants:
@@ -334,10 +336,17 @@ def _markdown(env_id: str, rows: list[Row], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text()
+def _check_markers(readme: Path) -> str:
+    """``readme``'s text; ``UsageError`` unless it holds both markers (checked before any
+    training, so a long run cannot end on a missing marker)."""
+    text = readme.read_text() if readme.is_file() else ""
     if START not in text or END not in text:
         raise UsageError(f"{readme} has no {START} ... {END} markers to write the table between")
+    return text
+
+
+def _update_readme(readme: Path, table: str) -> None:
+    text = _check_markers(readme)
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     readme.write_text(f"{head}{START}\n{table}{END}{tail}")
