@@ -48,24 +48,8 @@ from agents.hop.interfaces import IDLE
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import FOCAL, GOAL_OM, NetworkConfig, build_network
 from agents.hop.planner import MultiTreePlanner, PlannerConfig
+from evaluation.hop_plus_ablation import random_positions
 from hop_envs.core import GridState, StagHuntConfig, StagHuntRules
-
-
-def positions(rules: StagHuntRules, count: int, seed: int) -> list[GridState]:
-    """Start states and mid-episode states of random-play episodes (focal seat 0 active)."""
-    rng = np.random.default_rng(seed)
-    out: list[GridState] = []
-    while len(out) < count:
-        state = rules.reset(rng)
-        for _ in range(int(rng.integers(0, 8))):
-            masks = rules.action_masks(state)
-            joint = [int(rng.choice(np.flatnonzero(m))) for m in masks]
-            rules.step(state, joint)
-            if state.over or not state.active[0]:
-                break
-        if not state.over and state.active[0]:
-            out.append(state)
-    return out
 
 
 def uniform_beliefs(rules: StagHuntRules, state: GridState) -> dict[int, dict[int, float]]:
@@ -115,7 +99,7 @@ def main() -> None:
     config = PlannerConfig()  # 5 trees x 200 simulations
     sims = config.num_trees * config.num_simulations
     planner = MultiTreePlanner(rules, config)
-    states = positions(rules, args.decisions, args.seed)
+    states = random_positions(rules, args.decisions, args.seed)
 
     focal = build_network(NetworkConfig.for_rules(rules, FOCAL), args.seed).eval()
     om = build_network(NetworkConfig.for_rules(rules, GOAL_OM), args.seed + 1).eval()

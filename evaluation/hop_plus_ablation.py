@@ -191,7 +191,7 @@ def _timings(
     torch.set_num_threads(1)
     env = hop_envs.make(env_id)
     rules = env.unwrapped.rules
-    states = _positions(rules, args.timing_decisions, args.seed)
+    states = random_positions(rules, args.timing_decisions, args.seed)
     seat = SeatInfo.of_env(env, env_id, 0)
     out: dict[Any, float] = {}
     for v in variants:
@@ -223,8 +223,9 @@ def _timings(
     return out
 
 
-def _positions(rules: Any, count: int, seed: int) -> list[Any]:
-    """Start and mid-episode states of random play (seat 0 still in the game)."""
+def random_positions(rules: Any, count: int, seed: int) -> list[Any]:
+    """``count`` start and mid-episode states of random legal play (up to 7 joint steps),
+    seat 0 still in the game: the positions decisions are timed from."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
