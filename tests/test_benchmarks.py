@@ -36,6 +36,9 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
     assert gap is not None and 0.0 <= float(gap[1]) <= 1.0
     figure = re.search(r"^hop_agent_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
     assert figure is not None and float(figure[1]) > 0.0
+    assert "hop-plus acting default (shipped weights)" in out
+    plus = re.search(r"^hop_plus_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
+    assert plus is not None and float(plus[1]) > 0.0
 
 
 def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_path) -> None:
