@@ -159,6 +159,7 @@ def _held_out_model_scores(
     env_id: str, path: Path, args: argparse.Namespace
 ) -> tuple[float, float]:
     """Hit ratio and policy NLL of ``path``'s subgoal model on held-out episodes."""
+    import hop_envs
     from agents.hop.action_model_training import collect_rule_based_episodes
     from agents.hop_plus.agent import load_networks
     from agents.hop_plus.training import SubgoalTrainer
@@ -167,8 +168,6 @@ def _held_out_model_scores(
     _, model, prior = load_networks(path)
     population = tuple(coplayer_names(env_id, population=HELD_OUT))
     buffer = collect_rule_based_episodes(env_id, {}, args.hit_episodes, args.seed, population)
-    import hop_envs
-
     rules = hop_envs.make(env_id).unwrapped.rules
     evaluator = SubgoalTrainer(model, prior, rules)
     stats = evaluator.evaluate(evaluator.sequences(buffer))

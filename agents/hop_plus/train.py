@@ -52,6 +52,7 @@ from agents.hop.training.checkpoint import (
     optimizer_to_files,
     resolve_checkpoint,
 )
+from agents.hop.training.collect import seeds
 from agents.hop.training.focal_training import FocalTrainer
 from agents.hop.training.log import TrainingLog
 from agents.hop.training.samples import FocalSamples, discounted_returns
@@ -71,7 +72,6 @@ from agents.hop_plus.networks import (
     SubgoalConfig,
     build_network,
 )
-from agents.hop_plus.subgoals import check_horizon, check_selector
 from agents.hop_plus.training import (
     PriorPretrainConfig,
     SubgoalTrainer,
@@ -155,9 +155,7 @@ class HopPlusTrainConfig:
         population = training_population(self.env_id, self.population)
         object.__setattr__(self, "population", tuple(population))
         _int(self.seed, "seed", 0)
-        _int(self.goal_dim, "goal_dim", 1)
-        check_horizon(self.horizon, "HopPlusTrainConfig")
-        check_selector(self.selector, "HopPlusTrainConfig")
+        self.subgoal_config()  # goal_dim, horizon and selector, checked where they are used
         if not isinstance(self.pretrain_prior, bool):
             raise ValueError(
                 f"HopPlusTrainConfig.pretrain_prior must be a bool, got {self.pretrain_prior!r}"
@@ -208,10 +206,6 @@ def standard_normal_prior(vae: StateVAE) -> StateVAE:
     return vae
 
 
-def _seeds(*entropy: int, count: int) -> list[int]:
-    return np.random.SeedSequence(list(entropy)).generate_state(count).tolist()
-
-
 class HopPlusTrainer:
     """A HOP+ training run in ``directory`` (:meth:`new`, :meth:`resume`, :meth:`run`)."""
 
@@ -259,7 +253,7 @@ class HopPlusTrainer:
         if (directory / STATE_FILE).exists():
             raise ValueError(f"{directory} already holds a HOP+ run; resume it instead")
         rules = config.rules()
-        s = _seeds(config.seed, 0, count=3)
+        s = seeds(config.seed, 0, count=3)
         spec, sub = GridSpec.of_rules(rules), config.subgoal_config()
         model = build_network(SUBGOAL_MODEL, spec, sub, s[0])
         prior = build_network(STATE_VAE, spec, sub, s[1])
@@ -327,7 +321,7 @@ class HopPlusTrainer:
         cfg = self.config
         if on_progress:
             on_progress("offline episodes", 0, cfg.prior_episodes)
-        s = _seeds(cfg.seed, _PRETRAIN, count=2)
+        s = seeds(cfg.seed, _PRETRAIN, count=2)
         buffer = collect_rule_based_episodes(
             cfg.env_id, cfg.env_kwargs, cfg.prior_episodes, s[0], cfg.population
         )
@@ -401,7 +395,7 @@ class HopPlusTrainer:
         env = hop_envs.make(cfg.env_id, **cfg.env_kwargs)
         n = self.rules.num_players
         k = cfg.episodes_per_trial
-        s = _seeds(cfg.seed, _TRIAL, iteration, index, count=2 + n + k)
+        s = seeds(cfg.seed, _TRIAL, iteration, index, count=2 + n + k)
         draw = np.random.default_rng(s[0])
         seat = int(draw.integers(n))
         agent = HopPlusAgent.from_networks(
