@@ -42,15 +42,7 @@ _NOT_WEIGHTS = frozenset({"optimizers", "tensorboard", "log.csv", "__pycache__"}
 def agent_fingerprint(name: str, kwargs: Mapping[str, Any], env_id: str) -> str:
     """A 16-hex-digit digest of agent ``name`` (registered name or ``module:Class``) built with
     ``kwargs`` to play ``env_id``: its code, arguments and weights (see the module doc)."""
-    factory = resolve_factory(name)
-    digest = hashlib.sha256()
-    args = json.dumps(to_jsonable(dict(kwargs)), sort_keys=True, separators=(",", ":"))
-    digest.update(f"agent {name}\nkwargs {args}\n".encode())
-    for module, sha in code_digests(factory):
-        digest.update(f"module {module} {sha}\n".encode())
-    for path, sha in weight_digests(factory, kwargs, env_id):
-        digest.update(f"weights {path} {sha}\n".encode())
-    return digest.hexdigest()[:16]
+    return _digest("agent", name, resolve_factory(name), kwargs, env_id)
 
 
 def coplayer_fingerprint(name: str, kwargs: Mapping[str, Any], env_id: str) -> str | None:
@@ -62,10 +54,14 @@ def coplayer_fingerprint(name: str, kwargs: Mapping[str, Any], env_id: str) -> s
 
     if name in BUILTIN_COPLAYERS or name in HELDOUT_COPLAYERS:
         return None
-    factory = COPLAYERS.entry(name).factory
+    return _digest("coplayer", name, COPLAYERS.entry(name).factory, kwargs, env_id)
+
+
+def _digest(kind: str, name: str, factory: Any, kwargs: Mapping[str, Any], env_id: str) -> str:
+    """16 hex digits of sha256 over ``kind name``, the arguments, the code and the weights."""
     digest = hashlib.sha256()
     args = json.dumps(to_jsonable(dict(kwargs)), sort_keys=True, separators=(",", ":"))
-    digest.update(f"coplayer {name}\nkwargs {args}\n".encode())
+    digest.update(f"{kind} {name}\nkwargs {args}\n".encode())
     for module, sha in code_digests(factory):
         digest.update(f"module {module} {sha}\n".encode())
     for path, sha in weight_digests(factory, kwargs, env_id):
