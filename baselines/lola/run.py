@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from agents.hop.training.log import TrainingLog
+from baselines.chunked_run import POLICY_DIR, RUN_FILE, read_run, train_chunks
 from baselines.lola.grid_training import LOLAGridConfig, LOLAGridTrainer
 
 RUN_FORMAT = "hop-bench-lola-run/1"
-RUN_FILE, POLICY_DIR = "run.json", "policy"
 #: Real env steps per chunk (checkpoint and log row) unless a run says otherwise.
 DEFAULT_CHUNK_STEPS = 50_000
 LOG_COLUMNS = (
@@ -71,24 +71,17 @@ class LOLARun:
     def train(self, progress: bool = False, until_chunk: int | None = None) -> None:
         """Train chunks until ``total_steps`` (or ``until_chunk`` chunks in all)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=self.total_steps,
-                initial=min(self.env_steps, self.total_steps),
-                unit="step",
-                desc=f"train lola {self.config.env_id}",
-            )
-        try:
-            while self.env_steps < self.total_steps and (
-                until_chunk is None or self.chunk < until_chunk
-            ):
-                self._train_chunk(bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        train_chunks(
+            description=f"train lola {self.config.env_id}",
+            total_steps=self.total_steps,
+            done_steps=self.env_steps,
+            progress=progress,
+            more=lambda: (
+                self.env_steps < self.total_steps
+                and (until_chunk is None or self.chunk < until_chunk)
+            ),
+            train_chunk=self._train_chunk,
+        )
 
     def _train_chunk(self, bar: Any) -> None:
         target = min((self.chunk + 1) * self.chunk_steps, self.total_steps)
@@ -136,12 +129,7 @@ class LOLARun:
     def resume(cls, directory: str | Path, total_steps: int | None = None) -> LOLARun:
         """The run in ``directory`` at its last chunk (``total_steps``: a new target)."""
         directory = Path(directory)
-        path = directory / RUN_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"cannot resume: {path} is missing (not a LOLA training run)")
-        run = json.loads(path.read_text())
-        if run.get("format") != RUN_FORMAT:
-            raise ValueError(f"{path}: format must be {RUN_FORMAT!r}, got {run.get('format')!r}")
+        run = read_run(directory, "a LOLA training run", RUN_FORMAT)
         config = dict(run["config"])
         config.pop("learner", None)
         saved_total, chunk_steps = int(config.pop("total_steps")), int(config.pop("chunk_steps"))

@@ -63,7 +63,7 @@ class PR2Agent(CheckpointAgent):
         folder = self.checkpoint_folder(seat)
         assert seat is not None
         if folder != self._loaded_from:
-            from baselines.pr2.grid_training import load_network
+            from baselines.pr2.checkpoint import load_network
 
             self.meta, self.net = load_network(folder)
             self._loaded_from = folder

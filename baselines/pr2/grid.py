@@ -242,6 +242,17 @@ def evaluate(
     return Evaluation(rho, qbar, pi, expected_value(qbar, pi))
 
 
+def clipped_value(
+    qbars: Sequence[torch.Tensor], own_mask: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    """``(B,)`` the clipped double-Q state value of several critics' ``Qbar`` ``(B, A)``:
+    ``V = E_{a ~ pi} Qmin(s, a)`` with ``Qmin`` their elementwise minimum and ``pi =
+    softmax(Qmin / alpha)`` over the legal actions ``own_mask`` (TD3's and SAC's remedy for
+    the overestimation a max in the backup builds up)."""
+    qmin = torch.stack(list(qbars)).amin(0)
+    return expected_value(qmin, soft_policy(qmin, own_mask, alpha))
+
+
 def td_target(
     rewards: torch.Tensor,
     terminals: torch.Tensor,
@@ -322,6 +333,7 @@ __all__ = [
     "MaskTable",
     "PR2NetConfig",
     "PR2QNetwork",
+    "clipped_value",
     "coplayer_marginals",
     "evaluate",
     "expected_value",

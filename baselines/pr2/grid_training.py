@@ -20,7 +20,11 @@ vector step:
    ``batch_size``: the Huber loss of ``Q(s, a_i, a_-i)`` against
    ``r + gamma (1 - terminal) E_{pi'} Qbar'(s')`` where ``pi'`` and ``Qbar'`` (with ``rho'`` in
    closed form) come from a target network, which follows the online one by Polyak
-   averaging with rate ``tau`` after every step.
+   averaging with rate ``tau`` after every step. With ``twin_critics`` two Q networks learn
+   side by side on the same batches, and the target takes the elementwise minimum of their
+   target networks' ``Qbar'`` (each with its own ``rho'``) before ``pi'`` and the expectation
+   (:func:`~baselines.pr2.grid.clipped_value`): clipped double Q, against the overestimation
+   that the optimistic ``rho`` feeds back through the bootstrap. The agent acts with the first.
 
 **Chunks and exact resume.** The run proceeds in chunks of ``chunk_steps`` env steps (rounded
 up to whole vector steps). A chunk starts by re-seeding the games and the trainer's numpy RNG
@@ -35,7 +39,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -50,12 +53,15 @@ from safetensors.torch import load_file, save_file
 
 import hop_envs
 from agents.hop.training.log import TrainingLog
+from baselines.chunked_run import POLICY_DIR, RUN_FILE, read_run, train_chunks
 from baselines.config_checks import int_sizes, is_finite, is_int, training_coplayers
+from baselines.pr2.checkpoint import contiguous, load_network, save_network
 from baselines.pr2.grid import (
     NET_FORMAT,
     MaskTable,
     PR2NetConfig,
     PR2QNetwork,
+    clipped_value,
     coplayer_marginals,
     evaluate,
     grid_masks,
@@ -67,13 +73,13 @@ from baselines.sb3.checkpoint import load_optimizer, save_optimizer
 from baselines.vec_env import BatchedFocalVecEnv
 
 RUN_FORMAT = "hop-bench-pr2-grid-run/1"
-RUN_FILE, POLICY_DIR, STATE_DIR = "run.json", "policy", "trainer"
-NET_JSON, NET_WEIGHTS = "pr2.json", "pr2.safetensors"
+STATE_DIR = "trainer"
 TARGET_WEIGHTS, REPLAY_WEIGHTS, REPLAY_JSON = (
     "target.safetensors",
     "replay.safetensors",
     "replay.json",
 )
+TWIN_WEIGHTS, TWIN_TARGET_WEIGHTS = "twin.safetensors", "twin_target.safetensors"
 GAMES = ("hop/MarkovStagHunt-v0", "hop/MarkovSnowdrift-v0")
 LOG_COLUMNS = (
     "chunk",
@@ -131,6 +137,9 @@ class PR2GridConfig:
     anneal_fraction: float = 0.5
     #: The temperature of ``rho`` (``None``: the policy's ``alpha`` at each step).
     rho_alpha: float | None = None
+    #: Clipped double Q (TD3, SAC): a second Q network, and targets from the smaller of the two
+    #: target networks' marginal values (module docstring). The agent acts with the first.
+    twin_critics: bool = False
     max_grad_norm: float = 10.0
     conv_channels: tuple[int, ...] = (16, 16)
     hidden: int = 64
@@ -183,6 +192,8 @@ class PR2GridConfig:
             fail("anneal_fraction", "a float in [0, 1]")
         if self.rho_alpha is not None and (not is_finite(self.rho_alpha) or self.rho_alpha <= 0):
             fail("rho_alpha", "None or a finite float > 0")
+        if not isinstance(self.twin_critics, bool):
+            fail("twin_critics", "a bool")
         channels = int_sizes(where, "conv_channels", self.conv_channels)
         object.__setattr__(self, "conv_channels", channels)
         coplayers = training_coplayers(where, "coplayers", full, self.coplayers)
@@ -277,9 +288,15 @@ class PR2GridTrainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.net = PR2QNetwork(self.net_config)
-        self.target = copy.deepcopy(self.net)
-        self.target.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+            # drawn after the first network, whose initialisation is unchanged by the option
+            self.critics = [self.net] + (
+                [PR2QNetwork(self.net_config)] if config.twin_critics else []
+            )
+        self.targets = [copy.deepcopy(net).requires_grad_(False) for net in self.critics]
+        self.target = self.targets[0]
+        self.optimizer = torch.optim.Adam(
+            [p for net in self.critics for p in net.parameters()], lr=config.lr
+        )
         self.buffer = ReplayBuffer(
             config.buffer_size, self.net_config.observation_shape, r.num_players
         )
@@ -343,31 +360,45 @@ class PR2GridTrainer:
         next_masks, next_present = grid_masks(self.mask_table, next_obs)
         actions = torch.as_tensor(buf.actions[idx])
         with torch.no_grad():
-            q0n, qjn = self.target(torch.as_tensor(next_obs))
-            ev = evaluate(
-                q0n,
-                qjn,
-                torch.as_tensor(next_masks),
-                torch.as_tensor(next_present[:, 1:]),
-                alpha,
-                cfg.rho_alpha,
-            )
+            next_grids = torch.as_tensor(next_obs)
+            evaluations = [
+                evaluate(
+                    *net(next_grids),
+                    torch.as_tensor(next_masks),
+                    torch.as_tensor(next_present[:, 1:]),
+                    alpha,
+                    cfg.rho_alpha,
+                )
+                for net in self.targets
+            ]
+            if len(evaluations) == 1:
+                next_value = evaluations[0].value
+            else:
+                next_value = clipped_value(
+                    [ev.qbar for ev in evaluations], torch.as_tensor(next_masks[:, 0]), alpha
+                )
             target = td_target(
                 torch.as_tensor(buf.rewards[idx]),
                 torch.as_tensor(buf.terminals[idx]),
-                ev.value,
+                next_value,
                 cfg.gamma,
             )
-        q0, qj = self.net(torch.as_tensor(obs))
-        q = joint_q(q0, qj, actions[:, 0], actions[:, 1:], torch.as_tensor(present[:, 1:]))
-        loss = q_loss(q, target)
+        grids, alive = torch.as_tensor(obs), torch.as_tensor(present[:, 1:])
+        losses = []
+        for net in self.critics:
+            q0, qj = net(grids)
+            q = joint_q(q0, qj, actions[:, 0], actions[:, 1:], alive)
+            losses.append(q_loss(q, target))
+        loss = sum(losses[1:], losses[0])
         self.optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+        for net in self.critics:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
         self.optimizer.step()
         with torch.no_grad():
-            for p, t in zip(self.net.parameters(), self.target.parameters(), strict=True):
-                t.mul_(1.0 - cfg.tau).add_(p, alpha=cfg.tau)
+            for net, target_net in zip(self.critics, self.targets, strict=True):
+                for p, t in zip(net.parameters(), target_net.parameters(), strict=True):
+                    t.mul_(1.0 - cfg.tau).add_(p, alpha=cfg.tau)
         self.updates += 1
         return float(loss.detach())
 
@@ -376,22 +407,14 @@ class PR2GridTrainer:
         """Train the remaining chunks (up to ``until_chunk``), checkpointing after each."""
         last = self.num_chunks if until_chunk is None else min(until_chunk, self.num_chunks)
         self.directory.mkdir(parents=True, exist_ok=True)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=self.config.total_steps,
-                initial=min(self.env_steps, self.config.total_steps),
-                unit="step",
-                desc=f"train pr2 {self.config.env_id}",
-            )
-        try:
-            while self.chunk < last:
-                self._train_chunk(bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        train_chunks(
+            description=f"train pr2 {self.config.env_id}",
+            total_steps=self.config.total_steps,
+            done_steps=self.env_steps,
+            progress=progress,
+            more=lambda: self.chunk < last,
+            train_chunk=self._train_chunk,
+        )
 
     def _train_chunk(self, bar: Any) -> None:
         cfg, env = self.config, self.env
@@ -471,7 +494,10 @@ class PR2GridTrainer:
         policy, state = self.directory / POLICY_DIR, self.directory / STATE_DIR
         save_network(policy, self.net, self.policy_meta())
         state.mkdir(parents=True, exist_ok=True)
-        save_file(_contiguous(self.target.state_dict()), str(state / TARGET_WEIGHTS))
+        save_file(contiguous(self.target.state_dict()), str(state / TARGET_WEIGHTS))
+        if len(self.critics) > 1:
+            save_file(contiguous(self.critics[1].state_dict()), str(state / TWIN_WEIGHTS))
+            save_file(contiguous(self.targets[1].state_dict()), str(state / TWIN_TARGET_WEIGHTS))
         save_optimizer(state, self.optimizer)
         self.buffer.save(state)
         run = {
@@ -487,17 +513,15 @@ class PR2GridTrainer:
     def resume(cls, directory: str | Path) -> PR2GridTrainer:
         """The run saved in ``directory``, at its last checkpoint."""
         directory = Path(directory)
-        path = directory / RUN_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"cannot resume: {path} is missing (not a PR2 training run)")
-        run = json.loads(path.read_text())
-        if run.get("format") != RUN_FORMAT:
-            raise ValueError(f"{path}: format must be {RUN_FORMAT!r}, got {run.get('format')!r}")
+        run = read_run(directory, "a PR2 training run", RUN_FORMAT)
         trainer = cls(PR2GridConfig.from_json(run["config"]), directory)
         _, net = load_network(directory / POLICY_DIR)
         trainer.net.load_state_dict(net.state_dict())
         state = directory / STATE_DIR
         trainer.target.load_state_dict(load_file(str(state / TARGET_WEIGHTS)))
+        if len(trainer.critics) > 1:
+            trainer.critics[1].load_state_dict(load_file(str(state / TWIN_WEIGHTS)))
+            trainer.targets[1].load_state_dict(load_file(str(state / TWIN_TARGET_WEIGHTS)))
         load_optimizer(state, trainer.optimizer)
         trainer.buffer.load(state)
         trainer.chunk = int(run["chunks_done"])
@@ -512,56 +536,6 @@ def sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cumulative = np.cumsum(probs, axis=1)
     draws = rng.random(len(probs))[:, None] * cumulative[:, -1:]
     return np.minimum((cumulative <= draws).sum(1), probs.shape[1] - 1).astype(np.int64)
-
-
-def _contiguous(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().contiguous() for k, v in tensors.items()}
-
-
-def save_network(directory: str | Path, net: PR2QNetwork, meta: Mapping[str, Any]) -> Path:
-    """Write ``pr2.json`` (``meta``) and ``pr2.safetensors`` (weights) into ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file(_contiguous(net.state_dict()), str(directory / NET_WEIGHTS))
-    (directory / NET_JSON).write_text(json.dumps(dict(meta), indent=2) + "\n")
-    return directory
-
-
-def checkpoint_folder(directory: str | Path) -> Path:
-    """The folder holding ``pr2.json``: ``directory`` itself or its ``policy/``."""
-    directory = Path(directory)
-    if (directory / NET_JSON).is_file():
-        return directory
-    if (directory / POLICY_DIR / NET_JSON).is_file():
-        return directory / POLICY_DIR
-    raise FileNotFoundError(
-        f"no PR2 checkpoint in {directory}: neither {directory / NET_JSON} nor "
-        f"{directory / POLICY_DIR / NET_JSON} exists"
-    )
-
-
-def load_network(directory: str | Path) -> tuple[dict[str, Any], PR2QNetwork]:
-    """The JSON and the network (evaluation mode, CPU) of a run folder or its ``policy/``."""
-    folder = checkpoint_folder(directory)
-    path = folder / NET_JSON
-    meta = json.loads(path.read_text())
-    if meta.get("format") != NET_FORMAT:
-        raise ValueError(f"{path}: format must be {NET_FORMAT!r}, got {meta.get('format')!r}")
-    try:
-        net = PR2QNetwork(PR2NetConfig(**meta["network"]))
-        alpha = float(meta["alpha"])
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite float > 0, got {alpha!r}")
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{path}: not a valid PR2 checkpoint ({err})") from None
-    weights = folder / NET_WEIGHTS
-    if not weights.is_file():
-        raise FileNotFoundError(f"PR2 checkpoint {folder}: {weights} is missing")
-    try:
-        net.load_state_dict(load_file(str(weights)), strict=True)
-    except RuntimeError as err:
-        raise ValueError(f"{weights}: the weights do not fit {net.config} ({err})") from None
-    return meta, net.eval()
 
 
 def train(
@@ -645,10 +619,7 @@ __all__ = [
     "PR2GridConfig",
     "PR2GridTrainer",
     "ReplayBuffer",
-    "checkpoint_folder",
-    "load_network",
     "mean_return",
     "sample",
-    "save_network",
     "train",
 ]

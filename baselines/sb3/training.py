@@ -28,6 +28,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 import hop_envs
 from agents.hop.training.log import LOG_FILE, TrainingLog
+from baselines.chunked_run import POLICY_DIR, RUN_FILE, read_run, train_chunks
 from baselines.focal_env import training_population
 from baselines.sb3.checkpoint import (
     PolicyMeta,
@@ -42,7 +43,6 @@ from baselines.sb3.vec_envs import ConcatVecEnv, SelfPlayVecEnv, population_vec_
 from baselines.social_influence.influence import InfluenceConfig
 from hop_envs.coplayers import coplayer_population
 
-RUN_FILE, POLICY_DIR = "run.json", "policy"
 #: The MOA optimizer's state, inside the policy folder (social-influence runs).
 MOA_OPTIMIZER_DIR = "moa_optimizer"
 LOG_COLUMNS = (
@@ -308,10 +308,7 @@ class LearnerTrainer:
     def resume(cls, directory: str | Path) -> LearnerTrainer:
         """The run saved in ``directory``, at its last checkpoint."""
         directory = Path(directory)
-        path = directory / RUN_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"cannot resume: {path} is missing (not a training run)")
-        run = json.loads(path.read_text())
+        run = read_run(directory, "a training run")
         trainer = cls(LearnerTrainConfig.from_json(run["config"]), directory)
         _, policy = load_policy(directory / POLICY_DIR)
         trainer.model.policy.load_state_dict(policy.state_dict())
@@ -335,22 +332,14 @@ class LearnerTrainer:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.chunk < last:
             self.model.set_logger(_sb3_logger(self.directory / "sb3" / f"from-chunk-{self.chunk}"))
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=config.total_steps,
-                initial=min(self.model.num_timesteps, config.total_steps),
-                unit="step",
-                desc=f"train {config.learner} {config.env_id}",
-            )
-        try:
-            while self.chunk < last:
-                self._train_chunk(bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        train_chunks(
+            description=f"train {config.learner} {config.env_id}",
+            total_steps=config.total_steps,
+            done_steps=self.model.num_timesteps,
+            progress=progress,
+            more=lambda: self.chunk < last,
+            train_chunk=self._train_chunk,
+        )
 
     def _train_chunk(self, bar: Any) -> None:
         config, model = self.config, self.model

@@ -14,8 +14,10 @@ import hop_envs
 from agents.base import SeatInfo
 from agents.prediction import check_predictions
 from baselines.pr2.agent import PR2Agent
+from baselines.pr2.checkpoint import load_network, save_network
 from baselines.pr2.grid import (
     MaskTable,
+    clipped_value,
     coplayer_marginals,
     evaluate,
     expected_value,
@@ -31,7 +33,6 @@ from baselines.pr2.grid import (
 from baselines.pr2.grid_training import (
     PR2GridConfig,
     PR2GridTrainer,
-    load_network,
     mean_return,
     train,
 )
@@ -221,8 +222,10 @@ def _tiny(**overrides) -> PR2GridConfig:
 
 
 def _state(trainer: PR2GridTrainer) -> dict[str, torch.Tensor]:
-    out = {f"net.{k}": v.clone() for k, v in trainer.net.state_dict().items()}
-    out.update({f"target.{k}": v.clone() for k, v in trainer.target.state_dict().items()})
+    out = {}
+    for i, (net, target) in enumerate(zip(trainer.critics, trainer.targets, strict=True)):
+        out.update({f"net{i}.{k}": v.clone() for k, v in net.state_dict().items()})
+        out.update({f"target{i}.{k}": v.clone() for k, v in target.state_dict().items()})
     for index, entries in trainer.optimizer.state_dict()["state"].items():
         for key, value in entries.items():
             out[f"opt.{index}.{key}"] = torch.as_tensor(value).clone()
@@ -252,9 +255,10 @@ def test_training_is_deterministic_from_the_seed(tmp_path):
     assert not torch.equal(other.net.q0.weight, first.net.q0.weight)
 
 
-def test_resume_continues_exactly(tmp_path):
-    whole = train(_tiny(), tmp_path / "whole")
-    half = train(_tiny(), tmp_path / "split", until_chunk=1)
+@pytest.mark.parametrize("twin", [False, True])
+def test_resume_continues_exactly(tmp_path, twin):
+    whole = train(_tiny(twin_critics=twin), tmp_path / "whole")
+    half = train(_tiny(twin_critics=twin), tmp_path / "split", until_chunk=1)
     assert half.chunk == 1 and half.env_steps == 128
     resumed = train(None, tmp_path / "split")
     assert resumed.chunk == whole.chunk == 2
@@ -264,10 +268,36 @@ def test_resume_continues_exactly(tmp_path):
     assert run["chunks_done"] == 2 and run["env_steps"] == 256
     with pytest.raises(ValueError, match="different config"):
         train(_tiny(seed=9), tmp_path / "split")
-    longer = train(_tiny(total_steps=384), tmp_path / "split")  # only total_steps may change
+    longer = train(_tiny(total_steps=384, twin_critics=twin), tmp_path / "split")  # steps only
     assert longer.env_steps == 384 and longer.chunk == 3
     with pytest.raises(FileNotFoundError, match="no PR2 run"):
         train(None, tmp_path / "nothing")
+
+
+def test_clipped_double_q_value_by_hand():
+    # two critics' Qbar over 3 own actions, the third illegal: min (1, 0, -9); pi over the
+    # legal two = softmax(1, 0) = (e, 1) / (e + 1); V = e / (e + 1) * 1 + 0 = 0.7311
+    q1 = torch.tensor([[1.0, 2.0, 5.0]])
+    q2 = torch.tensor([[2.0, 0.0, -9.0]])
+    mask = torch.tensor([[True, True, False]])
+    e = math.e
+    assert clipped_value([q1, q2], mask, 1.0).item() == pytest.approx(e / (e + 1))
+    # one critic alone: softmax(1, 2) -> V = (e + 2 e^2) / (e + e^2) = (1 + 2e) / (1 + e)
+    assert clipped_value([q1], mask, 1.0).item() == pytest.approx((1 + 2 * e) / (1 + e))
+
+
+def test_twin_critics_leave_the_first_networks_start_and_train_both(tmp_path):
+    single = PR2GridTrainer(_tiny(), tmp_path / "one")
+    twin = PR2GridTrainer(_tiny(twin_critics=True), tmp_path / "two")
+    assert len(single.critics) == 1 and len(twin.critics) == 2
+    assert _same(single.net.state_dict(), twin.net.state_dict())
+    second = twin.critics[1].state_dict()
+    assert not torch.equal(second["q0.weight"], twin.net.state_dict()["q0.weight"])
+    before = {k: v.clone() for k, v in second.items()}
+    twin.train()
+    assert not _same(before, twin.critics[1].state_dict())
+    names = {p.name for p in (tmp_path / "two").rglob("*.safetensors")}
+    assert {"twin.safetensors", "twin_target.safetensors"} <= names
 
 
 def test_checkpoint_holds_nothing_pickled(tmp_path):
@@ -296,6 +326,7 @@ def test_checkpoint_holds_nothing_pickled(tmp_path):
         ("alpha_end", -0.1),
         ("anneal_fraction", 2.0),
         ("rho_alpha", 0.0),
+        ("twin_critics", 1),
         ("conv_channels", "16"),
         ("coplayers", ("not-a-training-coplayer",)),
         ("coplayers", "random"),
@@ -399,7 +430,6 @@ def test_mean_return_runs(tmp_path):
 def test_short_training_run_beats_the_untrained_network(tmp_path):
     """20 000 env steps on the stag hunt against the training population: the learner's mean
     return (fixed evaluation seed) is above the untrained network's."""
-    from baselines.pr2.grid_training import save_network
 
     config = PR2GridConfig(
         env_id=STAG, total_steps=20_000, chunk_steps=10_000, learning_starts=2_000
