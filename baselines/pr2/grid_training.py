@@ -106,15 +106,11 @@ class PR2GridConfig:
     64`` match the LOLA grid learner's. The temperature schedule (1.0 down to 0.05 over the
     first half, in reward units), the replay of 50 000 transitions, the 5 000 uniform steps and
     one update of 128 samples per 16 env steps are ours, sized for a CPU budget of a few
-    hundred thousand env steps. ``gamma = 0.95`` and ``alpha_end = 0.05`` come from a small
-    sweep on the stag hunt (one seed each; mean return of the training episodes of the last
-    chunk). With ``gamma = 0.99, alpha_end = 0.02`` a 240 000-step run peaked at 1.12
-    and fell to 0.43 once ``alpha`` reached its floor (the optimistic ``max`` over each
-    co-player's action, summed over three co-players and bootstrapped, inflates the values;
-    the loss kept growing). At 100 000 steps: ``gamma = 0.95`` 1.25; with ``alpha_end = 0.05``
-    1.83; with ``rho_alpha = 1`` 1.33; ``gamma = 0.99`` with a double-Q target (online ``pi``
-    and ``rho``, target values) 0.92, and the same code with the co-player terms dropped (an
-    independent soft Q-learner) 1.48.
+    hundred thousand env steps. ``gamma = 0.95``, ``alpha_end = 0.05`` and ``rho_alpha = 1``
+    (a fixed temperature for ``rho``, as in :mod:`baselines.pr2.differential`: at the policy's
+    temperature the optimistic ``rho`` inflated the bootstrapped values until training
+    diverged) come from small one-seed runs on the stag hunt's training population; the
+    figures are in ``docs/baselines.md``.
     Nothing else is tuned.
     """
 
@@ -136,7 +132,7 @@ class PR2GridConfig:
     alpha_end: float = 0.05
     anneal_fraction: float = 0.5
     #: The temperature of ``rho`` (``None``: the policy's ``alpha`` at each step).
-    rho_alpha: float | None = None
+    rho_alpha: float | None = 1.0
     #: Clipped double Q (TD3, SAC): a second Q network, and targets from the smaller of the two
     #: target networks' marginal values (module docstring). The agent acts with the first.
     twin_critics: bool = False
