@@ -10,6 +10,7 @@ this module imports no torch.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,13 +19,29 @@ import numpy as np
 from agents.base import BaseAgent, SeatInfo
 from baselines.shipped import shipped_checkpoint
 from hop_envs.coplayers import LEARNED, SNOWDRIFT_ID, STAG_HUNT_ID
+from hop_envs.registration import full_env_id
+
+
+@dataclass(frozen=True)
+class TrainedOn:
+    """What a loaded checkpoint was trained on, as its JSON records it."""
+
+    env_id: str
+    env_kwargs: Mapping[str, Any]
+    observation_shape: tuple[int, ...]
+    num_actions: int
+    #: ``None`` when the network fits any player count.
+    num_players: int | None = None
 
 
 class CheckpointAgent(BaseAgent):
     """Base of the learners' agents. ``torch_threads`` is applied with
     ``torch.set_num_threads`` at ``reset`` (one observation per call: extra intra-op threads
     only add synchronisation, and evaluation runs seats and workers side by side); ``None``
-    leaves torch alone."""
+    leaves torch alone.
+
+    ``reset`` loads the seat's checkpoint once per folder (:meth:`_load`, the subclass's) and
+    checks that it fits the seat's game (:meth:`_trained_on`)."""
 
     learner_name: ClassVar[str]
     #: As a co-player: a learned one (public, not held-out; see ``coplayer_population``).
@@ -55,6 +72,44 @@ class CheckpointAgent(BaseAgent):
     @property
     def name(self) -> str:
         return self.learner_name
+
+    def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
+        super().reset(seed, seat)
+        folder = self.checkpoint_folder(seat)
+        assert seat is not None
+        if folder != self._loaded_from:
+            self._load(folder)
+            self._loaded_from = folder
+        self._check_fit(seat)
+
+    def _load(self, folder: Path) -> None:
+        """Load the checkpoint in ``folder`` (torch is imported here, on first use)."""
+        raise NotImplementedError
+
+    def _trained_on(self) -> TrainedOn:
+        """The loaded checkpoint's game and sizes."""
+        raise NotImplementedError
+
+    def _check_fit(self, seat: SeatInfo) -> None:
+        """Refuse a checkpoint trained for another game or other sizes than ``seat``'s."""
+        trained, where = self._trained_on(), self._loaded_from
+        if full_env_id(trained.env_id) != full_env_id(seat.env_id):
+            raise ValueError(
+                f"{where}: trained for {trained.env_id}, but the seat is in {seat.env_id}"
+            )
+        shape = tuple(seat.observation_space["observation"].shape)
+        players = seat.num_players if trained.num_players is None else trained.num_players
+        if (
+            shape != tuple(trained.observation_shape)
+            or seat.action_space.n != trained.num_actions
+            or seat.num_players != players
+        ):
+            raise ValueError(
+                f"{where}: trained on observations {tuple(trained.observation_shape)}, "
+                f"{trained.num_actions} actions and {players} players, but the seat has "
+                f"{shape}, {seat.action_space.n} and {seat.num_players} (env arguments "
+                f"{dict(seat.env_kwargs)}; trained with {dict(trained.env_kwargs)})"
+            )
 
     @classmethod
     def fingerprint_paths(cls, env_id: str, kwargs: Mapping[str, Any]) -> list[Path]:

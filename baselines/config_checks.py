@@ -10,10 +10,12 @@ values and refuse the rest with the same message, ``"<where>.<field>=<value!r>: 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+import hop_envs
 from baselines.focal_env import training_population
 
 
@@ -29,6 +31,33 @@ def is_finite(value: object) -> bool:
         and not isinstance(value, bool | np.bool_)
         and math.isfinite(value)
     )
+
+
+#: The games the opponent-aware learners train on.
+GRID_GAMES = ("hop/MarkovStagHunt-v0", "hop/MarkovSnowdrift-v0")
+
+
+def grid_game(
+    where: str, env_id: object, env_kwargs: object, seed: object
+) -> tuple[str, dict[str, Any]]:
+    """A learner config's game: the full id of one of :data:`GRID_GAMES` and its arguments as
+    a dict, with the config's ``seed`` checked to be an int >= 0.
+
+    Raises ``ValueError`` naming ``where`` and the field, the value and what was expected.
+    """
+    try:
+        full = hop_envs.full_env_id(env_id) if isinstance(env_id, str) else None
+    except Exception:  # any failure to resolve the id is a bad value
+        full = None
+    if full not in GRID_GAMES:
+        raise ValueError(f"{where}.env_id={env_id!r}: expected one of {list(GRID_GAMES)}")
+    if not isinstance(env_kwargs, Mapping):
+        raise ValueError(
+            f"{where}.env_kwargs={env_kwargs!r}: expected a mapping of the game's arguments"
+        )
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"{where}.seed={seed!r}: expected an int >= 0")
+    return full, dict(env_kwargs)
 
 
 def int_sizes(where: str, field: str, value: object) -> tuple[int, ...]:

@@ -25,8 +25,7 @@ import numpy as np
 
 from agents.base import Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
-from baselines.checkpoint_agent import CheckpointAgent
-from hop_envs.registration import full_env_id
+from baselines.checkpoint_agent import CheckpointAgent, TrainedOn
 
 
 class LOLAGridAgent(CheckpointAgent):
@@ -34,56 +33,36 @@ class LOLAGridAgent(CheckpointAgent):
     weights; predicts its co-players with its models of them."""
 
     learner_name = "lola"
-
-    def __init__(
-        self,
-        checkpoint: str | Path | None = None,
-        deterministic: bool = False,
-        torch_threads: int | None = 1,
-    ) -> None:
-        super().__init__(checkpoint, deterministic, torch_threads)
-        self.meta: Mapping[str, Any] | None = None
-        self.policy: Any = None
-        self.models: Any = None
-        self.rules: Any = None
+    # set by reset: the checkpoint's JSON, its policy and co-player models, the game's rules
+    meta: Mapping[str, Any] | None = None
+    policy: Any = None
+    models: Any = None
+    rules: Any = None
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        folder = self.checkpoint_folder(seat)
         assert seat is not None
-        if folder != self._loaded_from:
-            from baselines.lola.grid_training import build_networks, load_weights, read_meta
-
-            meta = read_meta(folder)
-            policy, models = build_networks(meta)
-            load_weights(folder, policy, models)
-            self.meta, self.policy, self.models = meta, policy.eval(), models.eval()
-            self._loaded_from = folder
-        self._check_fit(seat)
         import hop_envs
 
         self.rules = hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).rules
 
-    def _check_fit(self, seat: SeatInfo) -> None:
+    def _load(self, folder: Path) -> None:
+        from baselines.lola.grid_training import build_networks, load_weights, read_meta
+
+        meta = read_meta(folder)
+        policy, models = build_networks(meta)
+        load_weights(folder, policy, models)
+        self.meta, self.policy, self.models = meta, policy.eval(), models.eval()
+
+    def _trained_on(self) -> TrainedOn:
         meta = self.meta
-        assert meta is not None
-        if full_env_id(meta["env_id"]) != full_env_id(seat.env_id):
-            raise ValueError(
-                f"{self._loaded_from}: trained for {meta['env_id']}, but the seat is in "
-                f"{seat.env_id}"
-            )
-        shape = tuple(seat.observation_space["observation"].shape)
-        if (
-            shape != tuple(meta["observation_shape"])
-            or seat.action_space.n != meta["num_actions"]
-            or seat.num_players - 1 != meta["num_models"]
-        ):
-            raise ValueError(
-                f"{self._loaded_from}: trained on observations {tuple(meta['observation_shape'])}, "
-                f"{meta['num_actions']} actions and {meta['num_models'] + 1} players, but the seat "
-                f"has {shape}, {seat.action_space.n} and {seat.num_players} (env arguments "
-                f"{dict(seat.env_kwargs)}; trained with {dict(meta['env_kwargs'])})"
-            )
+        return TrainedOn(
+            meta["env_id"],
+            meta["env_kwargs"],
+            meta["observation_shape"],
+            meta["num_actions"],
+            meta["num_models"] + 1,
+        )
 
     def action_probabilities(self, observation: Observation) -> np.ndarray:
         """The policy's action distribution (float64) for this observation."""

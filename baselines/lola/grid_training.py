@@ -51,7 +51,7 @@ from safetensors.torch import load_file, save_file
 from torch.func import functional_call
 
 import hop_envs
-from baselines.config_checks import int_sizes, is_finite, is_int, training_coplayers
+from baselines.config_checks import grid_game, int_sizes, is_finite, is_int, training_coplayers
 from baselines.focal_env import training_population
 from baselines.lola.grid import SimulatedBatch, dice_value, lola_gradient
 from baselines.lola.grid_policy import GridPolicy, sample
@@ -109,19 +109,9 @@ class LOLAGridConfig:
         def fail(name: str, expected: str) -> None:
             raise ValueError(f"{where}.{name}={getattr(self, name)!r}: expected {expected}")
 
-        if not isinstance(self.env_id, str):
-            fail("env_id", "a game id such as 'hop/MarkovStagHunt-v0'")
-        try:
-            full = hop_envs.full_env_id(self.env_id)
-        except Exception:  # any failure to resolve the id is a bad value
-            full = None
-        if full not in ("hop/MarkovStagHunt-v0", "hop/MarkovSnowdrift-v0"):
-            fail("env_id", "'hop/MarkovStagHunt-v0' or 'hop/MarkovSnowdrift-v0'")
-        if not isinstance(self.env_kwargs, Mapping):
-            fail("env_kwargs", "a mapping of the game's arguments")
-        object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
-        if not is_int(self.seed) or self.seed < 0:
-            fail("seed", "an int >= 0")
+        full, env_kwargs = grid_game(where, self.env_id, self.env_kwargs, self.seed)
+        object.__setattr__(self, "env_id", full)
+        object.__setattr__(self, "env_kwargs", env_kwargs)
         for name in ("real_episodes", "sim_episodes", "hidden"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 fail(name, "an int >= 1")

@@ -28,8 +28,7 @@ import numpy as np
 
 from agents.base import Observation, SeatInfo
 from agents.prediction import CoplayerPrediction
-from baselines.checkpoint_agent import CheckpointAgent
-from hop_envs.registration import full_env_id
+from baselines.checkpoint_agent import CheckpointAgent, TrainedOn
 
 
 class PR2Agent(CheckpointAgent):
@@ -60,14 +59,7 @@ class PR2Agent(CheckpointAgent):
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        folder = self.checkpoint_folder(seat)
         assert seat is not None
-        if folder != self._loaded_from:
-            from baselines.pr2.checkpoint import load_network
-
-            self.meta, self.net = load_network(folder)
-            self._loaded_from = folder
-        self._check_fit(seat)
         import hop_envs
         from baselines.pr2.grid import MaskTable
 
@@ -75,27 +67,20 @@ class PR2Agent(CheckpointAgent):
             hop_envs.make(seat.env_id, **dict(seat.env_kwargs)).rules
         )
 
-    def _check_fit(self, seat: SeatInfo) -> None:
-        meta = self.meta
-        assert meta is not None
-        if full_env_id(meta["env_id"]) != full_env_id(seat.env_id):
-            raise ValueError(
-                f"{self._loaded_from}: trained for {meta['env_id']}, but the seat is in "
-                f"{seat.env_id}"
-            )
-        net = meta["network"]
-        shape = tuple(seat.observation_space["observation"].shape)
-        if (
-            shape != tuple(net["observation_shape"])
-            or seat.action_space.n != net["num_actions"]
-            or seat.num_players != net["num_players"]
-        ):
-            raise ValueError(
-                f"{self._loaded_from}: trained on observations {tuple(net['observation_shape'])}, "
-                f"{net['num_actions']} actions and {net['num_players']} players, but the seat has "
-                f"{shape}, {seat.action_space.n} and {seat.num_players} (env arguments "
-                f"{dict(seat.env_kwargs)}; trained with {dict(meta['env_kwargs'])})"
-            )
+    def _load(self, folder: Path) -> None:
+        from baselines.pr2.checkpoint import load_network
+
+        self.meta, self.net = load_network(folder)
+
+    def _trained_on(self) -> TrainedOn:
+        meta, net = self.meta, self.meta["network"]
+        return TrainedOn(
+            meta["env_id"],
+            meta["env_kwargs"],
+            net["observation_shape"],
+            net["num_actions"],
+            net["num_players"],
+        )
 
     @property
     def temperature(self) -> float:

@@ -56,15 +56,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from agents.hop.networks import conv_stack
-from baselines.config_checks import int_sizes, is_int
+from baselines.net_shape import GridNetShape
 from hop_envs.core.layout import NUM_MOVES, STAY
 from hop_envs.core.rules import GridRules
 
@@ -72,42 +71,8 @@ NET_FORMAT = "hop-bench-pr2-grid/1"
 
 
 @dataclass(frozen=True)
-class PR2NetConfig:
+class PR2NetConfig(GridNetShape):
     """The Q network's shape: the game's sizes and the network's."""
-
-    observation_shape: tuple[int, int, int]
-    num_actions: int
-    num_players: int
-    conv_channels: tuple[int, ...] = (16, 16)
-    hidden: int = 64
-
-    def __post_init__(self) -> None:
-        where = "PR2NetConfig"
-        shape = self.observation_shape
-        if (
-            not isinstance(shape, Sequence)
-            or len(shape) != 3
-            or not all(is_int(v) and v >= 1 for v in shape)
-        ):
-            raise ValueError(f"{where}.observation_shape={shape!r}: expected 3 ints >= 1 (C, H, W)")
-        object.__setattr__(self, "observation_shape", tuple(int(v) for v in shape))
-        for name, low in (("num_actions", 2), ("num_players", 2), ("hidden", 1)):
-            value = getattr(self, name)
-            if not is_int(value) or value < low:
-                raise ValueError(f"{where}.{name}={value!r}: expected an int >= {low}")
-            object.__setattr__(self, name, int(value))
-        channels = int_sizes(where, "conv_channels", self.conv_channels)
-        object.__setattr__(self, "conv_channels", channels)
-
-    @property
-    def num_coplayers(self) -> int:
-        return self.num_players - 1
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["observation_shape"] = list(self.observation_shape)
-        data["conv_channels"] = list(self.conv_channels)
-        return data
 
 
 class PR2QNetwork(nn.Module):

@@ -54,7 +54,7 @@ from safetensors.torch import load_file, save_file
 import hop_envs
 from agents.hop.training.log import TrainingLog
 from baselines.chunked_run import POLICY_DIR, RUN_FILE, read_run, train_chunks
-from baselines.config_checks import int_sizes, is_finite, is_int, training_coplayers
+from baselines.config_checks import grid_game, int_sizes, is_finite, is_int, training_coplayers
 from baselines.pr2.checkpoint import contiguous, load_network, save_network
 from baselines.pr2.grid import (
     NET_FORMAT,
@@ -80,7 +80,6 @@ TARGET_WEIGHTS, REPLAY_WEIGHTS, REPLAY_JSON = (
     "replay.json",
 )
 TWIN_WEIGHTS, TWIN_TARGET_WEIGHTS = "twin.safetensors", "twin_target.safetensors"
-GAMES = ("hop/MarkovStagHunt-v0", "hop/MarkovSnowdrift-v0")
 LOG_COLUMNS = (
     "chunk",
     "env_steps",
@@ -149,20 +148,11 @@ class PR2GridConfig:
         def fail(name: str, expected: str) -> None:
             raise ValueError(f"{where}.{name}={getattr(self, name)!r}: expected {expected}")
 
-        try:
-            full = hop_envs.full_env_id(self.env_id) if isinstance(self.env_id, str) else None
-        except Exception:  # any failure to resolve the id is a bad value
-            full = None
-        if full not in GAMES:
-            fail("env_id", f"one of {list(GAMES)}")
+        full, env_kwargs = grid_game(where, self.env_id, self.env_kwargs, self.seed)
         object.__setattr__(self, "env_id", full)
-        if not isinstance(self.env_kwargs, Mapping):
-            fail("env_kwargs", "a mapping of the game's arguments")
-        object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
+        object.__setattr__(self, "env_kwargs", env_kwargs)
         if "reward_mode" in self.env_kwargs:
             fail("env_kwargs", "no reward_mode (PR2 trains on the selfish rewards)")
-        if not is_int(self.seed) or self.seed < 0:
-            fail("seed", "an int >= 0")
         for name in (
             "total_steps",
             "chunk_steps",

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from agents.base import Observation, SeatInfo, Transition
-from baselines.checkpoint_agent import CheckpointAgent
+from baselines.checkpoint_agent import CheckpointAgent, TrainedOn
 from baselines.sb3.learners import learner
-from hop_envs.registration import full_env_id
 
 
 class LearnerAgent(CheckpointAgent):
@@ -44,37 +43,22 @@ class LearnerAgent(CheckpointAgent):
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        folder = self.checkpoint_folder(seat)
-        assert seat is not None
-        if folder != self._loaded_from:
-            from baselines.sb3.checkpoint import load_policy  # torch, on first use
-
-            self.meta, self.policy = load_policy(folder)
-            self._loaded_from = folder
-        self._check_fit(seat)
         self._lstm_states = None
         self._trial_start = True
 
-    def _check_fit(self, seat: SeatInfo) -> None:
-        meta = self.meta
-        assert meta is not None
+    def _load(self, folder: Path) -> None:
+        from baselines.sb3.checkpoint import load_policy  # torch, on first use
+
+        meta, policy = load_policy(folder)
         if meta.learner != self.learner_name:
             raise ValueError(
-                f"{self._loaded_from}: a {meta.learner!r} checkpoint, but this agent is "
-                f"{self.learner_name!r}"
+                f"{folder}: a {meta.learner!r} checkpoint, but this agent is {self.learner_name!r}"
             )
-        if full_env_id(meta.env_id) != full_env_id(seat.env_id):
-            raise ValueError(
-                f"{self._loaded_from}: trained for {meta.env_id}, but the seat is in {seat.env_id}"
-            )
-        shape = tuple(seat.observation_space["observation"].shape)
-        if shape != tuple(meta.observation_shape) or seat.action_space.n != meta.num_actions:
-            raise ValueError(
-                f"{self._loaded_from}: trained on observations {tuple(meta.observation_shape)} "
-                f"and {meta.num_actions} actions, but the seat has {shape} and "
-                f"{seat.action_space.n} (env arguments {dict(seat.env_kwargs)}; trained with "
-                f"{dict(meta.env_kwargs)})"
-            )
+        self.meta, self.policy = meta, policy
+
+    def _trained_on(self) -> TrainedOn:
+        meta = self.meta
+        return TrainedOn(meta.env_id, meta.env_kwargs, meta.observation_shape, meta.num_actions)
 
     def act(self, observation: Observation) -> int:
         if self.policy is None:

@@ -10,6 +10,7 @@ torch.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from agents.base import Observation, SeatInfo, Transition
 from agents.prediction import CoplayerPrediction
+from baselines.checkpoint_agent import TrainedOn
 from baselines.sb3.agent import LearnerAgent
 from hop_envs.core.layout import STAY
 
@@ -35,24 +37,21 @@ class SocialInfluenceAgent(LearnerAgent):
     ):
         super().__init__(checkpoint, deterministic, torch_threads)
         self.moa: Any = None
-        self._moa_from: Path | None = None
         self._last_grid: np.ndarray | None = None
         self._predicted: dict[int, CoplayerPrediction] = {}
 
     def reset(self, seed: int | None = None, seat: SeatInfo | None = None) -> None:
         super().reset(seed, seat)
-        assert seat is not None and self._loaded_from is not None
-        if self._moa_from != self._loaded_from:
-            from baselines.social_influence.moa import load_moa  # torch, on first use
-
-            self.moa = load_moa(self._loaded_from)
-            self._moa_from = self._loaded_from
-        if self.moa.config.num_players != seat.num_players:
-            raise ValueError(
-                f"{self._loaded_from}: the MOA models {self.moa.config.num_players} players, "
-                f"but the seat's game has {seat.num_players}"
-            )
         self.start_episode()
+
+    def _load(self, folder: Path) -> None:
+        super()._load(folder)
+        from baselines.social_influence.moa import load_moa  # torch, on first use
+
+        self.moa = load_moa(folder)
+
+    def _trained_on(self) -> TrainedOn:
+        return replace(super()._trained_on(), num_players=self.moa.config.num_players)
 
     def start_episode(self) -> None:
         self._last_grid = None

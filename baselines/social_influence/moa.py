@@ -11,60 +11,26 @@ policy stays a plain MaskablePPO network, trained by SB3 alone). Saved as ``moa.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
 from agents.hop.networks import conv_stack
+from baselines.net_shape import GridNetShape
 
 MOA_FORMAT = "hop-bench-moa/1"
 MOA_JSON, MOA_WEIGHTS = "moa.json", "moa.safetensors"
 
 
 @dataclass(frozen=True)
-class MOAConfig:
+class MOAConfig(GridNetShape):
     """The MOA's shape: the game's sizes and the network's."""
 
-    observation_shape: tuple[int, int, int]
-    num_actions: int
-    num_players: int
     conv_channels: tuple[int, ...] = (32, 32)
     hidden: int = 128
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "observation_shape", tuple(int(v) for v in self.observation_shape))
-        object.__setattr__(self, "conv_channels", tuple(int(v) for v in self.conv_channels))
-        for name in ("num_actions", "num_players", "hidden"):
-            object.__setattr__(self, name, int(getattr(self, name)))
-        if len(self.observation_shape) != 3 or min(self.observation_shape) < 1:
-            raise ValueError(
-                "MOAConfig.observation_shape must be 3 positive sizes (C, H, W), got "
-                f"{self.observation_shape!r}"
-            )
-        if self.num_actions < 2 or self.num_players < 2:
-            raise ValueError(
-                "MOAConfig: num_actions and num_players must be >= 2, got "
-                f"{self.num_actions!r} and {self.num_players!r}"
-            )
-        if not self.conv_channels or min(self.conv_channels) < 1 or self.hidden < 1:
-            raise ValueError(
-                "MOAConfig: conv_channels and hidden must be positive sizes, got "
-                f"{self.conv_channels!r} and {self.hidden!r}"
-            )
-
-    @property
-    def num_coplayers(self) -> int:
-        return self.num_players - 1
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["observation_shape"] = list(self.observation_shape)
-        data["conv_channels"] = list(self.conv_channels)
-        return data
 
 
 class MOANetwork(nn.Module):

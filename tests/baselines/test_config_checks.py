@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from baselines.config_checks import int_sizes, is_finite, is_int, training_coplayers
+from baselines.config_checks import grid_game, int_sizes, is_finite, is_int, training_coplayers
 from baselines.focal_env import training_population
 from hop_envs.coplayers import coplayer_names
 
@@ -64,3 +64,25 @@ def test_held_out_empty_or_non_sequence_coplayers_are_refused(names) -> None:
         training_coplayers("Where", "coplayers", STAG, names)
     assert "stag-follower" in coplayer_names(STAG, population="held-out")
     assert repr(list(training_population(STAG))) in str(e.value)
+
+
+def test_grid_game_gives_the_full_id_and_a_copy_of_the_arguments() -> None:
+    kwargs = {"grid_size": 6}
+    full, copied = grid_game("Cfg", "MarkovSnowdrift-v0", kwargs, np.int64(2))
+    assert full == "hop/MarkovSnowdrift-v0" and copied == kwargs and copied is not kwargs
+    assert grid_game("Cfg", STAG, {}, 0) == (STAG, {})
+
+
+@pytest.mark.parametrize(
+    ("field", "args"),
+    [
+        ("env_id", ("hop/Nope-v0", {}, 0)),
+        ("env_id", (3, {}, 0)),
+        ("env_kwargs", (STAG, [("grid_size", 6)], 0)),
+        ("seed", (STAG, {}, -1)),
+        ("seed", (STAG, {}, True)),
+    ],
+)
+def test_grid_game_names_the_field_the_value_and_the_expectation(field, args) -> None:
+    with pytest.raises(ValueError, match=rf"^Cfg\.{field}=.*: expected "):
+        grid_game("Cfg", *args)

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 import hop_envs
 from agents.base import SeatInfo
+from agents.registry import make_agent
 from baselines.sb3.agent import LEARNER_AGENTS, RecurrentPPOAgent
 from baselines.sb3.checkpoint import load_policy
 from baselines.sb3.learners import LEARNERS, learner
@@ -181,3 +182,16 @@ def test_the_agents_probabilities_are_sb3s_distribution(trained) -> None:
             expected.distribution.probs[0].double().numpy(),
             atol=1e-6,
         )
+
+
+@pytest.mark.parametrize("name", ["ppo", "social-influence", "lola", "pr2"])
+@pytest.mark.parametrize(
+    ("env_kwargs", "refused"),
+    [({"grid_size": 6}, r"trained on observations \(\d+, 8, 8\)"), ({"num_players": 3}, "players")],
+)
+def test_a_shipped_checkpoint_is_refused_on_a_game_of_other_sizes(name, env_kwargs, refused):
+    # every learner agent checks the seat against what its checkpoint was trained on
+    env = hop_envs.make(STAG_HUNT, **env_kwargs)
+    agent = make_agent(name)
+    with pytest.raises(ValueError, match=refused):
+        agent.reset(seed=0, seat=SeatInfo.of_env(env, STAG_HUNT, 0, env_kwargs=env_kwargs))

@@ -130,7 +130,7 @@ def test_the_moa_saves_as_safetensors_and_loads_the_same(tmp_path) -> None:
     (tmp_path / "moa.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match=r"moa\.safetensors is missing"):
         load_moa(tmp_path)
-    with pytest.raises(ValueError, match="num_actions and num_players must be >= 2"):
+    with pytest.raises(ValueError, match=r"MOAConfig\.num_players=1: expected an int >= 2"):
         MOAConfig((3, 8, 8), 7, 1)
 
 
