@@ -36,11 +36,10 @@ from typing import Any, NoReturn
 
 from evaluation import hop_plus_ablation, main_job, references, train_cli
 from evaluation.cli_common import (
-    KEY_VALUE_HELP,
     PROG,
     UsageError,
+    add_key_values,
     check_db_path,
-    key_value,
     non_negative_int,
     positive_int,
 )
@@ -171,14 +170,7 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     from evaluation.store import DEFAULT_DB
 
     p.add_argument("--agent", required=True, help="registered agent name or module:Class")
-    p.add_argument(
-        "--agent-arg",
-        action="append",
-        default=[],
-        type=key_value,
-        metavar="KEY=VALUE",
-        help="keyword argument for the agent (repeatable); " + KEY_VALUE_HELP,
-    )
+    add_key_values(p, "--agent-arg", "keyword argument for the agent")
     p.add_argument(
         "--scenario",
         action="append",
@@ -350,28 +342,14 @@ def _add_play(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", help="env id, e.g. hop/MarkovStagHunt-v0")
     p.add_argument("--scenario", help="play a scenario's first episode instead of --env")
     p.add_argument("--agent", help="agent (or co-player) in the focal seat(s) (default 'random')")
-    p.add_argument(
-        "--agent-arg",
-        action="append",
-        default=[],
-        type=key_value,
-        metavar="KEY=VALUE",
-        help="keyword argument for the agent (repeatable); " + KEY_VALUE_HELP,
-    )
+    add_key_values(p, "--agent-arg", "keyword argument for the agent")
     p.add_argument(
         "--coplayer",
         action="append",
         default=[],
         help="co-player of the other seats: one, or one per seat (default 'random')",
     )
-    p.add_argument(
-        "--env-arg",
-        action="append",
-        default=[],
-        type=key_value,
-        metavar="KEY=VALUE",
-        help="env argument, e.g. grid_size=6 (repeatable); " + KEY_VALUE_HELP,
-    )
+    add_key_values(p, "--env-arg", "env argument, e.g. grid_size=6")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")
     p.add_argument("--delay", type=float, default=0.0, help="seconds between frames")
 

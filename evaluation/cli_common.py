@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,73 @@ def key_value(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return key, value
+
+
+def add_key_values(p: argparse.ArgumentParser, flag: str, what: str) -> None:
+    """A repeatable ``flag KEY=VALUE`` option (read by :func:`key_value`) collecting a list of
+    pairs; ``what`` starts its help, e.g. "env argument, e.g. grid_size=6"."""
+    p.add_argument(
+        flag,
+        action="append",
+        default=[],
+        type=key_value,
+        metavar="KEY=VALUE",
+        help=f"{what} (repeatable); {KEY_VALUE_HELP}",
+    )
+
+
+def float_postfix(metrics: Mapping[str, Any], labels: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``{label: "x.xxx"}`` for each ``(key, label)`` whose metric is a float and not NaN."""
+    shown = {}
+    for key, label in labels:
+        value = metrics.get(key)
+        if isinstance(value, float) and value == value:
+            shown[label] = f"{value:.3f}"
+    return shown
+
+
+def run_iterations(
+    run: Callable[..., Any],
+    *,
+    total: int,
+    done: int,
+    desc: str,
+    no_progress: bool,
+    postfix: Callable[[Any], Mapping[str, str]],
+    directory: Path,
+    iteration: Callable[[], int],
+) -> tuple[Any, float] | None:
+    """Call ``run(on_iteration=..., on_progress=...)`` (an iterative trainer's loop) under one
+    tqdm bar: a tick per iteration with ``postfix(report)`` shown, the current phase in its
+    description. Returns the loop's result and the seconds it took; on Ctrl-C, says which
+    iteration the last checkpoint in ``directory`` holds and how to resume, and returns None
+    (the command's exit code is then 130)."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total, initial=min(done, total), unit="it", desc=desc, disable=no_progress or None
+    )
+    start = time.perf_counter()
+
+    def on_progress(phase: str, finished: int, count: int) -> None:
+        bar.set_description(f"{phase} {finished}/{count}")
+
+    def on_iteration(report: Any) -> None:
+        bar.set_postfix(postfix(report))
+        bar.update(1)
+
+    try:
+        final = run(on_iteration=on_iteration, on_progress=on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"{PROG} train: interrupted; the last checkpoint in {directory} is at iteration "
+            f"{iteration()}; continue with: {PROG} train --resume {directory}",
+            file=sys.stderr,
+        )
+        return None
+    bar.close()
+    return final, time.perf_counter() - start
 
 
 def int_at_least(low: int) -> Callable[[str], int]:

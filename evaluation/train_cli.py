@@ -19,13 +19,18 @@ This module imports nothing heavy at import time (torch is imported when a run s
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from evaluation.cli_common import KEY_VALUE_HELP, UsageError, int_at_least, key_value
+from evaluation.cli_common import (
+    UsageError,
+    add_key_values,
+    float_postfix,
+    int_at_least,
+    run_iterations,
+)
 from evaluation.train_hop_plus import (
     add_hop_plus_arguments,
     is_hop_plus_train,
@@ -64,14 +69,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``hop-bench train``."""
     p.add_argument("--agent", help=f"agent to train: {', '.join(TRAINABLE_AGENTS)}")
     p.add_argument("--env", help="env id, e.g. hop/MarkovStagHunt-v0")
-    p.add_argument(
-        "--env-arg",
-        action="append",
-        default=[],
-        type=key_value,
-        metavar="KEY=VALUE",
-        help="env argument, e.g. grid_size=6 (repeatable); " + KEY_VALUE_HELP,
-    )
+    add_key_values(p, "--env-arg", "env argument, e.g. grid_size=6")
     p.add_argument("--out", type=Path, help="checkpoint folder (default results/train/<env>)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue the run saved in DIR")
     p.add_argument("--seed", type=int_at_least(0), help="seed of the run (default 0)")
@@ -201,47 +199,29 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _run(trainer: Any, target: int, directory: Path, args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     state = trainer.state
-    total = target + 1
-    done = (state.iteration + 1) if state.pretrained else 0
-    bar = tqdm(
-        total=total,
-        initial=min(done, total),
-        unit="it",
-        desc="train",
-        disable=args.no_progress or None,
-    )
-    start = time.perf_counter()
 
-    def on_progress(phase: str, finished: int, count: int) -> None:
-        bar.set_description(f"{phase} {finished}/{count}")
-
-    def on_iteration(report: Any) -> None:
+    def postfix(report: Any) -> dict[str, str]:
         m = report.metrics
-        postfix = {}
-        if m.get("learner_return") is not None:
-            postfix["reward"] = f"{m['learner_return']:.2f}"
-        for key, label in (("policy_loss", "pi"), ("value_loss", "v"), ("om_loss", "om")):
-            value = m.get(key)
-            if isinstance(value, float) and value == value:
-                postfix[label] = f"{value:.3f}"
-        bar.set_postfix(postfix)
-        bar.update(1)
-
-    try:
-        final = trainer.run(target, on_iteration=on_iteration, on_progress=on_progress)
-    except KeyboardInterrupt:
-        bar.close()
-        print(
-            f"hop-bench train: interrupted; the last checkpoint in {directory} is at iteration "
-            f"{trainer.state.iteration}; continue with: hop-bench train --resume {directory}",
-            file=sys.stderr,
+        reward = m.get("learner_return")
+        shown = {} if reward is None else {"reward": f"{reward:.2f}"}
+        return shown | float_postfix(
+            m, (("policy_loss", "pi"), ("value_loss", "v"), ("om_loss", "om"))
         )
+
+    result = run_iterations(
+        functools.partial(trainer.run, target),
+        total=target + 1,
+        done=(state.iteration + 1) if state.pretrained else 0,
+        desc="train",
+        no_progress=args.no_progress,
+        postfix=postfix,
+        directory=directory,
+        iteration=lambda: trainer.state.iteration,
+    )
+    if result is None:
         return 130
-    bar.close()
-    elapsed = time.perf_counter() - start
+    final, elapsed = result
     print(f"checkpoint at iteration {final.iteration} written to {directory} ({elapsed:.0f} s)")
     metrics = final.last_metrics
     shown = ", ".join(

@@ -16,12 +16,10 @@ The folder is what ``hop-plus`` loads (``--agent-arg weights=DIR``): ``focal/``,
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from evaluation.cli_common import UsageError, int_at_least
+from evaluation.cli_common import UsageError, float_postfix, int_at_least, run_iterations
 
 AGENT = "hop-plus"
 #: Command-line option -> HopPlusTrainConfig field.
@@ -136,44 +134,24 @@ def run_hop_plus_train(args: argparse.Namespace) -> int:
 
 
 def _run(trainer: Any, directory: Path, args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    total = trainer.config.iterations + 1
-    bar = tqdm(
-        total=total,
-        initial=trainer.iteration + 1,
-        unit="it",
+    result = run_iterations(
+        trainer.run,
+        total=trainer.config.iterations + 1,
+        done=trainer.iteration + 1,
         desc="hop-plus",
-        disable=args.no_progress or None,
+        no_progress=args.no_progress,
+        postfix=lambda m: float_postfix(
+            m, (("learner_return", "R"), ("hit_ratio", "hit"), ("policy_nll", "nll"))
+        ),
+        directory=directory,
+        iteration=lambda: trainer.iteration,
     )
-    start = time.perf_counter()
-
-    def on_progress(phase: str, finished: int, count: int) -> None:
-        bar.set_description(f"{phase} {finished}/{count}")
-
-    def on_iteration(m: dict[str, Any]) -> None:
-        shown = {}
-        for key, label in (("learner_return", "R"), ("hit_ratio", "hit"), ("policy_nll", "nll")):
-            value = m.get(key)
-            if isinstance(value, float) and value == value:
-                shown[label] = f"{value:.3f}"
-        bar.set_postfix(shown)
-        bar.update(1)
-
-    try:
-        final = trainer.run(on_iteration=on_iteration, on_progress=on_progress)
-    except KeyboardInterrupt:
-        bar.close()
-        print(
-            f"hop-bench train: interrupted; the last checkpoint in {directory} is at iteration "
-            f"{trainer.iteration}; continue with: hop-bench train --resume {directory}",
-            file=sys.stderr,
-        )
+    if result is None:
         return 130
-    bar.close()
+    final, elapsed = result
     print(
         f"hop-plus checkpoint at iteration {trainer.iteration} written to {directory} "
-        f"({time.perf_counter() - start:.0f} s); use it with --agent-arg weights={directory}"
+        f"({elapsed:.0f} s); use it with --agent-arg weights={directory}"
     )
     shown = ", ".join(
         f"{k}={v:.4g}" for k, v in final.items() if isinstance(v, float) and k != "wall_s"
