@@ -357,12 +357,10 @@ class PR2GridTrainer:
                 )
                 for net in self.targets
             ]
-            if len(evaluations) == 1:
-                next_value = evaluations[0].value
-            else:
-                next_value = clipped_value(
-                    [ev.qbar for ev in evaluations], torch.as_tensor(next_masks[:, 0]), alpha
-                )
+            # with one critic this is that critic's own E_pi Qbar
+            next_value = clipped_value(
+                [ev.qbar for ev in evaluations], torch.as_tensor(next_masks[:, 0]), alpha
+            )
             target = td_target(
                 torch.as_tensor(buf.rewards[idx]),
                 torch.as_tensor(buf.terminals[idx]),
