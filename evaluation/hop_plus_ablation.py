@@ -1,7 +1,8 @@
 """``hop-bench hop-plus-ablation``: HOP+ over subgoal size x trees x prior pre-training.
 
     hop-bench hop-plus-ablation [--env ID] [--goal-dims 64,16,4,2] [--trees 1,5]
-                                [--iterations N] [--pretrain-episodes N] [--trials N]
+                                [--iterations N] [--pretrain-episodes N]
+                                [--pretrain-subgoal-epochs N] [--trials N]
                                 [--episodes K] [--seed S]
                                 [--hit-episodes N] [--timing-decisions N] [--workers W]
                                 [--runs DIR] [--db PATH] [--out MD] [--readme PATH]
@@ -77,6 +78,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pretrain-episodes", type=int_at_least(1), default=200, help="offline episodes"
     )
+    p.add_argument(
+        "--pretrain-subgoal-epochs",
+        type=int_at_least(0),
+        default=20,
+        help="subgoal-model passes over the offline episodes",
+    )
     p.add_argument("--trials", type=int_at_least(1), default=4, help="trials per scenario")
     p.add_argument("--episodes", type=int_at_least(1), default=4, help="episodes per trial")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of runs and trials")
@@ -145,6 +152,7 @@ def _train(env_id: str, v: Variant, args: argparse.Namespace, say: Any) -> Path:
             pretrain_prior=v.prior,
             iterations=args.iterations,
             prior_episodes=args.pretrain_episodes,
+            pretrain_subgoal_epochs=args.pretrain_subgoal_epochs,
         )
         trainer = HopPlusTrainer.new(config, directory, tensorboard=False)
     if trainer.iteration < trainer.config.iterations:

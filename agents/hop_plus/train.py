@@ -136,9 +136,9 @@ class HopPlusTrainConfig:
     horizon: int = 5
     selector: str = "reference"
     pretrain_prior: bool = True
-    prior_episodes: int = 200
+    prior_episodes: int = 1000
     prior_epochs: int = 10
-    pretrain_subgoal_epochs: int = 20
+    pretrain_subgoal_epochs: int = 40
     focal_init: str = "hop"
     iterations: int = 20
     trials_per_iteration: int = 4
