@@ -48,8 +48,8 @@ from agents.hop.interfaces import IDLE
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import FOCAL, GOAL_OM, NetworkConfig, build_network
 from agents.hop.planner import MultiTreePlanner, PlannerConfig
-from evaluation.hop_plus_ablation import random_positions
 from hop_envs.core import GridState, StagHuntConfig, StagHuntRules
+from hop_envs.core.positions import random_positions
 
 
 def uniform_beliefs(rules: StagHuntRules, state: GridState) -> dict[int, dict[int, float]]:

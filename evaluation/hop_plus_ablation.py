@@ -194,6 +194,7 @@ def _timings(
     from agents.hop.agent import HopAgent
     from agents.hop.goal_sampling import BeliefGoalSampler
     from agents.hop_plus.agent import HopPlusAgent
+    from hop_envs.core.positions import random_positions
 
     torch.set_num_threads(1)
     env = hop_envs.make(env_id)
@@ -227,25 +228,6 @@ def _timings(
         )
         times.append((time.process_time() - start) * 1000.0)
     out[None] = statistics.median(times)
-    return out
-
-
-def random_positions(rules: Any, count: int, seed: int) -> list[Any]:
-    """``count`` start and mid-episode states of random legal play (up to 7 joint steps),
-    seat 0 still in the game: the positions decisions are timed from."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < count:
-        state = rules.reset(rng)
-        for _ in range(int(rng.integers(0, 8))):
-            joint = [int(rng.choice(np.flatnonzero(m))) for m in rules.action_masks(state)]
-            rules.step(state, joint)
-            if state.over or not state.active[0]:
-                break
-        if not state.over and state.active[0]:
-            out.append(state)
     return out
 
 
