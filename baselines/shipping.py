@@ -20,6 +20,7 @@ import json
 import shutil
 from pathlib import Path
 
+from baselines.chunked_run import POLICY_DIR, RUN_FILE
 from baselines.shipped import SHIPPED_DIR, shipped_checkpoint
 
 SHIPPED_FILES = ("policy.json", "policy.safetensors")
@@ -31,18 +32,18 @@ POLICY_FILES: dict[str, tuple[str, ...]] = {
     "pr2": ("pr2.json", "pr2.safetensors"),
     "lola": ("lola.json", "weights.safetensors"),
 }
-RUN_FILES = ("log.csv", "run.json", "curve.png")
+RUN_FILES = ("log.csv", RUN_FILE, "curve.png")
 START, END = "<!-- shipped:start -->", "<!-- shipped:end -->"
 
 
 def ship(run_dir: Path) -> Path:
     """Copy the run's checkpoint and logs to the package; return the shipped folder."""
-    run = json.loads((run_dir / "run.json").read_text())
+    run = json.loads((run_dir / RUN_FILE).read_text())
     learner = learner_of(run)
     target = shipped_checkpoint(learner, run["config"]["env_id"])
     target.mkdir(parents=True, exist_ok=True)
     for name in POLICY_FILES.get(learner, SHIPPED_FILES):
-        shutil.copy2(run_dir / "policy" / name, target / name)
+        shutil.copy2(run_dir / POLICY_DIR / name, target / name)
     for name in RUN_FILES:
         shutil.copy2(run_dir / name, target / name)
     return target
@@ -105,7 +106,7 @@ def table() -> str:
     ]
     for learner_dir in sorted(p for p in SHIPPED_DIR.iterdir() if p.is_dir()):
         for env_dir in sorted(p for p in learner_dir.iterdir() if p.is_dir()):
-            run = json.loads((env_dir / "run.json").read_text())
+            run = json.loads((env_dir / RUN_FILE).read_text())
             with open(env_dir / "log.csv", newline="") as f:
                 rows = list(csv.DictReader(f))
             wall = sum(float(r["wall_s"]) for r in rows)
