@@ -89,11 +89,14 @@ class HopPlusAgent(PlanningAgent):
         inter: bool = True,
         train_subgoal_model: bool = True,
         clear_every: int | None = None,
+        resample_on_reach: bool = False,
         **options: Any,
     ) -> None:
         """``goal_dim``: the size of ``z`` of untrained networks (``weights=None``; a loaded
         checkpoint has its own). ``inter_alpha``: the inter prior's EMA weight.
-        ``train_subgoal_model``: learn from the trial's own episodes. ``options``: the
+        ``train_subgoal_model``: learn from the trial's own episodes. ``resample_on_reach``:
+        a tree's co-player draws a new ``z`` when it reaches its decoded subgoal's cell
+        (:mod:`agents.hop_plus.decision`). ``options``: the
         search, leaf-value and training-round keywords of
         :class:`~agents.hop.planning_agent.PlanningAgent`."""
         self._check_options(options)
@@ -111,6 +114,9 @@ class HopPlusAgent(PlanningAgent):
                 f"{name}: clear_every must be None or an int >= 1, got {clear_every!r}"
             )
         self.clear_every = clear_every
+        if not isinstance(resample_on_reach, bool):
+            raise ValueError(f"{name}: resample_on_reach must be a bool, got {resample_on_reach!r}")
+        self.resample_on_reach = resample_on_reach
         self._loaded: Networks | None = None
         self.decider: HopPlusDecider | None = None
         self.last_episode: RecordedEpisode | None = None
@@ -156,12 +162,14 @@ class HopPlusAgent(PlanningAgent):
         self.table = LatentGoalTable(self.subgoal_model.config.goal_dim, capacity)
         search_rules = latent_rules(rules, self.table)
         self.policy = LatentCoplayerPolicy(self.subgoal_model, search_rules, self.table)
-        needed = self.planner_config.num_trees * (n - 1)
+        trees = self.planner_config.num_trees
+        # resample_on_reach: the trees' draws, as many spares and a posterior mean
+        needed = (2 * trees + 1) * (n - 1) if self.resample_on_reach else trees * (n - 1)
         if needed > capacity:
             raise ValueError(
-                f"{type(self).__name__}: {self.planner_config.num_trees} trees x {n - 1} "
-                f"co-players need {needed} subgoals per decision, more than the {capacity} "
-                "the search's cache can key; use fewer trees"
+                f"{type(self).__name__}: {trees} trees x {n - 1} co-players need {needed} "
+                f"subgoals per decision, more than the {capacity} the search's cache can key; "
+                "use fewer trees"
             )
         self.search_policy = CachedCoplayerPolicy(self.policy, search_rules, self.om_cache)
         self.evaluator = self._leaf_evaluator(search_rules, self.focal_net, self.search_policy)
@@ -193,6 +201,7 @@ class HopPlusAgent(PlanningAgent):
             inference=self.inference,
             recorder=self.recorder,
             table=self.table,
+            resample_on_reach=self.resample_on_reach,
         )
 
     def act(self, observation: Observation) -> int:

@@ -11,7 +11,11 @@ counterpart of :class:`~agents.hop.decision.HopDecider`:
   :class:`~agents.hop_plus.latent_goals.LatentGoalTable`; the trees carry the table's keys
   as goals, so inside every tree (nodes and rollouts) the co-players act from
   ``pi(a | s, z)``; the multi-tree search is HOP's own
-  :class:`~agents.hop.planner.MultiTreePlanner`;
+  :class:`~agents.hop.planner.MultiTreePlanner`. With ``resample_on_reach``, every drawn
+  ``z`` gets the cell its decoded subgoal puts the co-player on, and ``num_trees`` spare
+  draws per co-player are made with it; when a tree's imagined co-player stands on its
+  ``z``'s cell (in the tree's nodes), it takes one of its draws whose cell it is not on, at
+  random, or, when every draw's cell is that one, its posterior mean, never re-sampled;
 * :meth:`~HopPlusDecider.observe`: the step is recorded (the buffer's hindsight subgoals)
   and every co-player's GRU takes it in;
 * :meth:`~HopPlusDecider.finish`: the recorded episode; the inter priors take its posteriors.
@@ -19,7 +23,10 @@ counterpart of :class:`~agents.hop.decision.HopDecider`:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import torch
 
 from agents.base import Observation, Transition
 from agents.hop.coplayer_cache import CachedCoplayerPolicy
@@ -50,6 +57,7 @@ class HopPlusDecider:
         inference: SubgoalInference,
         recorder: EpisodeRecorder,
         table: LatentGoalTable,
+        resample_on_reach: bool = False,
     ) -> None:
         for part, name in ((inference, "inference"), (recorder, "recorder")):
             if part.focal_seat != seat:
@@ -65,6 +73,7 @@ class HopPlusDecider:
         self.inference = inference
         self.recorder = recorder
         self.table = table
+        self.resample_on_reach = bool(resample_on_reach)
         self._seat_of = {f"player_{j}": j for j in range(rules.num_players)}
         self.first_capture_t = -1
         self.begun = False
@@ -112,6 +121,8 @@ class HopPlusDecider:
         def redraw(s: GridState, seat: int, r: np.random.Generator) -> Goal:
             return draw(seat)  # latent subgoals never disappear; kept for the contract
 
+        if self.resample_on_reach:
+            redraw = self._redraw_on_reach(dists, goals, draw)
         self.search_policy.clear()
         return self.planner.plan(
             state,
@@ -122,6 +133,30 @@ class HopPlusDecider:
             goal_sampler=redraw,
             goals=goals,
         )
+
+    def _redraw_on_reach(
+        self,
+        dists: dict[int, tuple[np.ndarray, np.ndarray]],
+        goals: list[dict[int, int]],
+        draw: Callable[[int], int],
+    ) -> Callable[[GridState, int, np.random.Generator], Goal]:
+        """The redraw of ``resample_on_reach`` (module docstring): spare draws, target cells
+        for every draw (one decoder pass), a never-reached posterior mean per co-player."""
+        trees = len(goals)
+        pool = {j: [row[j] for row in goals] + [draw(j) for _ in range(trees)] for j in dists}
+        keys = np.array([k for j in sorted(pool) for k in pool[j]], dtype=np.int64)
+        cells = self.inference.model.subgoal_cells(torch.from_numpy(self.table.vectors(keys)))
+        self.table.set_targets(keys, cells)
+        settled = {j: self.table.add(j, dists[j][0]) for j in sorted(dists)}
+        targets = {j: np.array([self.table.target(k) for k in pool[j]]) for j in pool}
+
+        def redraw(s: GridState, seat: int, r: np.random.Generator) -> Goal:
+            away = np.flatnonzero(targets[seat] != int(s.player_pos[seat]))
+            if away.size == 0:
+                return settled[seat]
+            return pool[seat][int(away[r.integers(away.size)])]
+
+        return redraw
 
     def observe(self, transition: Transition) -> None:
         """Record one joint step and step every co-player's posterior with it."""

@@ -9,9 +9,13 @@ the table.
 
 A learned subgoal does not disappear when an object is taken (it is not tied to one object),
 so :class:`LatentGoalSpace`, the goal space the planner, its trees and its rollouts are given
-(:func:`latent_rules`), says every key of the table exists. Everything else about goals
-(events, hindsight labels, achievements) stays the game's: the agent records its episodes
-with the game's own rules.
+(:func:`latent_rules`), says every key of the table exists, except a key given a **target
+cell** (:meth:`LatentGoalTable.set_targets`: the cell its decoded subgoal puts the co-player
+on) in a state where its co-player stands on that cell: the subgoal is reached, so the
+planner's trees draw the co-player a new ``z`` (``hop-plus``'s ``resample_on_reach``). The
+batched existence test of rollouts has no player positions, so rollouts keep their ``z``.
+Everything else about goals (events, hindsight labels, achievements) stays the game's: the
+agent records its episodes with the game's own rules.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import numpy as np
 
 from hop_envs.core import IDLE, GoalSpace, GridRules, GridState
 
-__all__ = ["LatentGoalSpace", "LatentGoalTable", "latent_rules"]
+__all__ = ["NO_TARGET", "LatentGoalSpace", "LatentGoalTable", "latent_rules"]
+
+#: The target cell of a key that is never reached (the default of every key).
+NO_TARGET = -1
 
 
 class LatentGoalTable:
@@ -42,6 +49,7 @@ class LatentGoalTable:
         self.capacity = capacity
         self._z = np.zeros((capacity, goal_dim), dtype=np.float32)
         self._seats = np.full(capacity, -1, dtype=np.int64)
+        self._targets = np.full(capacity, NO_TARGET, dtype=np.int64)
         self._size = 0
 
     def __len__(self) -> int:
@@ -66,6 +74,7 @@ class LatentGoalTable:
         key = self._size
         self._z[key] = z
         self._seats[key] = int(seat)
+        self._targets[key] = NO_TARGET
         self._size += 1
         return key
 
@@ -88,10 +97,39 @@ class LatentGoalTable:
     def contains(self, goal: int | None) -> bool:
         return goal is not None and 0 <= int(goal) < self._size
 
+    def set_targets(
+        self, keys: np.ndarray | Sequence[int], cells: np.ndarray | Sequence[int]
+    ) -> None:
+        """Give each of ``keys`` the flat grid cell its co-player reaches its subgoal on
+        (``NO_TARGET``: never)."""
+        k = np.asarray(keys, dtype=np.int64)
+        c = np.asarray(cells, dtype=np.int64)
+        self.vectors(k)  # every key must be in the table
+        if c.shape != k.shape or (c < NO_TARGET).any():
+            raise ValueError(
+                f"LatentGoalTable.set_targets: cells must be {k.shape[0]} flat cell indices "
+                f"or {NO_TARGET}, got {c.tolist()!r}"
+            )
+        self._targets[k] = c
+
+    def target(self, key: int) -> int:
+        """The target cell of ``key`` (``NO_TARGET`` when it has none)."""
+        self.vectors([key])
+        return int(self._targets[key])
+
+    def reached(self, state: GridState, goal: int) -> bool:
+        """Whether ``goal``'s co-player, still in the game, stands on its target cell."""
+        target = self._targets[goal]
+        if target == NO_TARGET:
+            return False
+        seat = self._seats[goal]
+        return bool(state.active[seat]) and int(state.player_pos[seat]) == int(target)
+
 
 class LatentGoalSpace(GoalSpace):
     """The game's goal space for everything but existence: every key of ``table`` (and
-    None, IDLE) exists in every state. Other integers are not HOP+ goals and do not exist."""
+    None, IDLE) exists in every state, unless its co-player stands on the key's target cell
+    (:meth:`LatentGoalTable.reached`). Other integers are not HOP+ goals and do not exist."""
 
     def __init__(self, base: GoalSpace, table: LatentGoalTable) -> None:
         super().__init__(base.height, base.width)
@@ -107,7 +145,9 @@ class LatentGoalSpace(GoalSpace):
         return list(range(len(self.table)))
 
     def exists(self, state: GridState, goal: int | None) -> bool:
-        return goal is None or goal == IDLE or self.table.contains(goal)
+        if goal is None or goal == IDLE:
+            return True
+        return self.table.contains(goal) and not self.table.reached(state, int(goal))
 
     def exists_batch(
         self,

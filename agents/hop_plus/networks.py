@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -57,6 +58,7 @@ __all__ = [
     "SubgoalConfig",
     "SubgoalModel",
     "build_network",
+    "decoded_cells",
     "load_network",
     "save_network",
 ]
@@ -216,6 +218,13 @@ class GridDecoder(nn.Module):
         return self.net(z).reshape(*z.shape[:-1], *self.shape)
 
 
+def decoded_cells(logits: np.ndarray | torch.Tensor) -> np.ndarray:
+    """``(...)`` int: the most likely own-position cell of decoded subgoal grids (plane-0
+    logits or probabilities ``(..., C, H, W)``)."""
+    arr = logits.detach().numpy() if isinstance(logits, torch.Tensor) else np.asarray(logits)
+    return arr[..., 0, :, :].reshape(*arr.shape[:-3], -1).argmax(-1).astype(np.int64)
+
+
 def _gaussian(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mu, logvar = params.chunk(2, dim=-1)
     return mu, logvar.clamp(*LOGVAR_RANGE)
@@ -330,6 +339,12 @@ class SubgoalModel(_SubgoalNetwork):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``p(g | z)``: subgoal-grid plane logits ``(..., C, H, W)``."""
         return self.decoder(z)
+
+    def subgoal_cells(self, z: torch.Tensor) -> np.ndarray:
+        """``(N,)`` int: the flat grid cell each ``z`` ``(N, goal_dim)`` puts its co-player
+        on (:func:`decoded_cells` of its decoded subgoal)."""
+        with torch.no_grad():
+            return decoded_cells(self.decode(z))
 
     def policy(
         self, grids: torch.Tensor, times: torch.Tensor, masks: torch.Tensor, z: torch.Tensor

@@ -48,7 +48,13 @@ import hop_envs
 from agents.hop.action_model_training import collect_rule_based_episodes
 from agents.hop.buffer import OpponentBuffer
 from agents.hop_plus.buffer import SubgoalSequences, subgoal_sequences
-from agents.hop_plus.networks import GridSpec, StateVAE, SubgoalModel, reparameterise
+from agents.hop_plus.networks import (
+    GridSpec,
+    StateVAE,
+    SubgoalModel,
+    decoded_cells,
+    reparameterise,
+)
 from agents.hop_plus.subgoals import ValueFn, check_horizon
 from hop_envs.coplayers import TRAINING, coplayer_names, coplayer_population
 from hop_envs.core import GridRules
@@ -171,13 +177,6 @@ def position_cells(grids: np.ndarray) -> np.ndarray:
     plane = g[..., 0, :, :].reshape(*g.shape[:-3], -1)
     cells = plane.argmax(-1)
     return np.where(plane.max(-1) > 0, cells, -1).astype(np.int64)
-
-
-def decoded_cells(logits: np.ndarray | torch.Tensor) -> np.ndarray:
-    """``(...)`` int: the most likely own-position cell of decoded subgoal grids (plane-0
-    logits or probabilities ``(..., C, H, W)``)."""
-    arr = logits.detach().numpy() if isinstance(logits, torch.Tensor) else np.asarray(logits)
-    return arr[..., 0, :, :].reshape(*arr.shape[:-3], -1).argmax(-1).astype(np.int64)
 
 
 def subgoal_hits(
