@@ -281,13 +281,18 @@ def test_latent_goal_table_keys_capacity_and_errors() -> None:
             LatentGoalTable(2, bad)
 
 
-def test_latent_goal_space_says_every_table_key_exists() -> None:
+def three_key_space():
+    """Stag-hunt rules, a table with one 2-d key per co-player seat 1, 2, 3 (keys 0, 1, 2),
+    its goal space and a fresh state."""
     rules = env_rules()
     table = LatentGoalTable(2, 8)
     for j in (1, 2, 3):
         table.add(j, [float(j), 0.0])
-    space = LatentGoalSpace(rules.goals, table)
-    state = rules.reset(np.random.default_rng(0))
+    return rules, table, LatentGoalSpace(rules.goals, table), rules.reset(np.random.default_rng(0))
+
+
+def test_latent_goal_space_says_every_table_key_exists() -> None:
+    rules, table, space, state = three_key_space()
     assert [space.exists(state, g) for g in (0, 1, 2, 3, None, IDLE, -2)] == [
         True,
         True,

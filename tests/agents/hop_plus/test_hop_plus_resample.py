@@ -6,20 +6,15 @@ import numpy as np
 import pytest
 import torch
 from test_hop_plus_agent import SD, SH, Game, begun, new_agent, seat_info
-from test_hop_plus_inference import env_rules
+from test_hop_plus_inference import three_key_space
 
 from agents.hop_plus.agent import HopPlusAgent
-from agents.hop_plus.latent_goals import NO_TARGET, LatentGoalSpace, LatentGoalTable
+from agents.hop_plus.latent_goals import NO_TARGET, LatentGoalTable
 
 
 # -- the table's target cells and the goal space ------------------------------------------------
 def test_a_key_stops_existing_while_its_coplayer_stands_on_its_target() -> None:
-    rules = env_rules()
-    table = LatentGoalTable(2, 8)
-    for j in (1, 2, 3):
-        table.add(j, [float(j), 0.0])
-    space = LatentGoalSpace(rules.goals, table)
-    state = rules.reset(np.random.default_rng(0))
+    rules, table, space, state = three_key_space()
     here = int(state.player_pos[2])
     table.set_targets([1, 2], [here, here])  # key 1 is seat 2's; key 2 is seat 3's
     assert [table.target(k) for k in (0, 1, 2)] == [NO_TARGET, here, here]
