@@ -121,7 +121,7 @@ class HopPlusDecider:
         def redraw(s: GridState, seat: int, r: np.random.Generator) -> Goal:
             return draw(seat)  # latent subgoals never disappear; kept for the contract
 
-        if self.resample_on_reach:
+        if self.resample_on_reach and dists:  # no co-player left: nothing to re-sample
             redraw = self._redraw_on_reach(dists, goals, draw)
         self.search_policy.clear()
         return self.planner.plan(

@@ -8,6 +8,7 @@ import torch
 from test_hop_plus_agent import SD, SH, Game, begun, new_agent, seat_info
 from test_hop_plus_inference import three_key_space
 
+import hop_envs
 from agents.hop_plus.agent import HopPlusAgent
 from agents.hop_plus.latent_goals import NO_TARGET, LatentGoalTable
 
@@ -196,3 +197,17 @@ def test_a_full_episode_with_the_option(monkeypatch) -> None:
     actions = Game(SD, seed=2).play(agent, seed=2)
     assert len(actions) == len(agent.last_episode.states) > 0
     assert len(settled) >= 3 * len(actions)  # at least every co-player at every root
+
+
+def test_a_decision_with_every_coplayer_gone(monkeypatch) -> None:
+    # The stag hunt's co-players leave on a capture; with none left there is nothing to draw,
+    # decode or re-sample, and the search still runs (it once failed decoding zero rows).
+    agent = new_agent(SH, resample_on_reach=True)
+    env = hop_envs.make(SH)
+    env.reset(seed=0)
+    state = env.unwrapped.core_state.copy()
+    state.active[1:] = False
+    obs = {"observation": env.unwrapped.rules.observation(state, 0), "step": 0}
+    agent.decider.begin(obs)
+    result = agent.decider.search(obs, np.random.default_rng(0))
+    assert len(agent.table) == 0 and np.isclose(result.policy.sum(), 1.0)
