@@ -1,6 +1,7 @@
 """``hop-bench train --agent hop-plus``: train HOP+'s networks and save a checkpoint folder.
 
     hop-bench train --agent hop-plus --env ID [--goal-dim N] [--horizon H] [--selector S]
+                    [--policy-condition latent|target_map]
                     [--no-prior-pretrain] [--pretrain-episodes N] [--prior-epochs N]
                     [--pretrain-subgoal-epochs N] [--focal-init hop|fresh] [--iterations N]
                     [--trials-per-iteration N] [--episodes-per-trial N] [--trees N]
@@ -38,6 +39,7 @@ OPTIONS = {
     "goal_dim": "goal_dim",
     "horizon": "horizon",
     "selector": "selector",
+    "policy_condition": "policy_condition",
     "focal_init": "focal_init",
 }
 #: ``hop-bench train`` options that HOP+ does not take.
@@ -60,6 +62,10 @@ def add_hop_plus_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--goal-dim", type=int_at_least(1), help="hop-plus: size of z (default 16)")
     p.add_argument("--horizon", type=int, help="hop-plus: hindsight horizon H (1, 3, 5, 10)")
     p.add_argument("--selector", help="hop-plus: reference, optimistic or conservative")
+    p.add_argument(
+        "--policy-condition",
+        help="hop-plus: latent (z after the policy's trunk) or target_map (also a map channel)",
+    )
     p.add_argument(
         "--no-prior-pretrain",
         action="store_true",

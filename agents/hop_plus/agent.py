@@ -52,7 +52,7 @@ from agents.hop_plus.checkpoint import (
     SUBGOAL_DIR,
     resolve_weights,
 )
-from agents.hop_plus.decision import HopPlusDecider
+from agents.hop_plus.decision import HopPlusDecider, subgoals_per_decision
 from agents.hop_plus.inference import InferenceConfig, SubgoalInference
 from agents.hop_plus.latent_goals import LatentGoalTable, latent_rules
 from agents.hop_plus.networks import (
@@ -163,8 +163,7 @@ class HopPlusAgent(PlanningAgent):
         search_rules = latent_rules(rules, self.table)
         self.policy = LatentCoplayerPolicy(self.subgoal_model, search_rules, self.table)
         trees = self.planner_config.num_trees
-        # resample_on_reach: the trees' draws, as many spares and a posterior mean
-        needed = (2 * trees + 1) * (n - 1) if self.resample_on_reach else trees * (n - 1)
+        needed = subgoals_per_decision(trees, n - 1, self.resample_on_reach)
         if needed > capacity:
             raise ValueError(
                 f"{type(self).__name__}: {trees} trees x {n - 1} co-players need {needed} "

@@ -38,7 +38,14 @@ from agents.hop_plus.inference import SubgoalInference
 from agents.hop_plus.latent_goals import LatentGoalTable
 from hop_envs.core import GridRules, GridState
 
-__all__ = ["HopPlusDecider"]
+__all__ = ["HopPlusDecider", "subgoals_per_decision"]
+
+
+def subgoals_per_decision(num_trees: int, coplayers: int, resample_on_reach: bool) -> int:
+    """How many ``z`` one decision of :class:`HopPlusDecider` stores in its table: one per tree
+    and co-player, and with ``resample_on_reach`` as many spares plus a posterior mean."""
+    per_coplayer = 2 * num_trees + 1 if resample_on_reach else num_trees
+    return per_coplayer * coplayers
 
 
 class HopPlusDecider:
@@ -148,7 +155,8 @@ class HopPlusDecider:
         cells = self.inference.model.subgoal_cells(torch.from_numpy(self.table.vectors(keys)))
         self.table.set_targets(keys, cells)
         settled = {j: self.table.add(j, dists[j][0]) for j in sorted(dists)}
-        targets = {j: np.array([self.table.target(k) for k in pool[j]]) for j in pool}
+        cell_of = dict(zip(keys.tolist(), cells.tolist(), strict=True))
+        targets = {j: np.array([cell_of[k] for k in pool[j]]) for j in pool}
 
         def redraw(s: GridState, seat: int, r: np.random.Generator) -> Goal:
             away = np.flatnonzero(targets[seat] != int(s.player_pos[seat]))

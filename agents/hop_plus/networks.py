@@ -13,7 +13,10 @@ state VAE that gives its prior.
   (Bernoulli, trained with binary cross-entropy);
 * the **subgoal-conditioned policy** ``pi(a | s, z)``: its own conv trunk over ``s_t``, with
   ``z`` and the time ``t / max_cycles``, to masked logits (illegal actions ``-inf``, as
-  :func:`agents.hop.networks.masked_logits`).
+  :func:`agents.hop.networks.masked_logits`). With :attr:`SubgoalConfig.policy_condition`
+  ``"target_map"`` the trunk also sees ``z`` in space: one more input channel, the softmax
+  over cells of the decoded subgoal's own-position plane (where ``z`` puts the co-player),
+  as HOP's goal-conditioned opponent model sees its goal as planes.
 
 :class:`StateVAE` is a plain VAE over own-view grids (its own encoder and decoder),
 pre-trained on offline rule-based states; its encoder ``p(z | s)`` is the KL target of the
@@ -48,6 +51,7 @@ from hop_envs.core import GridRules
 
 __all__ = [
     "GOAL_DIMS_TESTED",
+    "POLICY_CONDITIONS",
     "PRIOR_INPUTS",
     "STATE_VAE",
     "SUBGOAL_MODEL",
@@ -69,6 +73,8 @@ FORMAT_VERSION = 1
 GOAL_DIMS_TESTED = (64, 16, 4, 2)
 #: What the prior VAE encodes as the KL target: the hindsight subgoal or the current state.
 PRIOR_INPUTS = ("subgoal", "state")
+#: How the policy sees ``z``: after its trunk only, or also as a map of the decoded target.
+POLICY_CONDITIONS = ("latent", "target_map")
 #: Log-variances are clamped to this range (keeps exp() finite early in training).
 LOGVAR_RANGE = (-10.0, 10.0)
 
@@ -134,7 +140,9 @@ class SubgoalConfig:
     cells) + ``kl_weight`` x KL(q || prior) (summed over ``z``), i.e. the plain negative ELBO,
     + ``policy_weight`` x the policy's action NLL; each averaged over valid steps.
     ``prior_kl_weight`` (1: a plain VAE) weighs the state VAE's KL to N(0, I) in its
-    pre-training."""
+    pre-training. ``policy_condition`` (module docstring): ``"latent"`` (``z`` joins after the
+    policy's trunk) or ``"target_map"`` (also a map channel of the trunk); configs saved
+    before it existed load as ``"latent"``."""
 
     goal_dim: int = 16
     hidden: int = 64
@@ -146,6 +154,7 @@ class SubgoalConfig:
     recon_weight: float = 1.0
     policy_weight: float = 1.0
     prior_kl_weight: float = 1.0
+    policy_condition: str = "latent"
 
     def __post_init__(self) -> None:
         _positive_int(self.goal_dim, "SubgoalConfig.goal_dim")
@@ -169,6 +178,11 @@ class SubgoalConfig:
                 f"SubgoalConfig.prior_input must be one of {list(PRIOR_INPUTS)}, "
                 f"got {self.prior_input!r}"
             )
+        if self.policy_condition not in POLICY_CONDITIONS:
+            raise ValueError(
+                f"SubgoalConfig.policy_condition must be one of {list(POLICY_CONDITIONS)}, "
+                f"got {self.policy_condition!r}"
+            )
         for name in ("kl_weight", "recon_weight", "policy_weight", "prior_kl_weight"):
             object.__setattr__(
                 self, name, _non_negative(getattr(self, name), f"SubgoalConfig.{name}")
@@ -188,11 +202,13 @@ class SubgoalConfig:
 
 
 class GridEncoder(nn.Module):
-    """Conv stack (3x3, same padding, ReLU) -> flatten -> hidden layer (ReLU)."""
+    """Conv stack (3x3, same padding, ReLU) -> flatten -> hidden layer (ReLU), over the
+    own-view planes plus ``extra_channels``."""
 
-    def __init__(self, spec: GridSpec, config: SubgoalConfig) -> None:
+    def __init__(self, spec: GridSpec, config: SubgoalConfig, extra_channels: int = 0) -> None:
         super().__init__()
-        self.convs, previous = conv_stack(spec.in_channels, config.conv_channels)
+        channels = spec.in_channels + extra_channels
+        self.convs, previous = conv_stack(channels, config.conv_channels)
         self.hidden = nn.Linear(previous * spec.height * spec.width, config.hidden)
 
     def forward(self, grids: torch.Tensor) -> torch.Tensor:
@@ -295,7 +311,8 @@ class SubgoalModel(_SubgoalNetwork):
         self.gru = nn.GRU(h + a + 1, h, batch_first=True)
         self.posterior_head = nn.Linear(2 * h, 2 * d)
         self.decoder = GridDecoder(spec, config)
-        self.policy_trunk = GridEncoder(spec, config)
+        self.target_map = config.policy_condition == "target_map"
+        self.policy_trunk = GridEncoder(spec, config, extra_channels=int(self.target_map))
         self.policy_head = nn.Sequential(nn.Linear(h + d + 1, h), nn.ReLU(), nn.Linear(h, a))
 
     @property
@@ -346,11 +363,20 @@ class SubgoalModel(_SubgoalNetwork):
         with torch.no_grad():
             return decoded_cells(self.decode(z))
 
+    def target_maps(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, H, W)``: per ``z`` ``(B, goal_dim)``, the softmax over cells of its decoded
+        subgoal's own-position plane (where ``z`` puts the co-player)."""
+        plane = self.decode(z)[:, 0]
+        return torch.softmax(plane.flatten(1), dim=-1).reshape(plane.shape).unsqueeze(1)
+
     def policy(
         self, grids: torch.Tensor, times: torch.Tensor, masks: torch.Tensor, z: torch.Tensor
     ) -> torch.Tensor:
         """``pi(a | s, z)``: masked logits ``(B, A)`` from ``grids`` ``(B, C, H, W)``,
-        ``times`` ``(B,)`` (``t / max_cycles``), ``masks`` ``(B, A)`` bool and ``z``."""
+        ``times`` ``(B,)`` (``t / max_cycles``), ``masks`` ``(B, A)`` bool and ``z``; with
+        ``policy_condition="target_map"`` the trunk also reads :meth:`target_maps`."""
+        if self.target_map:
+            grids = torch.cat([grids, self.target_maps(z)], dim=1)
         h = self.policy_trunk(grids)
         logits = self.policy_head(torch.cat([h, z, times.unsqueeze(-1)], dim=-1))
         return masked_logits(logits, masks)

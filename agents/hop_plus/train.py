@@ -135,6 +135,7 @@ class HopPlusTrainConfig:
     goal_dim: int = 16
     horizon: int = 5
     selector: str = "reference"
+    policy_condition: str = "latent"
     pretrain_prior: bool = True
     prior_episodes: int = 1000
     prior_epochs: int = 10
@@ -155,7 +156,7 @@ class HopPlusTrainConfig:
         population = training_population(self.env_id, self.population)
         object.__setattr__(self, "population", tuple(population))
         _int(self.seed, "seed", 0)
-        self.subgoal_config()  # goal_dim, horizon and selector, checked where they are used
+        self.subgoal_config()  # the subgoal model's fields, checked where they are used
         if not isinstance(self.pretrain_prior, bool):
             raise ValueError(
                 f"HopPlusTrainConfig.pretrain_prior must be a bool, got {self.pretrain_prior!r}"
@@ -191,7 +192,12 @@ class HopPlusTrainConfig:
         return cls(**data)
 
     def subgoal_config(self) -> SubgoalConfig:
-        return SubgoalConfig(goal_dim=self.goal_dim, horizon=self.horizon, selector=self.selector)
+        return SubgoalConfig(
+            goal_dim=self.goal_dim,
+            horizon=self.horizon,
+            selector=self.selector,
+            policy_condition=self.policy_condition,
+        )
 
     def rules(self) -> GridRules:
         return hop_envs.make(self.env_id, **self.env_kwargs).unwrapped.rules

@@ -67,7 +67,6 @@ __all__ = [
     "SubgoalRoundStats",
     "SubgoalTrainer",
     "SubgoalTrainingConfig",
-    "decoded_cells",
     "gaussian_kl",
     "offline_states",
     "position_cells",

@@ -41,6 +41,52 @@ def test_defaults_are_documented_values():
     assert (c.goal_dim, c.horizon, c.selector, c.prior_input) == (16, 5, "reference", "subgoal")
     assert (c.kl_weight, c.recon_weight, c.policy_weight) == (1.0, 1.0, 1.0)
     assert c.conv_channels == (16, 16) and c.hidden == 64
+    assert c.policy_condition == "latent"
+
+
+def test_a_config_saved_before_policy_condition_loads_as_latent():
+    data = SubgoalConfig(goal_dim=2).to_json()
+    del data["policy_condition"]
+    assert SubgoalConfig.from_json(data) == SubgoalConfig(goal_dim=2)
+
+
+def test_target_map_is_the_softmax_of_the_decoded_own_position_plane():
+    _, model, _, _ = tiny_pair(2, policy_condition="target_map")
+    h, w = model.spec.height, model.spec.width
+    # A hand-set decoder: the own-position plane's logit is 0 everywhere but cell 5,
+    # where it is z[0]; the other planes' logits are large and must not matter.
+    last = model.decoder.net[-1]
+    with torch.no_grad():
+        model.decoder.net[0].weight.zero_()
+        model.decoder.net[0].weight[0, 0] = 1.0
+        model.decoder.net[0].bias.zero_()
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[h * w :] = 50.0
+        last.weight[5, 0] = 1.0
+        maps = model.target_maps(torch.tensor([[0.0, 3.0], [float(np.log(h * w - 1)), 0.0]]))
+    assert maps.shape == (2, 1, h, w)
+    flat = maps.flatten(1)
+    # z[0] = 0: every cell's logit is 0, a uniform map.
+    torch.testing.assert_close(flat[0], torch.full((h * w,), 1.0 / (h * w)))
+    # z[0] = log(n - 1): cell 5 weighs n - 1, the other n - 1 cells 1 each: half on cell 5.
+    assert float(flat[1, 5]) == pytest.approx(0.5)
+    assert float(flat[1].sum()) == pytest.approx(1.0)
+    assert float(flat[1, 0]) == pytest.approx(0.5 / (h * w - 1))
+
+
+def test_the_policy_reads_the_target_map_only_when_asked():
+    for condition, reads in (("latent", False), ("target_map", True)):
+        _, model, _, data = tiny_pair(2, policy_condition=condition)
+        assert model.policy_trunk.convs[0].in_channels == model.spec.in_channels + int(reads)
+        grids = torch.from_numpy(data.grids[:, 0].astype(np.float32))
+        masks = torch.from_numpy(data.masks[:, 0])
+        t, z = torch.zeros(len(data)), torch.ones(len(data), 2)
+        with torch.no_grad():
+            before = model.policy(grids, t, masks, z)
+            model.decoder.net[-1].bias[0] += 5.0  # the map's cell 0 only
+            after = model.policy(grids, t, masks, z)
+        assert torch.equal(before, after) is not reads
 
 
 @pytest.mark.parametrize(
@@ -54,6 +100,11 @@ def test_defaults_are_documented_values():
         ({"horizon": 4}, r"SubgoalConfig: horizon must be one of \[1, 3, 5, 10\], got 4"),
         ({"selector": "best"}, r"SubgoalConfig: selector must be one of .*'best'"),
         ({"prior_input": "goal"}, r"SubgoalConfig.prior_input must be one of .*'goal'"),
+        (
+            {"policy_condition": "goal"},
+            r"SubgoalConfig.policy_condition must be one of \['latent', 'target_map'\], "
+            r"got 'goal'",
+        ),
         ({"kl_weight": -1}, r"SubgoalConfig.kl_weight must be a number >= 0, got -1"),
         ({"recon_weight": float("nan")}, r"SubgoalConfig.recon_weight must be a number >= 0"),
         (
@@ -124,12 +175,16 @@ def test_posterior_step_matches_the_whole_sequence():
             torch.testing.assert_close(mu, whole[:, t])
 
 
-def test_save_load_round_trip_gives_identical_outputs(tmp_path):
-    _, model, prior, data = tiny_pair(2, prior_input="state", kl_weight=0.5)
+@pytest.mark.parametrize("condition", ["latent", "target_map"])
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, condition):
+    _, model, prior, data = tiny_pair(
+        2, prior_input="state", kl_weight=0.5, policy_condition=condition
+    )
     save_network(model, tmp_path / "subgoal")
     prior.save(tmp_path / "prior")
     meta = json.loads((tmp_path / "subgoal" / "config.json").read_text())
     assert meta["kind"] == SUBGOAL_MODEL and meta["config"]["goal_dim"] == 2
+    assert meta["config"]["policy_condition"] == condition
     loaded = load_network(tmp_path / "subgoal", expected_kind=SUBGOAL_MODEL)
     loaded_prior = load_network(tmp_path / "prior", expected_kind=STATE_VAE)
     assert loaded.config == model.config and loaded.spec == model.spec
@@ -148,7 +203,10 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
             torch.testing.assert_close(a.decode(mu_a), b.decode(mu_b), rtol=0, atol=0)
             t = torch.full((len(data),), 0.1)
             torch.testing.assert_close(
-                a.policy(flat, t, masks, mu_a[:, 0]), b.policy(flat, t, masks, mu_b[:, 0])
+                a.policy(flat, t, masks, mu_a[:, 0]),
+                b.policy(flat, t, masks, mu_b[:, 0]),
+                rtol=0,
+                atol=0,
             )
         for x, y in zip(prior.encode(flat), loaded_prior.encode(flat), strict=True):
             torch.testing.assert_close(x, y, rtol=0, atol=0)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_hop_plus_agent import Game
 
 import agents.hop.action_model_training as action_model_training
 import agents.hop_plus.train as train_module
@@ -103,6 +104,7 @@ def test_population_refuses_held_out_unknown_and_other_env_coplayers_by_name() -
         ({"horizon": 4}, "horizon"),
         ({"horizon": 0}, "horizon"),
         ({"selector": "greedy"}, "selector"),
+        ({"policy_condition": "map"}, "policy_condition must be one of"),
         ({"focal_init": "shipped"}, "focal_init"),
         ({"iterations": -1}, "iterations"),
         ({"iterations": 1.5}, "iterations"),
@@ -235,6 +237,20 @@ def test_value_based_selectors_train_with_the_focal_value(tmp_path: Path, select
         assert np.isfinite(float(row["policy_nll"])) and np.isfinite(float(row["recon"]))
     _, model, _ = load_networks(tmp_path / selector)
     assert (model.config.selector, model.config.horizon) == (selector, 3)
+
+
+def test_a_target_map_run_trains_saves_and_plays(tmp_path: Path) -> None:
+    # The option reaches the saved subgoal model, whose policy then acts inside the search
+    # (the run's search iteration and a full episode of the loaded agent).
+    out = tmp_path / "map"
+    train(out, policy_condition="target_map")
+    assert read_run(out)["config"]["policy_condition"] == "target_map"
+    _, model, _ = load_networks(out)
+    assert model.config.policy_condition == "target_map" and model.target_map
+    agent = HopPlusAgent(weights=str(out), num_trees=2, num_simulations=3)
+    agent.reset(seed=1, seat=SeatInfo.of_env(hop_envs.make(STAG_HUNT), STAG_HUNT, 0))
+    actions = Game(STAG_HUNT, seed=1).play(agent, seed=1)
+    assert 0 < len(actions) <= len(agent.last_episode.states)  # the focal may leave early
 
 
 def test_new_refuses_an_existing_run_and_read_run_refuses_other_folders(tmp_path: Path) -> None:

@@ -19,12 +19,12 @@ from agents.hop_plus.networks import (
     GridSpec,
     SubgoalConfig,
     build_network,
+    decoded_cells,
 )
 from agents.hop_plus.training import (
     PriorPretrainConfig,
     SubgoalTrainer,
     SubgoalTrainingConfig,
-    decoded_cells,
     position_cells,
     pretrain_prior,
     pretrain_prior_on_env,
