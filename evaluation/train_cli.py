@@ -144,7 +144,14 @@ def run_train(args: argparse.Namespace) -> int:
     """Run ``hop-bench train``; returns the exit code."""
     if is_hop_plus_train(args):
         return run_hop_plus_train(args)
-    hop_plus_only = ("goal_dim", "horizon", "selector", "prior_epochs", "pretrain_subgoal_epochs")
+    hop_plus_only = (
+        "goal_dim",
+        "horizon",
+        "selector",
+        "policy_condition",
+        "prior_epochs",
+        "pretrain_subgoal_epochs",
+    )
     given = [o for o in (*hop_plus_only, "focal_init") if getattr(args, o, None) is not None]
     if given or args.no_prior_pretrain:
         flags = [f"--{o.replace('_', '-')}" for o in given]

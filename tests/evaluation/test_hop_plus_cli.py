@@ -103,8 +103,10 @@ def test_train_hop_plus_no_prior_pretrain_and_options(tmp_path: Path) -> None:
     out = tmp_path / "run"
     argv = ["train", *TINY_ARGS, "--iterations", "0", "--out", str(out), "--no-prior-pretrain"]
     argv += ["--horizon", "3", "--selector", "optimistic", "--focal-init", "fresh"]
+    argv += ["--policy-condition", "target_map"]
     assert main(argv) == 0
     config = read_run(out)["config"]
+    assert config["policy_condition"] == "target_map"
     assert config["pretrain_prior"] is False and config["iterations"] == 0
     assert (config["horizon"], config["selector"], config["focal_init"]) == (
         3,
@@ -125,6 +127,7 @@ def test_train_hop_plus_no_prior_pretrain_and_options(tmp_path: Path) -> None:
         (["--steps", "10"], "--steps"),
         (["--horizon", "4"], "horizon"),
         (["--selector", "greedy"], "selector"),
+        (["--policy-condition", "map"], "policy_condition must be one of"),
         (["--focal-init", "shipped"], "focal_init"),
         (["--goal-dim", "0"], "--goal-dim"),
         (["--env-arg", "max_cycles=9"], "focal_init='fresh'"),
@@ -147,6 +150,7 @@ def test_train_hop_plus_usage_errors(
         (["--agent", "hop", "--env", STAG_HUNT, "--goal-dim", "2"], "--goal-dim"),
         (["--agent", "hop", "--env", STAG_HUNT, "--no-prior-pretrain"], "--no-prior-pretrain"),
         (["--agent", "hop", "--env", STAG_HUNT, "--focal-init", "fresh"], "--focal-init"),
+        (["--agent", "hop", "--env", STAG_HUNT, "--policy-condition", "latent"], "--policy-con"),
         (["--agent", "hop-plus"], "--env is required"),
     ],
 )
