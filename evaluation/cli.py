@@ -34,7 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from evaluation import hop_plus_ablation, main_job, references, train_cli
+from evaluation import (
+    hop_plus_ablation,
+    hop_plus_validation,
+    main_job,
+    references,
+    train_cli,
+)
 from evaluation.cli_common import (
     PROG,
     UsageError,
@@ -393,6 +399,12 @@ COMMANDS: dict[str, Command] = {
             hop_plus_ablation.HELP,
             hop_plus_ablation.add_arguments,
             hop_plus_ablation.run,
+        ),
+        Command(
+            "hop-plus-validate",
+            hop_plus_validation.HELP,
+            hop_plus_validation.add_arguments,
+            hop_plus_validation.run,
         ),
         Command(
             "references",
