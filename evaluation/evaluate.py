@@ -8,6 +8,7 @@ loses at most the episodes in flight and the same call again completes it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -138,3 +139,27 @@ def evaluate(
         if close is not None:
             close()
     return result
+
+
+def evaluate_stored(
+    agent: AgentSpec,
+    scenarios: Sequence[Scenario],
+    store: ResultStore,
+    *,
+    where: str,
+    seed: int = 0,
+    trials: int | None = None,
+    episodes: int | None = None,
+    workers: int | None = None,
+) -> list[EpisodeRecord] | None:
+    """:func:`evaluate`, then the stored episodes of every configuration it covered (stored
+    earlier or just now); None when a trial failed, after printing each failure to stderr as
+    ``<where>: <failure>`` (a command's tables must not be made from a partial run)."""
+    result = evaluate(
+        agent, scenarios, store, seed=seed, trials=trials, episodes=episodes, workers=workers
+    )
+    if result.failures:
+        for failure in result.failures:
+            print(f"{where}: {failure}", file=sys.stderr)
+        return None
+    return [r for key in result.keys for r in stored_records(store, key)]

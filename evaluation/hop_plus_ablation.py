@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,7 +239,7 @@ def _evaluate(
     args: argparse.Namespace,
     say: Any,
 ) -> list[Row] | None:
-    from evaluation.evaluate import evaluate, stored_records
+    from evaluation.evaluate import evaluate_stored
     from evaluation.jobs import AgentSpec
     from evaluation.report.summary import population_of, summarize
     from evaluation.scenarios import all_scenarios
@@ -267,21 +266,19 @@ def _evaluate(
     failed = False
     for label, spec, v in specs:
         say(f"evaluating {label} on {len(scenarios)} held-out scenarios")
-        result = evaluate(
+        records = evaluate_stored(
             spec,
             scenarios,
             store,
+            where=f"hop-plus-ablation: {label}",
             seed=args.seed,
             trials=args.trials,
             episodes=args.episodes,
             workers=args.workers,
         )
-        if result.failures:
+        if records is None:
             failed = True
-            for failure in result.failures:
-                print(f"hop-plus-ablation: {label}: {failure}", file=sys.stderr)
             continue
-        records = [r for key in result.keys for r in stored_records(store, key)]
         summary = summarize(records)
         score = next(
             (s for s in summary.scores if s.family == "held-out" and s.agent == spec.label), None

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -231,7 +230,7 @@ def evaluate_folds(
 ) -> dict[int, dict[str, list[float]]] | None:
     """Per count, per fold: the per-trial normalized scores of ``hop-plus`` with that fold's
     copy in the fold's validation scenario (None when an evaluation failed)."""
-    from evaluation.evaluate import evaluate, stored_records
+    from evaluation.evaluate import evaluate_stored
     from evaluation.jobs import AgentSpec
     from evaluation.report.summary import summarize
     from evaluation.store import ResultStore
@@ -245,21 +244,19 @@ def evaluate_folds(
             kwargs = {**dict(args.agent_arg), "weights": str(weights[(left_out, k)])}
             spec = AgentSpec("hop-plus", kwargs)
             say(f"evaluating iteration {k} of the fold without {left_out} in {scenario.name}")
-            result = evaluate(
+            records = evaluate_stored(
                 spec,
                 [scenario],
                 store,
+                where="hop-plus-validate",
                 seed=args.seed,
                 trials=args.trials,
                 episodes=args.episodes,
                 workers=args.workers,
             )
-            if result.failures:
+            if records is None:
                 failed = True
-                for failure in result.failures:
-                    print(f"hop-plus-validate: {failure}", file=sys.stderr)
                 continue
-            records = [r for key in result.keys for r in stored_records(store, key)]
             trials = sorted(summarize(records).trial_scores, key=lambda t: t.trial)
             out[k][left_out] = [t.normalized for t in trials]
     return None if failed else out

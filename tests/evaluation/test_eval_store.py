@@ -252,3 +252,22 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, monkeypatc
     assert final[0][7] == config_hash(
         AgentSpec("eval_test_agents:SlowRandomAgent"), load_scenario(scenario), package_version()
     )
+
+
+def test_evaluate_stored_returns_the_run_or_none_after_naming_each_failure(tmp_path, capsys):
+    from evaluation.evaluate import evaluate_stored
+
+    agent = AgentSpec("eval_test_agents:FailsInSnowdrift")
+    hunt = load_scenario("msh/adapt-1v3-random")
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        records = evaluate_stored(agent, [hunt], store, where="cmd", trials=2, episodes=1)
+        assert records is not None and len(records) == 2  # 2 trials x 1 episode
+        assert {(r.trial, r.episode) for r in records} == {(0, 0), (1, 0)}
+        # Stored already: asked again, the same records come back without a new episode.
+        again = evaluate_stored(agent, [hunt], store, where="cmd", trials=2, episodes=1)
+        assert again == records and store.count() == 2
+        drift = load_scenario("msg/adapt-1v3-random")
+        assert evaluate_stored(agent, [drift], store, where="cmd", trials=2, episodes=1) is None
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("cmd: ") for line in err)
+    assert all("deliberate failure for the test" in line for line in err)
