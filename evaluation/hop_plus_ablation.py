@@ -138,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _train(env_id: str, v: Variant, args: argparse.Namespace, say: Any) -> Path:
     from agents.hop_plus.train import HopPlusTrainConfig, HopPlusTrainer, is_hop_plus_run
+    from evaluation.report.summary import env_name
 
-    directory = args.runs / env_id.split("/", 1)[1] / v.run_name
+    directory = args.runs / env_name(env_id) / v.run_name
     if is_hop_plus_run(directory):
         trainer = HopPlusTrainer.resume(directory, tensorboard=False)
         trainer.with_iterations(args.iterations)

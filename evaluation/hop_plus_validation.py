@@ -116,6 +116,7 @@ def train_overrides(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Train the folds, evaluate every kept count, write the table; returns the exit code."""
     from agents.hop_plus.train import HopPlusTrainConfig
+    from evaluation.report.summary import env_name
     from hop_envs.coplayers import TRAINING, coplayer_names
     from hop_envs.registration import full_env_id
 
@@ -148,14 +149,14 @@ def run(args: argparse.Namespace) -> int:
             )
         except (TypeError, ValueError) as err:
             raise UsageError(f"--train-arg: {err}") from None
-        fold = args.runs / env_id.split("/", 1)[1] / f"without-{left_out}"
+        fold = args.runs / env_name(env_id) / f"without-{left_out}"
         for k, path in train_fold(config, fold, counts, say).items():
             weights[(left_out, k)] = path
     scores = evaluate_folds(env_id, population, counts, weights, args, say)
     if scores is None:
         return 1
     table = markdown(env_id, population, scores, baseline, args)
-    out = args.out or args.runs / f"{env_id.split('/', 1)[1]}.md"
+    out = args.out or args.runs / f"{env_name(env_id)}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
     print(table, end="")
@@ -202,19 +203,20 @@ def train_fold(config: Any, fold: Path, counts: tuple[int, ...], say: Any) -> di
 
 
 def validation_scenario(env_id: str, left_out: str) -> Any:
-    """The training family's one-focal-seat scenario of three ``left_out`` co-players."""
+    """The training family's one-focal-seat scenario with ``left_out`` in every other seat."""
     from evaluation.scenario_types import coplayer_spec
     from evaluation.scenarios import training_scenarios
 
-    wanted = ((left_out,),) * 3
-
-    def labels(scenario: Any) -> tuple[tuple[str, ...], ...]:
-        return tuple(tuple(coplayer_spec(e).label for e in seat) for seat in scenario.background)
-
-    found = [s for s in training_scenarios(env_id) if s.focal_seats == (0,) and labels(s) == wanted]
+    found = [
+        s
+        for s in training_scenarios(env_id)
+        if s.focal_seats == (0,)
+        and s.background
+        and all(tuple(coplayer_spec(e).label for e in seat) == (left_out,) for seat in s.background)
+    ]
     if len(found) != 1:
         raise ValueError(
-            f"{env_id}: expected one training scenario with three {left_out!r} co-players, "
+            f"{env_id}: expected one training scenario with {left_out!r} in every co-player seat, "
             f"found {[s.name for s in found]}"
         )
     return found[0]

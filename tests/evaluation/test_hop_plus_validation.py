@@ -95,7 +95,7 @@ def test_validation_scenario_is_the_training_one_vs_three() -> None:
     for name in TRAINING_NAMES:
         assert validation_scenario(STAG_HUNT, name).name == f"msh/adapt-1v3-{name}"
     held_out = coplayer_names(STAG_HUNT, population=HELD_OUT)[0]
-    with pytest.raises(ValueError, match=f"three {held_out!r} co-players, found \\[\\]"):
+    with pytest.raises(ValueError, match=f"{held_out!r} in every co-player seat, found \\[\\]"):
         validation_scenario(STAG_HUNT, held_out)
 
 
