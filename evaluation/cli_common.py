@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,32 @@ def add_key_values(p: argparse.ArgumentParser, flag: str, what: str) -> None:
         metavar="KEY=VALUE",
         help=f"{what} (repeatable); {KEY_VALUE_HELP}",
     )
+
+
+def command_line(
+    base: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    args: argparse.Namespace,
+    flags: Sequence[str],
+) -> str:
+    """``base`` followed by each of ``flags`` (e.g. ``"--trials"``) whose value in ``args``
+    differs from its default under ``add_arguments``: the command that reproduces a generated
+    table, written into the table. Repeatable ``KEY=VALUE`` options give one flag per pair."""
+    defaults = argparse.ArgumentParser(add_help=False)
+    add_arguments(defaults)
+    parts = [base]
+    for flag in flags:
+        dest = flag.lstrip("-").replace("-", "_")
+        if not hasattr(args, dest):
+            raise ValueError(f"command_line: {flag!r} is not an option of {base!r}")
+        value = getattr(args, dest)
+        if value == defaults.get_default(dest):
+            continue
+        if isinstance(value, list):  # add_key_values pairs
+            parts += [f"{flag} {shlex.quote(f'{k}={json.dumps(v)}')}" for k, v in value]
+        else:
+            parts.append(f"{flag} {shlex.quote(str(value))}")
+    return " ".join(parts)
 
 
 def float_postfix(metrics: Mapping[str, Any], labels: Sequence[tuple[str, str]]) -> dict[str, str]:

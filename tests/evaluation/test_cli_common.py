@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from evaluation.cli_common import add_key_values, float_postfix, run_iterations
+from evaluation.cli_common import add_key_values, command_line, float_postfix, run_iterations
 
 
 def test_key_value_options_collect_pairs_and_read_json():
@@ -19,6 +19,30 @@ def test_key_value_options_collect_pairs_and_read_json():
     assert args.env_arg == [("grid_size", 6), ("name", "x"), ("w", None)]
     assert parser.parse_args([]).env_arg == []
     assert "(repeatable); VALUE is read as JSON" in parser.format_help()
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trials", type=int, default=4)
+    p.add_argument("--out", default="table.md")
+    add_key_values(p, "--agent-arg", "acting option")
+
+
+def test_command_line_names_only_options_away_from_their_defaults():
+    parser = argparse.ArgumentParser()
+    _options(parser)
+    flags = ("--trials", "--out", "--agent-arg")
+    at_defaults = parser.parse_args([])
+    assert command_line("tool run", _options, at_defaults, flags) == "tool run"
+    args = parser.parse_args(
+        ["--trials", "10", "--out", "my table.md", "--agent-arg", "n=3", "--agent-arg", "w=x"]
+    )
+    assert command_line("tool run", _options, args, flags) == (
+        "tool run --trials 10 --out 'my table.md' --agent-arg n=3 --agent-arg 'w=\"x\"'"
+    )
+    # the flags not asked for stay out, and an unknown one is a programming error
+    assert command_line("tool", _options, args, ("--trials",)) == "tool --trials 10"
+    with pytest.raises(ValueError, match="'--nope' is not an option of 'tool'"):
+        command_line("tool", _options, args, ("--nope",))
 
 
 def test_float_postfix_shows_only_finite_floats_that_are_asked_for():
