@@ -186,6 +186,7 @@ def _details(
         "episodes",
         "focal return",
         f"last {summary.last_episodes} episodes",
+        f"last - first {summary.last_episodes}",
         "background return",
         "welfare",
         *[title for _, title in outcomes],
@@ -204,6 +205,7 @@ def _details(
                     str(r.episodes),
                     _est(r.focal_mean, r.focal_ci),
                     _est(r.focal_last_mean, r.focal_last_ci),
+                    _change(r.adaptation_mean, r.adaptation_ci),
                     "—" if r.background_mean is None else _est(r.background_mean, r.background_ci),
                     _est(r.welfare_mean, r.welfare_ci),
                     *[f"{getattr(r, field):.2f}" for field, _ in outcomes],
@@ -214,9 +216,12 @@ def _details(
         "### Details",
         "",
         f"Means ± {pct} CI over trials. `last {summary.last_episodes} episodes`: focal return "
-        "over the last episodes of each trial (all of them in shorter trials). Background "
-        "return: per co-player (— in self-play). Outcome counts: captures or removals per "
-        "focal player per episode.",
+        "over the last episodes of each trial (all of them in shorter trials). "
+        f"`last - first {summary.last_episodes}`: within-trial change, per trial the focal return "
+        "of its last episodes minus that of its first as many, averaged over trials (— when "
+        "trials are too short for two separate windows); **rises** or **falls** when its "
+        "interval excludes 0, else it is within noise. Background return: per co-player (— in "
+        "self-play). Outcome counts: captures or removals per focal player per episode.",
         "",
         *_table(header, body, left=2),
     ]
@@ -322,6 +327,16 @@ def _footnote_prefix(env_id: str) -> str:
 
 def _est(mean: float, ci: float | None) -> str:
     return f"{mean:.2f} ± {'n/a' if ci is None else f'{ci:.2f}'}"
+
+
+def _change(mean: float | None, ci: float | None) -> str:
+    """A signed within-trial change with its interval, named when the interval excludes 0."""
+    if mean is None:
+        return "—"
+    text = f"{mean:+.2f} ± {'n/a' if ci is None else f'{ci:.2f}'}"
+    if ci is not None and abs(mean) > ci:
+        text += " **rises**" if mean > 0 else " **falls**"
+    return text
 
 
 def _escape(text: str) -> str:

@@ -122,9 +122,13 @@ def scenario_sort_key(scenario: str) -> tuple[int, str]:
 class ScenarioSummary:
     """One agent in one scenario. Returns are per-capita; ``*_ci`` are confidence
     half-widths over trials (``None`` with a single trial). ``last_mean`` is over the last
-    ``last_episodes`` episodes of each trial. Outcome counts are per focal player per episode.
-    ``normalized`` is ``None`` when its references are missing; ``normalized_note`` says why
-    (or, beside a score, cautions that the references' confidence intervals overlap).
+    ``last_episodes`` episodes of each trial. ``adaptation_mean`` is the within-trial change:
+    per trial, the mean focal return of its last ``last_episodes`` episodes minus that of its
+    first as many, averaged over trials (a paired difference, so what every trial shares
+    cancels); ``None`` when trials are shorter than twice ``last_episodes`` (the windows would
+    overlap). Outcome counts are per focal player per episode. ``normalized`` is ``None`` when
+    its references are missing; ``normalized_note`` says why (or, beside a score, cautions
+    that the references' confidence intervals overlap).
     """
 
     env_id: str
@@ -149,6 +153,8 @@ class ScenarioSummary:
     normalized_note: str
     scenario_hash: str = ""
     config_hash: str = ""
+    adaptation_mean: float | None = None
+    adaptation_ci: float | None = None
 
 
 @dataclass(frozen=True)
@@ -383,6 +389,11 @@ def _row(
 ) -> ScenarioSummary:
     focal = mean_ci([_mean(t.focal) for t in trials], confidence)
     focal_last = mean_ci([_mean(t.focal[-last:]) for t in trials], confidence)
+    adaptation: Estimate | None = None
+    if len(trials[0].focal) >= 2 * last:
+        adaptation = mean_ci(
+            [_mean(t.focal[-last:]) - _mean(t.focal[:last]) for t in trials], confidence
+        )
     welfare = mean_ci([t.welfare for t in trials], confidence)
     backgrounds = [t.background for t in trials]
     background: Estimate | None = None
@@ -410,6 +421,8 @@ def _row(
         drifts_per_focal=counts[2],
         normalized=None,
         normalized_note="",
+        adaptation_mean=adaptation.mean if adaptation else None,
+        adaptation_ci=adaptation.ci if adaptation else None,
     )
 
 

@@ -25,6 +25,7 @@ from evaluation.report import (
     summarize,
     write_report,
 )
+from evaluation.report.markdown import _change
 from evaluation.report.summary import Improvement, TrialScore
 
 MSH, MSG = "MarkovStagHunt-v0", "MarkovSnowdrift-v0"
@@ -143,16 +144,27 @@ def test_markdown_details_table(report) -> None:
     rows = table_rows(text, "Details", MSH)
     assert rows[0] == (
         "| scenario | agent | trials | episodes | focal return | last 1 episodes | "
-        "background return | welfare | stags / focal | hares / focal |"
+        "last - first 1 | background return | welfare | stags / focal | hares / focal |"
     )
-    # agent in S1: episodes (1, 3): last episode 3; background 1; welfare 2 + 3 = 5.
+    # agent in S1: episodes (1, 3) in both trials: last episode 3, change 3 - 1 = +2 in each
+    # (interval 0, so it rises); background 1; welfare 2 + 3 = 5.
     assert (
-        "| adapt-1v3-nearest-stag | agent | 2 | 2 | 2.00 ± 0.00 | 3.00 ± 0.00 | 1.00 ± 0.00 "
-        "| 5.00 ± 0.00 | 1.00 | 0.00 |"
+        "| adapt-1v3-nearest-stag | agent | 2 | 2 | 2.00 ± 0.00 | 3.00 ± 0.00 "
+        "| +2.00 ± 0.00 **rises** | 1.00 ± 0.00 | 5.00 ± 0.00 | 1.00 | 0.00 |"
     ) in rows
+    # One episode holds no two windows.
     assert table_rows(text, "Details", MSG)[2:] == [
-        "| selfplay | agent | 1 | 1 | 5.00 ± n/a | 5.00 ± n/a | — | 20.00 ± n/a | 0.00 |"
+        "| selfplay | agent | 1 | 1 | 5.00 ± n/a | 5.00 ± n/a | — | — | 20.00 ± n/a | 0.00 |"
     ]
+
+
+def test_within_trial_change_cells() -> None:
+    assert _change(None, None) == "—"
+    assert _change(0.2, None) == "+0.20 ± n/a"
+    assert _change(0.2, 0.5) == "+0.20 ± 0.50"  # within noise: not named
+    assert _change(-0.5, 0.5) == "-0.50 ± 0.50"  # an interval touching 0 is within noise
+    assert _change(1.0, 0.5) == "+1.00 ± 0.50 **rises**"
+    assert _change(-1.0, 0.25) == "-1.00 ± 0.25 **falls**"
 
 
 def test_csv_and_json_round_trip(report) -> None:

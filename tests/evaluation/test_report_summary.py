@@ -209,6 +209,29 @@ def test_means_cis_curves_and_last_episodes_hand_worked() -> None:
     ]
 
 
+def test_within_trial_change_is_the_paired_last_minus_first_hand_worked() -> None:
+    # Two trials of six episodes, windows of 3. Trial 0 climbs 1..6: last (4, 5, 6) mean 5,
+    # first (1, 2, 3) mean 2, change +3. Trial 1 stays at 2: change 0. Mean change 1.5, sd of
+    # (3, 0) = 3 / sqrt(2), half-width t(0.975, 1) * sd / sqrt(2) = 12.706 * 1.5 = 19.06.
+    focal = {0: (1.0, 2.0, 3.0, 4.0, 5.0, 6.0), 1: (2.0,) * 6}
+    records = [
+        rec("agent", S1, t, e, (focal[t][e], 0.0, 0.0, 0.0)) for t in range(2) for e in range(6)
+    ]
+    (row,) = summarize(records, rule_based=rule_based, last_episodes=3).rows
+    assert row.adaptation_mean == pytest.approx(1.5)
+    assert row.adaptation_ci == pytest.approx(12.7062047 * 1.5, rel=1e-6)
+    # Five episodes cannot hold two separate windows of 3: no change is reported.
+    short = [r for r in records if r.episode < 5]
+    (row,) = summarize(short, rule_based=rule_based, last_episodes=3).rows
+    assert row.adaptation_mean is None and row.adaptation_ci is None
+    # Windows of 2 fit: trial 0 (5 + 4) / 2 - (1 + 2) / 2 = 3, trial 1 0; one trial: no interval.
+    (row,) = summarize(short, rule_based=rule_based, last_episodes=2).rows
+    assert row.adaptation_mean == pytest.approx(1.5)
+    only = [r for r in short if r.trial == 0]
+    (row,) = summarize(only, rule_based=rule_based, last_episodes=2).rows
+    assert (row.adaptation_mean, row.adaptation_ci) == (pytest.approx(3.0), None)
+
+
 def test_three_focal_seats_and_self_play() -> None:
     # adapt-3v1: focal seats 0..2 remove (2, 1, 0) drifts -> 1 per focal player; returns
     # (4, 6, 8 | 10): focal per capita 6, background 10, welfare 28.
