@@ -67,7 +67,8 @@ results: $(STAMP)
 		$(HB) evaluate --agent $$agent $(addprefix --scenario ,$(MSG_10X10)) --trials 10 \
 			--episodes 10 --db $(RESULTS)/hop-plus-10x10.sqlite --no-progress || exit 1; \
 	done
-	$(HB) report --db $(RESULTS)/hop-plus-10x10.sqlite --out docs/results/hop_plus_10x10
+	$(HB) report --db $(RESULTS)/hop-plus-10x10.sqlite --out docs/results/hop_plus_10x10 \
+		--readme README.md --section hop-plus-10x10
 	$(HB) hop-plus-validate --env hop/MarkovStagHunt-v0 --trials 30 \
 		--runs $(RESULTS)/hop-plus-validation --db $(RESULTS)/hop-plus-validation.sqlite \
 		--out docs/results/hop_plus_validation_MarkovStagHunt-v0.md --no-progress

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.cli_common import UsageError, int_at_least
+from evaluation.readme_blocks import check_block, replace_block
 
 HELP = "HOP+ ablation: goal_dim x trees x prior pre-training on the held-out scenarios"
 DEFAULT_ENV = "hop/MarkovStagHunt-v0"
@@ -60,12 +61,11 @@ RESULT_FLAGS = (
 )
 
 
-def markers(env_id: str) -> tuple[str, str]:
-    """The README markers that ``env_id``'s table is written between."""
+def block(env_id: str) -> str:
+    """The README block (:mod:`evaluation.readme_blocks`) that ``env_id``'s table goes in."""
     from evaluation.report.summary import env_name
 
-    name = env_name(env_id)
-    return f"<!-- hop-plus-ablation:{name}:start -->", f"<!-- hop-plus-ablation:{name}:end -->"
+    return f"hop-plus-ablation:{env_name(env_id)}"
 
 
 def default_out(env_id: str) -> Path:
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     trees = _ints(args.trees, "--trees")
     say = (lambda *a: None) if args.no_progress else (lambda *a: print(*a, flush=True))
     if args.readme is not None:
-        _check_markers(args.readme, env_id)
+        check_block(args.readme, block(env_id))  # before any training
     variants = [Variant(d, p, t) for d in dims for p in (True, False) for t in trees]
     runs = {}
     for v in variants:
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     out.write_text(table)
     say(f"table written to {out}")
     if args.readme is not None:
-        _update_readme(args.readme, env_id, table)
+        replace_block(args.readme, block(env_id), table)
         say(f"table copied into {args.readme}")
     return 0
 
@@ -364,24 +364,3 @@ def _markdown(env_id: str, rows: list[Row], args: argparse.Namespace) -> str:
             f"{_fmt(r.policy_nll, 3)} | {r.ms:.0f} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def _check_markers(readme: Path, env_id: str) -> str:
-    """``readme``'s text; ``UsageError`` unless it holds both of ``env_id``'s markers once
-    (checked before any training, so a long run cannot end on a missing marker)."""
-    start, end = markers(env_id)
-    text = readme.read_text() if readme.is_file() else ""
-    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
-        raise UsageError(
-            f"{readme} does not hold {start} ... {end} once each, in that order, to write "
-            f"{env_id}'s table between"
-        )
-    return text
-
-
-def _update_readme(readme: Path, env_id: str, table: str) -> None:
-    text = _check_markers(readme, env_id)
-    start, end = markers(env_id)
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{table}{end}{tail}")

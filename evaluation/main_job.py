@@ -78,7 +78,8 @@ PLANNING_AGENTS = frozenset(
 )
 ORACLE = "oracle-mcts"
 DEFAULT_OUT = Path("results") / "report"
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+#: The README block (:mod:`evaluation.readme_blocks`) that ``--readme`` fills.
+README_BLOCK = "results"
 
 
 @dataclass(frozen=True)
@@ -291,23 +292,17 @@ def run_main_job(config: MainJobConfig, runs: Sequence[Run] | None = None) -> Ma
 
 
 def update_readme(readme: Path, report: ReportPaths) -> None:
-    """Replace the text between the results markers of ``readme`` with the report's env
+    """Replace the results block of ``readme`` (:data:`README_BLOCK`) with the report's env
     sections, plot links rewritten relative to the README."""
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(
-            f"{readme} has no results markers; add the lines {README_START!r} and "
-            f"{README_END!r} where the results should go"
-        )
+    from evaluation.readme_blocks import replace_block
+
     body = report.markdown.read_text()
     body = body[body.index("\n## ") + 1 :] if "\n## " in body else body
     plots = os.path.relpath(report.markdown.parent / "plots", readme.parent)
     body = body.replace("](plots/", f"]({plots}/")
     body = body.replace("\n### ", "\n#### ").replace("\n## ", "\n### ")  # nest under README
     body = "### " + body[3:] if body.startswith("## ") else body
-    head, rest = text.split(README_START, 1)
-    tail = rest.split(README_END, 1)[1]
-    readme.write_text(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")
+    replace_block(readme, README_BLOCK, body)
 
 
 HELP = "the main job: every shipped agent on the standard protocol, then the report"
@@ -393,8 +388,10 @@ def run(args: argparse.Namespace) -> int:
             planner_scenarios="all" if args.full else args.planner_scenarios,
         )
         runs = plan_runs(config)
-        if args.readme is not None and not args.readme.is_file():
-            raise ValueError(f"--readme: no such file {str(args.readme)!r}")
+        if args.readme is not None:
+            from evaluation.readme_blocks import check_block
+
+            check_block(args.readme, README_BLOCK)
     except (ValueError, UsageError) as err:
         print(f"main job: error: {err}", file=sys.stderr)
         return 2

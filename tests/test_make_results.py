@@ -88,6 +88,10 @@ def test_the_commands_remake_every_published_result(commands: list[list[str]]) -
         assert a.count("--scenario") == 11
     report = by_command["report"][0]
     assert report[report.index("--out") + 1] == "docs/results/hop_plus_10x10"
+    assert report[report.index("--readme") + 1] == "README.md"
+    section = report[report.index("--section") + 1]
+    readme = (ROOT / "README.md").read_text()
+    assert f"<!-- report:{section}:start -->" in readme, "README has no block for the 10x10 report"
     (validate,) = by_command["hop-plus-validate"]
     out = validate[validate.index("--out") + 1]
     assert (ROOT / out).is_file(), f"make results writes {out}, which the docs do not ship"

@@ -14,7 +14,7 @@ from evaluation.report.aggregate import (
     probability_of_improvement_interval,
 )
 from evaluation.report.export import read_csv, read_json, write_csv, write_json
-from evaluation.report.markdown import render_markdown
+from evaluation.report.markdown import render_aggregates, render_markdown
 from evaluation.report.plots import (
     adaptation_figure,
     aggregate_figure,
@@ -62,6 +62,7 @@ __all__ = [
     "probability_of_improvement_interval",
     "read_csv",
     "read_json",
+    "render_aggregates",
     "render_markdown",
     "save_adaptation_curves",
     "save_aggregate_figure",

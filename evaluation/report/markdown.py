@@ -94,6 +94,19 @@ def render_markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def render_aggregates(summary: Summary, *, depth: int = 4) -> str:
+    """Each env's aggregate section alone (IQM per population with its bootstrap interval,
+    probabilities of improvement, notes), headings at ``depth`` (``####`` by default), for
+    a README block (``hop-bench report --readme``); the plots stay in the full report."""
+    lines: list[str] = []
+    for env_id in summary.env_ids():
+        lines += _aggregate_section(summary, env_id, None)
+    prefix = "#" * depth + " "
+    text = "\n".join(line.replace("### ", prefix, 1) if line.startswith("### ") else line
+                     for line in lines)  # fmt: skip
+    return text.strip() + "\n"
+
+
 def _env_section(
     summary: Summary,
     env_id: str,
@@ -220,7 +233,8 @@ def _details(
         f"`last - first {summary.last_episodes}`: within-trial change, per trial the focal return "
         "of its last episodes minus that of its first as many, averaged over trials (— when "
         "trials are too short for two separate windows); **rises** or **falls** when its "
-        "interval excludes 0, else it is within noise. Background return: per co-player (— in "
+        "interval excludes 0, else it is within noise (across many rows about one in twenty "
+        "excludes 0 by chance alone). Background return: per co-player (— in "
         "self-play). Outcome counts: captures or removals per focal player per episode.",
         "",
         *_table(header, body, left=2),

@@ -309,6 +309,59 @@ def test_report_writes_files_from_the_store(capsys, tmp_path):
     assert "| adapt-1v3-nearest-stag |" in (out_dir / "report.md").read_text()
 
 
+def _two_agents(capsys, db):
+    for agent in ("random", "nearest-stag"):
+        code, _, err = run(
+            capsys, "evaluate", "--agent", agent, "--scenario", "msh/adapt-1v3-nearest-stag",
+            "--trials", "2", "--episodes", "2", "--backend", "serial", "--db", str(db),
+            "--no-progress",
+        )  # fmt: skip
+        assert code == 0, err
+
+
+def test_report_writes_its_aggregate_tables_into_a_readme_block(capsys, tmp_path):
+    db, out_dir = tmp_path / "r.sqlite", tmp_path / "docs" / "report"
+    _two_agents(capsys, db)
+    readme = tmp_path / "README.md"
+    start, end = "<!-- report:demo:start -->", "<!-- report:demo:end -->"
+    readme.write_text(f"# t\n\nbefore\n{start}\nold\n{end}\nafter\n")
+    argv = ["report", "--db", str(db), "--out", str(out_dir), "--readme", str(readme)]
+    code, out, err = run(capsys, *argv, "--section", "demo")
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"aggregate tables written into {readme}"
+    text = readme.read_text()
+    assert text.startswith(f"# t\n\nbefore\n{start}\nAggregate normalized scores of the report")
+    assert text.endswith(f"{end}\nafter\n") and "\nold\n" not in text
+    assert "[docs/report/report.md](docs/report/report.md)" in text  # relative to the README
+    assert f"--readme {readme.as_posix()} --section demo`." in text
+    block = text.split(start)[1].split(end)[0]
+    assert "#### Aggregate normalized score: MarkovStagHunt-v0" in block
+    # The block's tables are the full report's aggregate tables, row for row.
+    report = (out_dir / "report.md").read_text()
+    table_lines = [line for line in block.splitlines() if line.startswith("| ")]
+    assert len(table_lines) >= 4  # header, rule and the two agents
+    assert all(line in report for line in table_lines)
+    assert {"nearest-stag", "random"} <= {line.split(" | ")[0][2:] for line in table_lines}
+
+
+def test_report_readme_needs_its_section_and_its_markers(capsys, tmp_path):
+    db, out_dir = tmp_path / "r.sqlite", tmp_path / "report"
+    _two_agents(capsys, db)
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    argv = ["report", "--db", str(db), "--out", str(out_dir)]
+    code, _, err = run(capsys, *argv, "--readme", str(readme))
+    assert_one_line_error(code, err, "--readme and --section go together")
+    code, _, err = run(capsys, *argv, "--section", "demo")
+    assert_one_line_error(code, err, "--readme and --section go together")
+    code, _, err = run(capsys, *argv, "--readme", str(readme), "--section", "demo")
+    assert_one_line_error(code, err, "does not hold <!-- report:demo:start -->")
+    code, _, err = run(capsys, *argv, "--readme", str(readme), "--section", "a b")
+    assert_one_line_error(code, err, "README block name must be")
+    assert not out_dir.exists()  # refused before any report was written
+    assert readme.read_text() == "# no markers\n"
+
+
 def test_report_without_results_exits_2(capsys, tmp_path):
     code, _, err = run(capsys, "report", "--db", str(tmp_path / "none.sqlite"))
     assert_one_line_error(code, err, "no result database at")

@@ -16,15 +16,8 @@ from agents.hop_plus.train import HopPlusTrainer, read_run
 from evaluation import hop_plus_ablation
 from evaluation.cli import main
 from evaluation.cli_common import UsageError
-from evaluation.hop_plus_ablation import (
-    Row,
-    _ints,
-    _markdown,
-    _update_readme,
-    add_arguments,
-    default_out,
-    markers,
-)
+from evaluation.hop_plus_ablation import Row, _ints, _markdown, add_arguments, block, default_out
+from evaluation.readme_blocks import markers, replace_block
 from evaluation.store import ResultStore
 from hop_envs.coplayers import HELD_OUT, TRAINING, coplayer_names
 
@@ -175,7 +168,7 @@ def test_hop_plus_options_with_other_agents_are_usage_errors(
 
 # -- hop-bench hop-plus-ablation -------------------------------------------------------------
 README = "# Title\n\nIntro text.\n\n{start}\nold table\n{end}\n\n## After\n\nMore text.\n"
-START, END = markers(STAG_HUNT)
+START, END = markers(block(STAG_HUNT))
 
 
 def _ablation_argv(tmp_path: Path) -> list[str]:
@@ -327,25 +320,8 @@ def test_markdown_table() -> None:
     assert len(header) == 1 and header[0].count("|") == 7
 
 
-def test_update_readme_replaces_between_markers_only(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    original = README.format(start=START, end=END)
-    readme.write_text(original)
-    _update_readme(readme, STAG_HUNT, "| new |\n")
-    expected = original.replace("\nold table\n", "\n| new |\n")
-    assert readme.read_text() == expected
-    _update_readme(readme, STAG_HUNT, "| newer |\n")  # again: still one copy, between the markers
-    assert readme.read_text() == original.replace("\nold table\n", "\n| newer |\n")
-
-    for text in ("# no markers\n", f"only {START}\n", f"only {END}\n", f"{END}\n{START}\n"):
-        readme.write_text(text)
-        with pytest.raises(UsageError, match=f"does not hold {START} ... {END} once each"):
-            _update_readme(readme, STAG_HUNT, "| t |\n")
-        assert readme.read_text() == text
-
-
 def test_each_env_has_its_own_readme_block_and_table_file(tmp_path: Path) -> None:
-    snow_start, snow_end = markers(SNOWDRIFT)
+    snow_start, snow_end = markers(block(SNOWDRIFT))
     assert (START, END) == (
         "<!-- hop-plus-ablation:MarkovStagHunt-v0:start -->",
         "<!-- hop-plus-ablation:MarkovStagHunt-v0:end -->",
@@ -357,9 +333,9 @@ def test_each_env_has_its_own_readme_block_and_table_file(tmp_path: Path) -> Non
     readme = tmp_path / "README.md"
     both = f"a\n{START}\nstag\n{END}\nb\n{snow_start}\nsnow\n{snow_end}\nc\n"
     readme.write_text(both)
-    _update_readme(readme, SNOWDRIFT, "| new snow |\n")
+    replace_block(readme, block(SNOWDRIFT), "| new snow |\n")
     assert readme.read_text() == both.replace("\nsnow\n", "\n| new snow |\n")
-    _update_readme(readme, STAG_HUNT, "| new stag |\n")
+    replace_block(readme, block(STAG_HUNT), "| new stag |\n")
     assert readme.read_text() == both.replace("\nsnow\n", "\n| new snow |\n").replace(
         "\nstag\n", "\n| new stag |\n"
     )

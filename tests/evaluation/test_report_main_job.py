@@ -237,7 +237,9 @@ def test_readme_gets_the_generated_tables_between_its_markers(tmp_path: Path) ->
     assert "#### Focal per-capita return" in text
     bare = tmp_path / "BARE.md"
     bare.write_text("# no markers here\n")
-    with pytest.raises(ValueError, match="no results markers"):
+    with pytest.raises(
+        ValueError, match=r"does not hold <!-- results:start --> \.\.\. <!-- results:end"
+    ):
         update_readme(bare, _paths(out))
 
 
