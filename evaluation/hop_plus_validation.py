@@ -23,6 +23,11 @@ the highest IQM is the validated choice; the table says whether it differs from 
 beyond noise. No held-out co-player or scenario is used anywhere. ``--train-arg`` overrides
 other ``HopPlusTrainConfig`` fields (a smaller budget, say; the defaults are the shipped
 runs'), ``--agent-arg`` the acting options of ``hop-plus`` in the evaluations.
+
+``--compare KEY=VALUE`` (repeatable) also validates an acting option: every copy plays the
+fold's scenario again with those options added, and a second table gives, per count, the IQM
+with them and the probability that they beat the same copy without them (folds as tasks), so
+an acting default too is chosen on the training population alone.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ RESULT_FLAGS = (
     "--seed",
     "--train-arg",
     "--agent-arg",
+    "--compare",
 )
 
 
@@ -91,6 +97,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of runs and trials")
     add_key_values(p, "--train-arg", "HopPlusTrainConfig field, e.g. prior_episodes=200")
     add_key_values(p, "--agent-arg", "hop-plus acting option, e.g. num_simulations=20")
+    add_key_values(
+        p, "--compare", "acting option to validate against its absence, e.g. resample_on_reach=true"
+    )
     p.add_argument("--workers", type=int_at_least(1), default=None, help="evaluation processes")
     p.add_argument("--runs", type=Path, default=Path("results") / "hop-plus-validation")
     p.add_argument("--db", type=Path, default=Path("results") / "hop-plus-validation.sqlite")
@@ -140,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
     env_id = full_env_id(args.env)
     counts = iteration_counts(args.iterations)
     overrides = train_overrides(args.train_arg)
+    for key, _ in args.compare:
+        if key == "weights":
+            raise UsageError("--compare weights: the weights are the folds' copies, set here")
     check_db_path(args.db)
     population = coplayer_names(env_id, population=TRAINING)
     if len(population) < 2:
@@ -170,9 +182,16 @@ def run(args: argparse.Namespace) -> int:
         for k, path in train_fold(config, fold, counts, say).items():
             weights[(left_out, k)] = path
     scores = evaluate_folds(env_id, population, counts, weights, args, say)
-    if scores is None:
+    compared = None
+    if args.compare:
+        compared = evaluate_folds(
+            env_id, population, counts, weights, args, say, extra=dict(args.compare)
+        )
+    if scores is None or (args.compare and compared is None):
         return 1
     table = markdown(env_id, population, scores, baseline, args)
+    if compared is not None:
+        table += "\n" + option_markdown(population, compared, scores, args)
     out = args.out or args.runs / f"{env_name(env_id)}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
@@ -246,9 +265,11 @@ def evaluate_folds(
     weights: dict[tuple[str, int], Path],
     args: argparse.Namespace,
     say: Any,
+    extra: dict[str, Any] | None = None,
 ) -> dict[int, dict[str, list[float]]] | None:
     """Per count, per fold: the per-trial normalized scores of ``hop-plus`` with that fold's
-    copy in the fold's validation scenario (None when an evaluation failed)."""
+    copy in the fold's validation scenario, acting with ``--agent-arg`` and ``extra`` (None
+    when an evaluation failed)."""
     from evaluation.evaluate import evaluate_stored
     from evaluation.jobs import AgentSpec
     from evaluation.report.summary import summarize
@@ -260,9 +281,17 @@ def evaluate_folds(
     for left_out in population:
         scenario = validation_scenario(env_id, left_out)
         for k in counts:
-            kwargs = {**dict(args.agent_arg), "weights": str(weights[(left_out, k)])}
+            kwargs = {
+                **dict(args.agent_arg),
+                **(extra or {}),
+                "weights": str(weights[(left_out, k)]),
+            }
             spec = AgentSpec("hop-plus", kwargs)
-            say(f"evaluating iteration {k} of the fold without {left_out} in {scenario.name}")
+            options = f" with {_options(extra)}" if extra else ""
+            say(
+                f"evaluating iteration {k}{options} of the fold without {left_out} in "
+                f"{scenario.name}"
+            )
             records = evaluate_stored(
                 spec,
                 [scenario],
@@ -308,6 +337,69 @@ def count_scores(
     return rows
 
 
+def option_scores(
+    compared: dict[int, dict[str, list[float]]],
+    plain: dict[int, dict[str, list[float]]],
+    seed: int = 0,
+) -> list[CountScore]:
+    """Per count, the :class:`CountScore` of the copies acting with the compared options;
+    ``p_vs_baseline`` is P(with the options > the same copy without them), folds as tasks."""
+    import numpy as np
+
+    from evaluation.report.aggregate import (
+        bootstrap_interval,
+        probability_of_improvement_interval,
+    )
+
+    rows = []
+    for k in sorted(compared):
+        tasks = {fold: np.asarray(v, dtype=float) for fold, v in compared[k].items()}
+        base = {fold: np.asarray(v, dtype=float) for fold, v in plain[k].items()}
+        iqm = bootstrap_interval(tasks, seed=seed)
+        pi = probability_of_improvement_interval(
+            tasks, base, seed=seed, labels=("with the options", "without them")
+        )
+        means = {fold: float(np.mean(v)) for fold, v in tasks.items()}
+        rows.append(CountScore(k, iqm.point, iqm.low, iqm.high, means, (pi.point, pi.low, pi.high)))
+    return rows
+
+
+def option_markdown(
+    population: list[str],
+    compared: dict[int, dict[str, list[float]]],
+    plain: dict[int, dict[str, list[float]]],
+    args: argparse.Namespace,
+) -> str:
+    """The ``--compare`` table: per count, the IQM with the options and P(with > without)."""
+    options = _options(dict(args.compare))
+    lines = [
+        f"Acting with {options} (`--compare`) against the same copies without it, same "
+        "scenarios and seeds:",
+        "",
+        f"| iterations | IQM with {options} [95% CI] | "
+        + " | ".join(f"fold without `{c}`" for c in population)
+        + " | P(with > without) [95% CI] |",
+        "|---|---|" + "---|" * len(population) + "---|",
+    ]
+    for r in option_scores(compared, plain, args.seed):
+        assert r.p_vs_baseline is not None
+        point, low, high = r.p_vs_baseline
+        reading = "better" if low > 0.5 else "worse" if high < 0.5 else "within noise"
+        folds = " | ".join(f"{r.fold_means[c]:.2f}" for c in population)
+        lines.append(
+            f"| {r.iterations} | {r.iqm:.2f} [{r.low:.2f}, {r.high:.2f}] | {folds} | "
+            f"{point:.2f} [{low:.2f}, {high:.2f}], {reading} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _options(options: dict[str, Any] | None) -> str:
+    """``{"a": True}`` -> ``"`a=true`"`` (values as JSON, as the command line reads them)."""
+    import json
+
+    return ", ".join(f"`{k}={json.dumps(v)}`" for k, v in (options or {}).items())
+
+
 def verdict(row: CountScore, baseline: int) -> str:
     """How ``row`` compares with the baseline count: better, worse or within noise."""
     if row.p_vs_baseline is None:
@@ -336,7 +428,7 @@ def markdown(
         f"`{command_line(f'{COMMAND} --env {env_id}', add_arguments, args, RESULT_FLAGS)}`.",
         "",
         "| iterations | IQM over folds [95% CI] | "
-        + " | ".join(f"without `{c}`" for c in population)
+        + " | ".join(f"fold without `{c}`" for c in population)
         + f" | P(count > {baseline}) [95% CI] |",
         "|---|---|" + "---|" * len(population) + "---|",
     ]

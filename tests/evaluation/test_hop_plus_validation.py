@@ -16,6 +16,8 @@ from evaluation.hop_plus_validation import (
     count_scores,
     iteration_counts,
     markdown,
+    option_markdown,
+    option_scores,
     train_overrides,
     validation_scenario,
     verdict,
@@ -77,7 +79,7 @@ def test_markdown_names_the_best_count_and_every_fold() -> None:
     )
     assert "| 0 | 0.50 [" in text and "| 1.00 | 0.00 | 0.75 [0.75, 0.75], better than 20 |" in text
     assert "| 20 | 0.00 [0.00, 0.00] | 0.00 | 0.00 | the baseline |" in text
-    assert "without `a` | without `b`" in text
+    assert "fold without `a` | fold without `b`" in text
     assert text.rstrip().endswith("Highest IQM: 0 iterations (better than 20).")
 
 
@@ -88,6 +90,32 @@ def _namespace(**changes: object) -> argparse.Namespace:
     for key, value in changes.items():
         setattr(args, key, value)
     return args
+
+
+def test_option_scores_and_table_by_hand() -> None:
+    # With the option: fold a always 1, fold b always 0; without it 0 everywhere. IQM of the
+    # pooled [1, 1, 1, 0, 0, 0] is 0.5; P(with > without): fold a 1, fold b 0.5 (ties): 0.75,
+    # every resample the same.
+    compared = {20: {"a": [1.0, 1.0, 1.0], "b": [0.0, 0.0, 0.0]}}
+    plain = {20: {"a": [0.0] * 3, "b": [0.0] * 3}}
+    (row,) = option_scores(compared, plain)
+    assert row.iqm == pytest.approx(0.5) and row.fold_means == {"a": 1.0, "b": 0.0}
+    assert row.p_vs_baseline == pytest.approx((0.75, 0.75, 0.75))
+    args = _namespace(compare=[("resample_on_reach", True)])
+    text = option_markdown(["a", "b"], compared, plain, args)
+    assert text.startswith("Acting with `resample_on_reach=true` (`--compare`)")
+    assert "| iterations | IQM with `resample_on_reach=true` [95% CI] | fold without `a` |" in text
+    assert text.rstrip().endswith(
+        "| 20 | 0.50 [0.50, 0.50] | 1.00 | 0.00 | 0.75 [0.75, 0.75], better |"
+    )
+    swapped = option_markdown(["a", "b"], plain, compared, args)
+    assert swapped.rstrip().endswith("| 0.25 [0.25, 0.25], worse |")
+
+
+def test_compare_cannot_set_the_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*_argv(tmp_path), "--compare", "weights=x"]) == 2
+    assert "--compare weights: the weights are the folds' copies" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -138,7 +166,7 @@ def test_small_budget_run_trains_each_fold_without_its_coplayer_and_reuses(
         assert sorted(config["population"]) == sorted(set(TRAINING_NAMES) - {name})
         for k in (0, 1):
             assert (fold / f"iteration-{k}" / "subgoal_model" / "config.json").is_file()
-        assert f"without `{name}`" in table
+        assert f"fold without `{name}`" in table
     rows = [
         line for line in table.splitlines() if line.startswith("| 0 ") or line.startswith("| 1 ")
     ]
@@ -151,6 +179,20 @@ def test_small_budget_run_trains_each_fold_without_its_coplayer_and_reuses(
     with ResultStore(tmp_path / "db.sqlite") as store:
         assert store.count() == stored
     assert (tmp_path / "runs" / "MarkovStagHunt-v0.md").read_text() == table
+    # --compare plays every copy again with the option added (nothing is trained) and adds
+    # its table; the first table and its episodes stay as they were.
+    out = tmp_path / "compare.md"
+    assert main([*_argv(tmp_path), "--compare", "num_simulations=3", "--out", str(out)]) == 0
+    with ResultStore(tmp_path / "db.sqlite") as store:
+        assert store.count() == 2 * stored
+        labels = {r.agent for r in store.iter_records()}
+    assert sum("num_simulations=3" in label for label in labels) == 2 * len(TRAINING_NAMES)
+    compared = out.read_text()
+    first, second = compared.split("\nActing with ")
+    assert first.replace(" --compare num_simulations=3", "") == table
+    assert second.startswith("`num_simulations=3` (`--compare`) against the same copies")
+    option_rows = [line for line in second.splitlines() if line[:4] in ("| 0 ", "| 1 ")]
+    assert len(option_rows) == 2 and all(", " in row.split(" | ")[-1] for row in option_rows)
     # Asking for count 5 means going on with the folds' runs; a run of another configuration
     # (goal_dim 2, now 3) is refused rather than mixed in.
     capsys.readouterr()
