@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.cli_common import UsageError, int_at_least
+from evaluation.cli_common import UsageError, command_line, int_at_least
 from evaluation.readme_blocks import check_block, replace_block
 
 HELP = "HOP+ ablation: goal_dim x trees x prior pre-training on the held-out scenarios"
@@ -342,8 +342,6 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 
 
 def _markdown(env_id: str, rows: list[Row], args: argparse.Namespace) -> str:
-    from evaluation.cli_common import command_line
-
     command = command_line(f"{COMMAND} --env {env_id}", add_arguments, args, RESULT_FLAGS)
     if args.readme is not None:
         command += f" --readme {args.readme}"

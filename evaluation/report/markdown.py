@@ -101,10 +101,9 @@ def render_aggregates(summary: Summary, *, depth: int = 4) -> str:
     lines: list[str] = []
     for env_id in summary.env_ids():
         lines += _aggregate_section(summary, env_id, None)
-    prefix = "#" * depth + " "
-    text = "\n".join(line.replace("### ", prefix, 1) if line.startswith("### ") else line
-                     for line in lines)  # fmt: skip
-    return text.strip() + "\n"
+    heading = "#" * depth + " "
+    lines = [heading + line[4:] if line.startswith("### ") else line for line in lines]
+    return "\n".join(lines).strip() + "\n"
 
 
 def _env_section(
