@@ -76,3 +76,7 @@ results: $(STAMP)
 		--compare resample_on_reach=true \
 		--runs $(RESULTS)/hop-plus-validation --db $(RESULTS)/hop-plus-validation.sqlite \
 		--out docs/results/hop_plus_validation_resample_on_reach_MarkovStagHunt-v0.md --no-progress
+	$(HB) hop-plus-validate --env hop/MarkovStagHunt-v0 --iterations 20 --trials 30 \
+		--compare num_trees=10 \
+		--runs $(RESULTS)/hop-plus-validation --db $(RESULTS)/hop-plus-validation.sqlite \
+		--out docs/results/hop_plus_validation_num_trees_10_MarkovStagHunt-v0.md --no-progress
