@@ -33,6 +33,7 @@ an acting default too is chosen on the training population alone.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -313,28 +314,18 @@ def evaluate_folds(
 def count_scores(
     scores: dict[int, dict[str, list[float]]], baseline: int, seed: int = 0
 ) -> list[CountScore]:
-    """:class:`CountScore` of every count (folds are the tasks of the statistics)."""
-    import numpy as np
-
-    from evaluation.report.aggregate import (
-        bootstrap_interval,
-        probability_of_improvement_interval,
-    )
-
-    rows = []
-    for k in sorted(scores):
-        tasks = {fold: np.asarray(v, dtype=float) for fold, v in scores[k].items()}
-        iqm = bootstrap_interval(tasks, seed=seed)
-        p = None
-        if k != baseline:
-            base = {fold: np.asarray(v, dtype=float) for fold, v in scores[baseline].items()}
-            pi = probability_of_improvement_interval(
-                tasks, base, seed=seed, labels=(f"iteration {k}", f"iteration {baseline}")
-            )
-            p = (pi.point, pi.low, pi.high)
-        means = {fold: float(np.mean(v)) for fold, v in tasks.items()}
-        rows.append(CountScore(k, iqm.point, iqm.low, iqm.high, means, p))
-    return rows
+    """:class:`CountScore` of every count (folds are the tasks of the statistics), each
+    against the ``baseline`` count (none for the baseline itself)."""
+    return [
+        _count_score(
+            k,
+            scores[k],
+            None if k == baseline else scores[baseline],
+            seed,
+            (f"iteration {k}", f"iteration {baseline}"),
+        )
+        for k in sorted(scores)
+    ]
 
 
 def option_scores(
@@ -344,6 +335,19 @@ def option_scores(
 ) -> list[CountScore]:
     """Per count, the :class:`CountScore` of the copies acting with the compared options;
     ``p_vs_baseline`` is P(with the options > the same copy without them), folds as tasks."""
+    labels = ("with the options", "without them")
+    return [_count_score(k, compared[k], plain[k], seed, labels) for k in sorted(compared)]
+
+
+def _count_score(
+    count: int,
+    folds: dict[str, list[float]],
+    versus: dict[str, list[float]] | None,
+    seed: int,
+    labels: tuple[str, str],
+) -> CountScore:
+    """IQM of ``folds``' per-trial scores with its interval, each fold's mean, and
+    P(``folds`` > ``versus``) with its interval when ``versus`` is given."""
     import numpy as np
 
     from evaluation.report.aggregate import (
@@ -351,17 +355,15 @@ def option_scores(
         probability_of_improvement_interval,
     )
 
-    rows = []
-    for k in sorted(compared):
-        tasks = {fold: np.asarray(v, dtype=float) for fold, v in compared[k].items()}
-        base = {fold: np.asarray(v, dtype=float) for fold, v in plain[k].items()}
-        iqm = bootstrap_interval(tasks, seed=seed)
-        pi = probability_of_improvement_interval(
-            tasks, base, seed=seed, labels=("with the options", "without them")
-        )
-        means = {fold: float(np.mean(v)) for fold, v in tasks.items()}
-        rows.append(CountScore(k, iqm.point, iqm.low, iqm.high, means, (pi.point, pi.low, pi.high)))
-    return rows
+    tasks = {fold: np.asarray(v, dtype=float) for fold, v in folds.items()}
+    iqm = bootstrap_interval(tasks, seed=seed)
+    p = None
+    if versus is not None:
+        base = {fold: np.asarray(v, dtype=float) for fold, v in versus.items()}
+        pi = probability_of_improvement_interval(tasks, base, seed=seed, labels=labels)
+        p = (pi.point, pi.low, pi.high)
+    means = {fold: float(np.mean(v)) for fold, v in tasks.items()}
+    return CountScore(count, iqm.point, iqm.low, iqm.high, means, p)
 
 
 def option_markdown(
@@ -371,6 +373,8 @@ def option_markdown(
     args: argparse.Namespace,
 ) -> str:
     """The ``--compare`` table: per count, the IQM with the options and P(with > without)."""
+    from evaluation.report.aggregate import improvement_reading
+
     options = _options(dict(args.compare))
     lines = [
         f"Acting with {options} (`--compare`) against the same copies without it, same "
@@ -382,13 +386,11 @@ def option_markdown(
         "|---|---|" + "---|" * len(population) + "---|",
     ]
     for r in option_scores(compared, plain, args.seed):
-        assert r.p_vs_baseline is not None
-        point, low, high = r.p_vs_baseline
-        reading = "better" if low > 0.5 else "worse" if high < 0.5 else "within noise"
+        point, low, high = r.p_vs_baseline or (math.nan,) * 3
         folds = " | ".join(f"{r.fold_means[c]:.2f}" for c in population)
         lines.append(
             f"| {r.iterations} | {r.iqm:.2f} [{r.low:.2f}, {r.high:.2f}] | {folds} | "
-            f"{point:.2f} [{low:.2f}, {high:.2f}], {reading} |"
+            f"{point:.2f} [{low:.2f}, {high:.2f}], {improvement_reading(low, high)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -402,14 +404,12 @@ def _options(options: dict[str, Any] | None) -> str:
 
 def verdict(row: CountScore, baseline: int) -> str:
     """How ``row`` compares with the baseline count: better, worse or within noise."""
+    from evaluation.report.aggregate import improvement_reading
+
     if row.p_vs_baseline is None:
         return "the baseline"
-    _, low, high = row.p_vs_baseline
-    if low > 0.5:
-        return f"better than {baseline}"
-    if high < 0.5:
-        return f"worse than {baseline}"
-    return "within noise"
+    reading = improvement_reading(*row.p_vs_baseline[1:])
+    return reading if reading == "within noise" else f"{reading} than {baseline}"
 
 
 def markdown(

@@ -156,6 +156,16 @@ def probability_of_improvement_interval(
     return _percentile_interval(point, replicates, confidence, what="probability_of_improvement")
 
 
+def improvement_reading(low: float, high: float) -> str:
+    """``"better"``, ``"worse"`` or ``"within noise"``: where a probability-of-improvement
+    interval ``[low, high]`` lies against 0.5 (one that contains 0.5 is within noise)."""
+    if low > 0.5:
+        return "better"
+    if high < 0.5:
+        return "worse"
+    return "within noise"
+
+
 # --- helpers ---------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import PurePosixPath
 
+from evaluation.report.aggregate import improvement_reading
 from evaluation.report.predictions import PredictionSummary, prediction_markdown
 from evaluation.report.summary import (
     AGGREGATED,
@@ -298,15 +299,12 @@ def _aggregate_section(summary: Summary, env_id: str, plot: PurePosixPath | None
         ]
         prows = []
         for i in sorted(improvements, key=lambda i: (i.family, -i.probability, i.agent)):
-            verdict = (
-                "within noise" if i.low <= 0.5 <= i.high else ("better" if i.low > 0.5 else "worse")
-            )
             prows.append(
                 [
                     _escape(i.agent),
                     i.family,
                     f"{i.probability:.2f} [{i.low:.2f}, {i.high:.2f}]",
-                    verdict,
+                    improvement_reading(i.low, i.high),
                 ]
             )
         out += _table(["agent", "population", f"P(agent > {versus}) [95% CI]", "reading"], prows)

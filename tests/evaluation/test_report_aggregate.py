@@ -329,3 +329,14 @@ def test_bands_are_clipped_to_the_bounds(tmp_path) -> None:
     )
     assert sorted(s for _, s in paths) == ["msh/s", "msh/t"]
     assert all(p.stat().st_size > 0 for p in paths.values())
+
+
+def test_improvement_reading_against_one_half() -> None:
+    from evaluation.report.aggregate import improvement_reading
+
+    assert improvement_reading(0.52, 0.68) == "better"
+    assert improvement_reading(0.22, 0.40) == "worse"
+    assert improvement_reading(0.43, 0.59) == "within noise"
+    # an interval that touches 0.5 contains it: within noise on either side
+    assert improvement_reading(0.5, 0.7) == "within noise"
+    assert improvement_reading(0.3, 0.5) == "within noise"
