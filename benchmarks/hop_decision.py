@@ -10,7 +10,9 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
 * the ``hop`` agent, built by itself with its shipped weights: its earlier acting default
   (5 x 50 simulations, 10 leaves per round, 25-step best-kind rollouts with the opponent
   model) without a co-player cache, with the exact cache and with the own-cell cache
-  (:mod:`agents.hop.coplayer_cache`), then its current acting default. For the own-cell
+  (:mod:`agents.hop.coplayer_cache`), its previous acting default (5 x 50 simulations, 25
+  leaves per round, own-cell cache), then its current acting default (5 x 40 simulations,
+  20 leaves per round, own-cell cache). For the own-cell
   cache it also prints how far its answers are from the model's own on the search's
   queries (total variation).
 
@@ -168,13 +170,17 @@ def main() -> None:
     print(f"hop_plus_wall_ms_per_decision={plus_wall:.1f}")
 
 
-#: The agent's acting configurations timed: the earlier acting default (10 leaves per round,
-#: no co-player cache: the configuration of the figure before batched valuation), the same
-#: with each cache mode, and the current default (last; ``hop_agent_ms_per_decision``).
+#: The earlier acting default's search: 50 simulations a tree, 10 leaves per round.
+EARLIER = {"num_simulations": 50, "leaves_per_round": 10}
+#: The agent's acting configurations timed: the earlier acting default (no co-player cache:
+#: the configuration of the figure before batched valuation), the same with each cache mode,
+#: the previous acting default (50 simulations in rounds of 25 leaves, own-cell cache) and
+#: the current default (last; ``hop_agent_ms_per_decision``).
 AGENT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
-    ("earlier default, no cache", {"leaves_per_round": 10, "om_cache": "none"}),
-    ("earlier default, exact cache", {"leaves_per_round": 10, "om_cache": "exact"}),
-    ("earlier default, own-cell cache", {"leaves_per_round": 10, "om_cache": "own-cell"}),
+    ("earlier default, no cache", {**EARLIER, "om_cache": "none"}),
+    ("earlier default, exact cache", {**EARLIER, "om_cache": "exact"}),
+    ("earlier default, own-cell cache", {**EARLIER, "om_cache": "own-cell"}),
+    ("previous acting default", {"num_simulations": 50, "leaves_per_round": 25}),
     ("acting default", {}),
 ]
 

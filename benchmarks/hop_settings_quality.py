@@ -1,17 +1,23 @@
-"""Returns of two ``hop`` acting configurations side by side, on paired trials.
+"""Returns of ``hop``'s acting default and an earlier acting configuration, on paired trials.
 
-The fast acting default (own-cell co-player cache, 25 leaves per batched round) against the
-earlier acting configuration (exact cache, i.e. the model's own answers, and 10 leaves per
-round), both with the shipped weights, on the training-population scenarios with one focal
-seat (default: the three ``adapt-1v3-*``, ``adapt-hidden`` and ``adapt-mixed`` of each
-game). Trial ``i`` of a scenario has the same seeds for both (same layouts, same hidden
-co-player kind), so the comparison is paired: per scenario it prints each configuration's
-mean focal return per episode with a 95% t-interval over trial means, and the mean paired
-difference (fast - earlier) with its interval, marked "within noise" when the interval
-holds 0. Episodes are stored in ``--db`` (resumable: a second run only plays what is
-missing).
+The current acting default (5 trees x 40 simulations in rounds of 20 leaves, own-cell
+co-player cache) against one earlier configuration (``--baseline``):
 
-    python benchmarks/hop_settings_quality.py [--trials 10] [--episodes 10] [--workers 2]
+* ``previous`` (default): the previous acting default, 50 simulations in rounds of 25
+  leaves, own-cell cache;
+* ``earlier``: the configuration before batched valuation, 50 simulations, exact cache
+  (i.e. the model's own answers) and 10 leaves per round;
+
+both with the shipped weights, on the training-population scenarios with one focal seat
+(default: the three ``adapt-1v3-*``, ``adapt-hidden`` and ``adapt-mixed`` of each game).
+Trial ``i`` of a scenario has the same seeds for both (same layouts, same hidden co-player
+kind), so the comparison is paired: per scenario it prints each configuration's mean focal
+return per episode with a 95% t-interval over trial means, and the mean paired difference
+(default - baseline) with its interval, marked "within noise" when the interval holds 0.
+Episodes are stored in ``--db`` (resumable: a second run only plays what is missing).
+
+    python benchmarks/hop_settings_quality.py [--baseline previous] [--trials 10]
+        [--episodes 10] [--workers 2]
 """
 
 from __future__ import annotations
@@ -35,10 +41,18 @@ SCENARIOS = [
     )
     for name in [*(f"adapt-1v3-{k}" for k in kinds), "adapt-hidden", "adapt-mixed"]
 ]
-CONFIGS = {
-    "earlier (exact cache, 10 leaves/round)": {"om_cache": "exact", "leaves_per_round": 10},
-    "fast default (own-cell cache, 25 leaves/round)": {},
+#: The earlier acting configurations ``--baseline`` names, as keywords over today's defaults.
+BASELINES = {
+    "previous": (
+        "previous default (50 sims, 25 leaves/round)",
+        {"num_simulations": 50, "leaves_per_round": 25},
+    ),
+    "earlier": (
+        "earlier (50 sims, exact cache, 10 leaves/round)",
+        {"num_simulations": 50, "om_cache": "exact", "leaves_per_round": 10},
+    ),
 }
+DEFAULT_LABEL = "acting default (40 sims, 20 leaves/round)"
 
 
 def trial_means(records) -> dict[int, float]:
@@ -58,6 +72,7 @@ def interval(values: list[float]) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", choices=list(BASELINES), default="previous")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
@@ -68,7 +83,8 @@ def main() -> None:
     scenarios = [load_scenario(name) for name in (args.scenario or SCENARIOS)]
     store = ResultStore(args.db)
     means: dict[str, dict[str, dict[int, float]]] = {}
-    for label, kwargs in CONFIGS.items():
+    configs = dict([BASELINES[args.baseline], (DEFAULT_LABEL, {})])
+    for label, kwargs in configs.items():
         result = evaluate(
             AgentSpec("hop", kwargs),
             scenarios,
@@ -81,14 +97,15 @@ def main() -> None:
         if result.failures:
             raise SystemExit(f"{label}: {len(result.failures)} trials failed: {result.failures[0]}")
         means[label] = {k.scenario: trial_means(stored_records(store, k)) for k in result.keys}
-    earlier, fast = list(CONFIGS)
+    baseline, default = list(configs)
     print(
         f"hop, shipped weights, {args.trials} trials x {args.episodes} episodes, seed "
         f"{args.seed}; mean focal return per episode [95% CI over trials]"
     )
-    print(f"{'scenario':<28} {'earlier':>22} {'fast default':>22} {'fast - earlier':>24}")
+    print(f"baseline: {baseline}; default: {default}")
+    print(f"{'scenario':<28} {'baseline':>22} {'default':>22} {'default - baseline':>24}")
     for scenario in (s.name for s in scenarios):
-        a, b = means[earlier][scenario], means[fast][scenario]
+        a, b = means[baseline][scenario], means[default][scenario]
         trials = sorted(set(a) & set(b))
         ea, eb = interval([a[t] for t in trials]), interval([b[t] for t in trials])
         ed = interval([b[t] - a[t] for t in trials])

@@ -29,6 +29,7 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
         "earlier default, no cache",
         "earlier default, exact cache",
         "earlier default, own-cell cache",
+        "previous acting default",
         "acting default",
     ):
         assert f"hop {label}:" in out

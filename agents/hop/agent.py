@@ -29,14 +29,16 @@ Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``
   scored 0.20 against three hare hunters, where any hare-hunting rule gets 0.94). 25 steps,
   not 15: shorter rollouts cut off the removals cleaners make late in a snowdrift episode,
   so removing a drift oneself looked better than leaving it to them.
-* 5 trees x 50 simulations (DESIGN: 200): rollout values are informative enough that 50
-  suffice. Each tree collects up to 25 leaves per round (``leaves_per_round``), whose
-  rollouts run as one batch on the batched core, and the search asks the opponent model
-  through the per-decision ``"own-cell"`` cache (``om_cache``, see
-  :mod:`agents.hop.coplayer_cache`): together about a ninth of the earlier cost of a
-  decision (``benchmarks/hop_decision.py``). Both were chosen on the training-population
-  scenarios against the earlier 10 leaves per round with exact answers
-  (``benchmarks/hop_settings_quality.py``); figures in ``docs/hop.md``.
+* 5 trees x 40 simulations (DESIGN: 200; :data:`ACTING_DEFAULTS`): rollout values are
+  informative enough that 40 suffice. Each tree collects up to 20 leaves per round
+  (``leaves_per_round``), two rounds a tree, whose rollouts run as one batch on the batched
+  core, and the search asks the opponent model through the per-decision ``"own-cell"``
+  cache (``om_cache``, see :mod:`agents.hop.coplayer_cache`). The cache and the batched
+  rounds were chosen on the training-population scenarios against the earlier 10 leaves per
+  round with exact answers, and 40 x 20 against the previous 50 x 25, which cost a quarter
+  more a decision (``benchmarks/hop_settings_quality.py``, ``benchmarks/hop_decision.py``;
+  figures in ``docs/hop.md``). The other planning agents keep the shared defaults of
+  :class:`~agents.hop.planning_agent.PlanningAgent` (50 x 25) unless they say otherwise.
 * The acting policy is ``softmax(beta * L)`` on a lower confidence bound ``L`` of each root
   action's value (``lcb_stderrs`` 2, see :mod:`agents.hop.planner`), so an action tried
   once cannot win on one lucky rollout.
@@ -64,7 +66,9 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from agents.base import Observation, SeatInfo, Transition
@@ -88,7 +92,13 @@ from hop_envs.core import GridRules
 
 FOCAL_DIR, OM_DIR = "focal", "opponent_model"
 
-__all__ = ["DEFAULT_WEIGHTS", "FOCAL_DIR", "OM_DIR", "HopAgent"]
+__all__ = ["ACTING_DEFAULTS", "DEFAULT_WEIGHTS", "FOCAL_DIR", "OM_DIR", "HopAgent"]
+
+#: Where ``hop``'s acting search leaves the shared planning defaults (module doc): 40
+#: simulations a tree in two rounds of 20 leaves. Explicit keywords override them.
+ACTING_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {"num_simulations": 40, "leaves_per_round": 20}
+)
 
 
 class HopAgent(PlanningAgent):
@@ -105,9 +115,9 @@ class HopAgent(PlanningAgent):
     ) -> None:
         """``options``: the search, leaf-value and training-round keywords of
         :class:`~agents.hop.planning_agent.PlanningAgent` (``num_trees``, ``num_simulations``,
-        ``beta``, ``rollout_weight``, ``om_epochs``, ...)."""
+        ``beta``, ``rollout_weight``, ``om_epochs``, ...), over :data:`ACTING_DEFAULTS`."""
         self._check_options(options)
-        super().__init__(weights=weights, **options)
+        super().__init__(weights=weights, **{**ACTING_DEFAULTS, **options})
         self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
         self.train_opponent_model = bool(train_opponent_model)
         self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None

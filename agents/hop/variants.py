@@ -43,7 +43,7 @@ from agents.hop.action_model_training import (
     PretrainConfig,
     cached_pretrained_action_model,
 )
-from agents.hop.agent import FOCAL_DIR, HopAgent
+from agents.hop.agent import ACTING_DEFAULTS, FOCAL_DIR, HopAgent
 from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import (
     ACTION_MODEL,
@@ -114,7 +114,8 @@ class DirectOMAgent(PlanningAgent):
         **options: Any,
     ) -> None:
         """``options``: the search, leaf-value and training-round keywords of
-        :class:`~agents.hop.planning_agent.PlanningAgent`."""
+        :class:`~agents.hop.planning_agent.PlanningAgent`, over ``hop``'s
+        :data:`~agents.hop.agent.ACTING_DEFAULTS` (the same search as ``hop``)."""
         name = type(self).__name__
         if action_model_init not in ACTION_MODEL_INITS:
             raise ValueError(
@@ -122,7 +123,7 @@ class DirectOMAgent(PlanningAgent):
                 f"got {action_model_init!r}"
             )
         self._check_options(options)
-        super().__init__(weights=weights, **options)
+        super().__init__(weights=weights, **{**ACTING_DEFAULTS, **options})
         self.pretrain_config = PretrainConfig(
             episodes=pretrain_episodes, epochs=pretrain_epochs, seed=pretrain_seed
         )
