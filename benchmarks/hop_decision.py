@@ -7,7 +7,9 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
   (untrained networks of the default sizes), with 1, 4 and 8 leaves per tree per batched
   network call (``leaves_per_round``, virtual loss); and depth-5 rollouts with the goal
   opponent model;
-* the ``hop`` agent, built by itself with its shipped weights: its earlier acting default
+* the ``hop`` agent, built by itself with its shipped weights, its configurations taking
+  turns on each position (so that a drift of the host's speed falls on all alike): its
+  earlier acting default
   (5 x 50 simulations, 10 leaves per round, 25-step best-kind rollouts with the opponent
   model) without a co-player cache, with the exact cache and with the own-cell cache
   (:mod:`agents.hop.coplayer_cache`), its previous acting default (5 x 50 simulations, 25
@@ -77,6 +79,28 @@ def time_decisions(
     return wall, cpu
 
 
+def time_interleaved(
+    agents: list[HopAgent], rules, states, seed: int
+) -> list[tuple[list[float], list[float]]]:
+    """Wall-clock and CPU milliseconds of each agent's decisions, the agents taking turns on
+    each position (each with its own RNG seeded ``seed``, as :func:`time_decisions` has), so
+    a drift of the host's speed during the run falls on all of them alike."""
+    rngs = [np.random.default_rng(seed) for _ in agents]
+    times: list[tuple[list[float], list[float]]] = [([], []) for _ in agents]
+    for state in states:
+        for agent, rng, (wall, cpu) in zip(agents, rngs, times, strict=True):
+            sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
+            start, start_cpu = time.perf_counter(), time.process_time()
+            if isinstance(agent.search_policy, CachedCoplayerPolicy):
+                agent.search_policy.clear()  # as the agent does before every decision
+            agent.planner.plan(
+                state, 0, agent.search_policy, agent.evaluator, rng, goal_sampler=sampler
+            )
+            wall.append((time.perf_counter() - start) * 1000.0)
+            cpu.append((time.process_time() - start_cpu) * 1000.0)
+    return times
+
+
 def report(name: str, times: tuple[list[float], list[float]], sims: int) -> tuple[float, float]:
     """Print wall and CPU medians; returns both (wall, CPU)."""
     wall, cpu = times
@@ -126,12 +150,11 @@ def main() -> None:
     report("rollouts (depth 5) + goal OM", times, sims)
 
     agent_wall = agent_cpu = 0.0
-    for label, options in AGENT_CONFIGS:
-        agent = hop_agent(args.seed, **options)
+    agents = [hop_agent(args.seed, **options) for _, options in AGENT_CONFIGS]
+    for (label, _), agent, times in zip(
+        AGENT_CONFIGS, agents, time_interleaved(agents, rules, states, args.seed), strict=True
+    ):
         acting, leaf = agent.planner_config, agent.leaf_values
-        times = time_decisions(
-            agent.planner, rules, states, agent.search_policy, agent.evaluator, args.seed
-        )
         agent_wall, agent_cpu = report(
             f"hop {label}: {acting.num_trees} x {acting.num_simulations} sims, "
             f"leaves_per_round={acting.leaves_per_round}, rollout depth {leaf.rollout_depth} "
