@@ -31,14 +31,16 @@ Acting defaults, and where they leave DESIGN §7 (measured, ``docs/training.md``
   so removing a drift oneself looked better than leaving it to them.
 * 5 trees x 40 simulations (DESIGN: 200; :data:`ACTING_DEFAULTS`): rollout values are
   informative enough that 40 suffice. Each tree collects up to 20 leaves per round
-  (``leaves_per_round``), two rounds a tree, whose rollouts run as one batch on the batched
-  core, and the search asks the opponent model through the per-decision ``"own-cell"``
-  cache (``om_cache``, see :mod:`agents.hop.coplayer_cache`). The cache and the batched
-  rounds were chosen on the training-population scenarios against the earlier 10 leaves per
-  round with exact answers, and 40 x 20 against the previous 50 x 25, which cost a quarter
-  more a decision (``benchmarks/hop_settings_quality.py``, ``benchmarks/hop_decision.py``;
-  figures in ``docs/hop.md``). The other planning agents keep the shared defaults of
-  :class:`~agents.hop.planning_agent.PlanningAgent` (50 x 25) unless they say otherwise.
+  (``leaves_per_round``), two rounds a tree (more where selections collide), whose rollouts
+  run as one batch on the batched core, and the search asks the opponent model through the
+  per-decision ``"own-cell"`` cache (``om_cache``, see :mod:`agents.hop.coplayer_cache`).
+  The cache and the batched rounds were chosen on the training-population scenarios against
+  the earlier 10 leaves per round with exact answers, and 40 x 20 against the previous
+  50 x 25, which returned as much and cost about a tenth more a decision (the cost is per
+  rollout step, not per leaf; ``benchmarks/hop_settings_quality.py``,
+  ``benchmarks/hop_decision.py``; figures in ``docs/hop.md``). The other planning agents
+  keep the shared defaults of :class:`~agents.hop.planning_agent.PlanningAgent` (50 x 25)
+  unless they say otherwise.
 * The acting policy is ``softmax(beta * L)`` on a lower confidence bound ``L`` of each root
   action's value (``lcb_stderrs`` 2, see :mod:`agents.hop.planner`), so an action tried
   once cannot win on one lucky rollout.
