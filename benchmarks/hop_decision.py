@@ -18,6 +18,9 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
   cache it also prints how far its answers are from the model's own on the search's
   queries (total variation).
 
+``--compare KEY=VALUE[,KEY=VALUE]`` (repeatable) times further ``hop`` configurations in
+the same turns, over the acting defaults.
+
 Prints one line per configuration with the wall-clock and CPU (this process) medians, a
 cProfile breakdown of the acting default (``--profile``), and ends with
 ``ms_per_decision=<wall median>`` for DESIGN's search with ``leaves_per_round=8``,
@@ -27,7 +30,7 @@ time on an idle machine), ``hop_agent_wall_ms_per_decision=<wall median>``, and 
 for ``hop-plus`` (``hop_plus_ms_per_decision``, ``hop_plus_wall_ms_per_decision``: the same
 search with learned subgoals, shipped weights when they exist, from the same positions).
 
-    python benchmarks/hop_decision.py [--decisions 20] [--profile]
+    python benchmarks/hop_decision.py [--decisions 20] [--profile] [--compare KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -118,7 +121,16 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=20, help="decisions to time")
     parser.add_argument("--profile", action="store_true", help="print a cProfile breakdown")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="another hop configuration to time beside the default (repeatable; VALUE is "
+        "JSON, e.g. rollout_depth=15 or num_trees=4,leaves_per_round=40)",
+    )
     args = parser.parse_args()
+    configs = AGENT_CONFIGS + [(f"with {text}", parse_options(text)) for text in args.compare]
     torch.set_num_threads(1)
 
     rules = StagHuntRules(StagHuntConfig())
@@ -149,19 +161,23 @@ def main() -> None:
     times = time_decisions(planner, rules, states, policy, rollout, args.seed)
     report("rollouts (depth 5) + goal OM", times, sims)
 
-    agent_wall = agent_cpu = 0.0
-    agents = [hop_agent(args.seed, **options) for _, options in AGENT_CONFIGS]
+    agents = [hop_agent(args.seed, **options) for _, options in configs]
+    figures = []
     for (label, _), agent, times in zip(
-        AGENT_CONFIGS, agents, time_interleaved(agents, rules, states, args.seed), strict=True
+        configs, agents, time_interleaved(agents, rules, states, args.seed), strict=True
     ):
         acting, leaf = agent.planner_config, agent.leaf_values
-        agent_wall, agent_cpu = report(
-            f"hop {label}: {acting.num_trees} x {acting.num_simulations} sims, "
-            f"leaves_per_round={acting.leaves_per_round}, rollout depth {leaf.rollout_depth} "
-            f"({leaf.rollout_policy}), om_cache={agent.om_cache}",
-            times,
-            acting.num_trees * acting.num_simulations,
+        figures.append(
+            report(
+                f"hop {label}: {acting.num_trees} x {acting.num_simulations} sims, "
+                f"leaves_per_round={acting.leaves_per_round}, rollout depth {leaf.rollout_depth} "
+                f"({leaf.rollout_policy}), om_cache={agent.om_cache}",
+                times,
+                acting.num_trees * acting.num_simulations,
+            )
         )
+    default = len(AGENT_CONFIGS) - 1  # the acting default
+    agent, (agent_wall, agent_cpu) = agents[default], figures[default]
     gaps = own_cell_gaps(agent, rules, states[: min(5, len(states))], args.seed)
     print(
         f"own-cell cache vs the model's exact answers on the search's queries: total variation "
@@ -206,6 +222,24 @@ AGENT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("previous acting default", {"num_simulations": 50, "leaves_per_round": 25}),
     ("acting default", {}),
 ]
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """``"KEY=VALUE,KEY=VALUE"`` (VALUE in JSON) as keyword arguments; a clear error else."""
+    import json
+
+    options: dict[str, Any] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--compare: expected KEY=VALUE[,KEY=VALUE], got {text!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            raise SystemExit(
+                f"--compare: the value of {key.strip()!r} in {text!r} is not JSON: {value!r}"
+            ) from None
+    return options
 
 
 def hop_agent(seed: int, **options: Any) -> HopAgent:

@@ -24,7 +24,7 @@ def run(script: str, *args: str) -> str:
 
 
 def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
-    out = run("hop_decision.py", "--decisions", "2")
+    out = run("hop_decision.py", "--decisions", "2", "--compare", "rollout_depth=15,num_trees=4")
     for label in (
         "earlier default, no cache",
         "earlier default, exact cache",
@@ -33,6 +33,11 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
         "acting default",
     ):
         assert f"hop {label}:" in out
+    assert re.search(
+        r"^hop with rollout_depth=15,num_trees=4: 4 x 40 sims, .*rollout depth 15 ",
+        out,
+        re.MULTILINE,
+    )
     gap = re.search(r"total variation mean (\d\.\d+), 90th percentile (\d\.\d+)", out)
     assert gap is not None and 0.0 <= float(gap[1]) <= 1.0
     figure = re.search(r"^hop_agent_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
@@ -80,3 +85,16 @@ def test_the_throughput_benchmarks_action_sampler_is_uniform_over_the_legal_acti
         legal = np.array([pattern >> a & 1 for a in range(7)], dtype=np.int8)
         seen = set(module.random_legal(rng, np.tile(legal, (500, 1))).tolist())
         assert seen == set(np.flatnonzero(legal).tolist()), pattern
+
+
+def test_hop_decision_refuses_a_malformed_compare_option() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "hop_decision.py"), "--compare", "depth"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "--compare: expected KEY=VALUE[,KEY=VALUE], got 'depth'" in done.stderr

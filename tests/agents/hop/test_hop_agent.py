@@ -262,3 +262,21 @@ def test_an_episode_started_over_without_end_episode_begins_afresh() -> None:
     assert agent.beliefs.posterior(1) == agent.beliefs.prior(1)
     assert agent.recorder.state.t == 0 and agent.decider.first_capture_t == -1
     assert agent.last_search is not None
+
+
+def test_the_acting_search_budget_of_hop_its_ablations_and_hop_plus() -> None:
+    # hop acts with 5 trees x 40 simulations in rounds of 20 leaves (its ACTING_DEFAULTS),
+    # and so do the agents it is compared with in its ablation; keywords override them;
+    # hop-plus keeps the shared planning defaults, 50 in rounds of 25.
+    from agents.hop.variants import DirectOMAgent, HopNoInterAgent, HopNoIntraAgent
+    from agents.hop_plus.agent import HopPlusAgent
+
+    def budget(agent) -> tuple[int, int, int]:
+        config = agent.planner_config
+        return config.num_trees, config.num_simulations, config.leaves_per_round
+
+    for cls in (HopAgent, HopNoInterAgent, HopNoIntraAgent, DirectOMAgent):
+        assert budget(cls(weights=None)) == (5, 40, 20), cls.__name__
+    assert budget(HopAgent(weights=None, num_simulations=50, leaves_per_round=25)) == (5, 50, 25)
+    assert budget(DirectOMAgent(weights=None, leaves_per_round=10)) == (5, 40, 10)
+    assert budget(HopPlusAgent(weights=None)) == (5, 50, 25)
