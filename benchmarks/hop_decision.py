@@ -69,36 +69,26 @@ def time_decisions(
     planner, rules, states, policy, evaluator, seed: int
 ) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU (this process) milliseconds of each decision."""
-    rng = np.random.default_rng(seed)
-    wall, cpu = [], []
-    for state in states:
-        sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
-        start, start_cpu = time.perf_counter(), time.process_time()
-        if isinstance(policy, CachedCoplayerPolicy):
-            policy.clear()  # as the agent does before every decision
-        planner.plan(state, 0, policy, evaluator, rng, goal_sampler=sampler)
-        wall.append((time.perf_counter() - start) * 1000.0)
-        cpu.append((time.process_time() - start_cpu) * 1000.0)
-    return wall, cpu
+    return time_interleaved([(planner, policy, evaluator)], rules, states, seed)[0]
 
 
 def time_interleaved(
-    agents: list[HopAgent], rules, states, seed: int
+    searches: list[tuple[Any, Any, Any]], rules, states, seed: int
 ) -> list[tuple[list[float], list[float]]]:
-    """Wall-clock and CPU milliseconds of each agent's decisions, the agents taking turns on
-    each position (each with its own RNG seeded ``seed``, as :func:`time_decisions` has), so
-    a drift of the host's speed during the run falls on all of them alike."""
-    rngs = [np.random.default_rng(seed) for _ in agents]
-    times: list[tuple[list[float], list[float]]] = [([], []) for _ in agents]
+    """Wall-clock and CPU milliseconds of each decision of every ``(planner, co-player
+    policy, evaluator)``, the searches taking turns on each position (each with its own RNG
+    seeded ``seed``), so a drift of the host's speed during the run falls on all alike."""
+    rngs = [np.random.default_rng(seed) for _ in searches]
+    times: list[tuple[list[float], list[float]]] = [([], []) for _ in searches]
     for state in states:
-        for agent, rng, (wall, cpu) in zip(agents, rngs, times, strict=True):
+        for (planner, policy, evaluator), rng, (wall, cpu) in zip(
+            searches, rngs, times, strict=True
+        ):
             sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
             start, start_cpu = time.perf_counter(), time.process_time()
-            if isinstance(agent.search_policy, CachedCoplayerPolicy):
-                agent.search_policy.clear()  # as the agent does before every decision
-            agent.planner.plan(
-                state, 0, agent.search_policy, agent.evaluator, rng, goal_sampler=sampler
-            )
+            if isinstance(policy, CachedCoplayerPolicy):
+                policy.clear()  # as the agent does before every decision
+            planner.plan(state, 0, policy, evaluator, rng, goal_sampler=sampler)
             wall.append((time.perf_counter() - start) * 1000.0)
             cpu.append((time.process_time() - start_cpu) * 1000.0)
     return times
@@ -164,7 +154,12 @@ def main() -> None:
     agents = [hop_agent(args.seed, **options) for _, options in configs]
     figures = []
     for (label, _), agent, times in zip(
-        configs, agents, time_interleaved(agents, rules, states, args.seed), strict=True
+        configs,
+        agents,
+        time_interleaved(
+            [(a.planner, a.search_policy, a.evaluator) for a in agents], rules, states, args.seed
+        ),
+        strict=True,
     ):
         acting, leaf = agent.planner_config, agent.leaf_values
         figures.append(
