@@ -27,6 +27,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from agents.hop.agent import ACTING_DEFAULTS
 from evaluation.evaluate import evaluate, stored_records
 from evaluation.jobs import AgentSpec
 from evaluation.report.stats import mean_ci
@@ -52,7 +53,10 @@ BASELINES = {
         {"num_simulations": 50, "om_cache": "exact", "leaves_per_round": 10},
     ),
 }
-DEFAULT_LABEL = "acting default (40 sims, 20 leaves/round)"
+DEFAULT_LABEL = (
+    f"acting default ({ACTING_DEFAULTS['num_simulations']} sims, "
+    f"{ACTING_DEFAULTS['leaves_per_round']} leaves/round)"
+)
 
 
 def trial_means(records) -> dict[int, float]:
