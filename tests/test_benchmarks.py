@@ -10,8 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(script: str, *args: str) -> str:
-    done = subprocess.run(
+def invoke(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
         cwd=ROOT,
         capture_output=True,
@@ -19,6 +19,10 @@ def run(script: str, *args: str) -> str:
         timeout=600,
         check=False,
     )
+
+
+def run(script: str, *args: str) -> str:
+    done = invoke(script, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -88,13 +92,6 @@ def test_the_throughput_benchmarks_action_sampler_is_uniform_over_the_legal_acti
 
 
 def test_hop_decision_refuses_a_malformed_compare_option() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "hop_decision.py"), "--compare", "depth"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = invoke("hop_decision.py", "--compare", "depth")
     assert done.returncode != 0
     assert "--compare: expected KEY=VALUE[,KEY=VALUE], got 'depth'" in done.stderr
