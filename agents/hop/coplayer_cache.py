@@ -29,6 +29,7 @@ game too large for that (use ``"none"`` there).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -79,6 +80,7 @@ class CachedCoplayerPolicy:
         )
         self._probs = np.empty(shape, dtype=np.float64)
         self._board: tuple[np.ndarray, np.ndarray] | None = None
+        self._checked: BatchedState | None = None
 
     # -- CoplayerPolicy --------------------------------------------------------------------
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
@@ -136,7 +138,11 @@ class CachedCoplayerPolicy:
     # -- keys ------------------------------------------------------------------------------
     def _same_board(self, batch: BatchedState, rows: np.ndarray) -> bool:
         """Whether every row has one board (walls and object cells); a new board starts a
-        fresh table, since keys name objects by index."""
+        fresh table, since keys name objects by index. A batch of one board is checked once
+        (the batched core never moves walls or objects): the rollouts ask about one batch
+        at every step."""
+        if batch.shared_board and batch is self._checked:
+            return True
         if batch.shared_board:  # one entry speaks for all
             board = (batch.walls[rows[0]], batch.object_pos[rows[0]])
         else:
@@ -149,6 +155,7 @@ class CachedCoplayerPolicy:
         ):
             self.clear()
             self._board = (board[0].copy(), board[1].copy())
+        self._checked = batch if batch.shared_board else None
         return True
 
     def _key_space(self) -> int:
@@ -163,15 +170,16 @@ class CachedCoplayerPolicy:
     ) -> np.ndarray:
         n = self.rules.num_players
         code = goals - NO_GOAL  # NO_GOAL -> 0, IDLE -> 1, goal g -> g + 2
-        if (code < 0).any() or (code >= self._goal_radix).any():
+        if code.min() < 0 or code.max() >= self._goal_radix:
             bad = goals[(code < 0) | (code >= self._goal_radix)][0]
             raise ValueError(
                 f"CachedCoplayerPolicy: goal {int(bad)} is outside [{NO_GOAL}, "
                 f"{self._goal_radix + NO_GOAL - 1}] and cannot be cached"
             )
-        alive = batch.object_alive[rows].astype(np.int64)
-        key = (alive << np.arange(alive.shape[1], dtype=np.int64)).sum(1)
-        key = key * self._goal_radix + code
+        alive = batch.object_alive[rows]
+        key = alive.astype(np.int64) @ _bits(alive.shape[1])  # one bit per object
+        key *= self._goal_radix
+        key += code
         if self.mode == "exact":
             key = key * n + seats
             cells = np.where(batch.active[rows], batch.player_pos[rows], self._cells)
@@ -181,13 +189,21 @@ class CachedCoplayerPolicy:
         return key
 
 
+@functools.cache
+def _bits(count: int) -> np.ndarray:
+    """``[1, 2, 4, ...]``: ``count`` int64 powers of two (read-only)."""
+    bits = np.left_shift(1, np.arange(count, dtype=np.int64))
+    bits.setflags(write=False)
+    return bits
+
+
 def _find(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``keys`` in the sorted ``table`` and the indices of those not in it."""
     pos = np.searchsorted(table, keys)
-    inside = pos < table.size
-    hit = np.zeros(keys.shape, dtype=bool)
-    hit[inside] = table[pos[inside]] == keys[inside]
-    return pos, np.flatnonzero(~hit)
+    if table.size == 0:
+        return pos, np.arange(keys.size)
+    hit = table.take(pos, mode="clip") == keys  # past the end: the last key, never equal
+    return pos, (~hit).nonzero()[0]
 
 
 def _insert(

@@ -37,6 +37,7 @@ rolled out in separate groups.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -200,23 +201,27 @@ class RolloutEvaluator:
         sims.keep(~batch.over & batch.active[:, player], compact=True)
         returns = np.zeros(origin.size)
         weight = 1.0
-        others = np.arange(self.rules.num_players) != player
+        n = self.rules.num_players
+        others = np.arange(n) != player
+        walker = None if self.focal_policy == "random" else self._walker(layout, batch.object_kind)
         for _ in range(self.depth):
             if sims.size == 0:
                 break
             current = sims.batch
-            joint = np.full(current.player_pos.shape, STAY, dtype=np.int64)
-            rows, seats = np.nonzero(current.active & ~current.over[:, None] & others)
-            if rows.size:
+            joint = np.empty(current.player_pos.shape, dtype=np.int64)
+            joint.fill(STAY)
+            flat = (current.active & ~current.over[:, None] & others).reshape(-1).nonzero()[0]
+            if flat.size:
+                rows, seats = flat // n, flat % n
                 joint[rows, seats] = self._sample(current, rows, seats, sims.goals, layout)
-            joint[:, player] = self._focal_actions(current, player, sims.targets, layout)
+            joint[:, player] = self._focal_actions(current, player, sims.targets, walker)
             outcome = self._game.step(current, joint)
             returns[sims.index] += weight * outcome.rewards[:, player]
             weight *= self.discount
             on = ~current.over & current.active[:, player]
-            changed = on & (outcome.target >= 0).any(1)
-            if changed.any():
-                self._redraw_removed(sims, np.flatnonzero(changed), redraw, layout)
+            changed = (on & (outcome.target >= 0).any(1)).nonzero()[0]
+            if changed.size:
+                self._redraw_removed(sims, changed, redraw, layout)
             sims.keep(on)
         returns = returns.reshape(len(states), k, len(options))
         if self.focal_policy == "best-option":
@@ -277,38 +282,44 @@ class RolloutEvaluator:
             sims.goals[entry, seat] = int(redraw(batch.state_at(entry, layout), seat))
 
     def _focal_actions(
-        self, batch: BatchedState, player: int, kinds: np.ndarray, layout: GridLayout
+        self, batch: BatchedState, player: int, kinds: np.ndarray, walker: _Walker | None
     ) -> np.ndarray:
         """The focal player's rollout action in every entry (module docstring); ``kinds``
-        ``(B, m)`` marks the objects each entry's option heads for."""
-        size = batch.batch_size
-        if self.focal_policy == "random":
+        ``(B, m)`` marks the objects each entry's option heads for; ``walker`` is None for
+        the random policy."""
+        if walker is None:
             legal = self._game.action_masks(batch)[:, player].astype(bool)
             u = np.where(legal, self.rng.random(legal.shape), -1.0)
             return u.argmax(1)
-        dist, neighbors = self._distance_table(layout)
+        dist = walker.dist
         cell = batch.player_pos[:, player]
         targets = batch.object_alive & kinds
-        actions = np.full(size, STAY, dtype=np.int64)
+        # Move counts to every object (0: the player stands on it; -1: unreachable).
+        d = dist[cell[:, None], batch.object_pos]
         # On a target with a legal object action: take the first such action.
-        on = targets & (batch.object_pos == cell[:, None])
-        act_on = np.where(on.any(1), self._object_action[batch.object_kind[on.argmax(1)]], -1)
-        acting = act_on >= 0
-        actions[acting] = act_on[acting]
+        on = targets & (d == 0)
+        actions = np.where(on.any(1), walker.object_action.take(on.argmax(1)), -1)
+        acting = actions >= 0
         # Otherwise one step along a shortest path to the nearest target (first in object
         # order among the nearest), ties between moves broken at random.
-        d = dist[cell[:, None], batch.object_pos]
         far = np.where(targets & (d > 0), d, _UNREACHABLE)
         target = far.argmin(1)
-        best = far[np.arange(size), target]
-        walk = np.flatnonzero(~acting & (best < _UNREACHABLE))
+        best = far.min(1)
+        walk = (~acting & (best < _UNREACHABLE)).nonzero()[0]
+        actions[~acting] = STAY
         if walk.size:
             goal_cell = batch.object_pos[walk, target[walk]]
-            nxt = neighbors[cell[walk]]
+            nxt = walker.neighbors[cell[walk]]
             ok = (nxt >= 0) & (dist[nxt, goal_cell[:, None]] == best[walk][:, None] - 1)
             u = np.where(ok, self.rng.random(ok.shape), -1.0)
             actions[walk] = u.argmax(1)
         return actions
+
+    def _walker(self, layout: GridLayout, object_kind: np.ndarray) -> _Walker:
+        """What the greedy focal policy reads on ``layout``: its distances and moves, and
+        the first legal object action on each object (-1: none)."""
+        dist, neighbors = self._distance_table(layout)
+        return _Walker(dist, neighbors, self._object_action.take(object_kind))
 
     def _distance_table(self, layout: GridLayout) -> tuple[np.ndarray, np.ndarray]:
         """All-pairs shortest-path move counts of ``layout`` (-1: unreachable) and its move
@@ -322,6 +333,15 @@ class RolloutEvaluator:
             cached = (layout, dist, layout.neighbors.astype(np.int64))
             self._distances = cached
         return cached[1], cached[2]
+
+
+class _Walker(NamedTuple):
+    """A layout's move counts ``(cells, cells)``, its move table ``(cells, moves)`` and the
+    first legal object action on each object ``(m,)``."""
+
+    dist: np.ndarray
+    neighbors: np.ndarray
+    object_action: np.ndarray
 
 
 class _Sims:
