@@ -95,3 +95,36 @@ def test_hop_decision_refuses_a_malformed_compare_option() -> None:
     done = invoke("hop_decision.py", "--compare", "depth")
     assert done.returncode != 0
     assert "--compare: expected KEY=VALUE[,KEY=VALUE], got 'depth'" in done.stderr
+
+
+def worktrees() -> list[str]:
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line for line in listed.stdout.splitlines() if line.startswith("worktree ")]
+
+
+def test_hop_decision_revisions_times_both_sides_in_turns_and_removes_its_worktree() -> None:
+    before = worktrees()
+    out = run("hop_decision_revisions.py", "--base", "HEAD", "--decisions", "2")
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert re.search(rf"^base HEAD \({head}\) +median +\d+\.\d ms", out, re.MULTILINE)
+    assert re.search(r"^new working tree +median +\d+\.\d ms", out, re.MULTILINE)
+    assert "new faster on" in out and "of 2 positions" in out
+    ratio = re.search(r"^hop_revision_ratio=(\d+\.\d+)$", out, re.MULTILINE)
+    assert ratio is not None and float(ratio[1]) > 0.0
+    assert worktrees() == before
+
+
+def test_hop_decision_revisions_refuses_an_unknown_revision() -> None:
+    done = invoke("hop_decision_revisions.py", "--base", "no-such-revision")
+    assert done.returncode == 2
+    assert "'no-such-revision' is not a commit of the repository" in done.stderr
