@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from agents.hop.interfaces import NO_GOAL, BatchedCoplayerPolicy, PolicyQuery
-from hop_envs.core import BatchedState, GridRules
+from hop_envs.core import BatchedState, GridRules, GridState
 
 __all__ = ["CACHE_MODES", "CachedCoplayerPolicy"]
 
@@ -86,12 +86,20 @@ class CachedCoplayerPolicy:
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
         if len(queries) == 0:
             return np.zeros((0, self.num_actions), dtype=np.float64)
-        batch = BatchedState.stack([q.state for q in queries])
+        # Queries about several co-players of one state share its batch row.
+        row_of: dict[int, int] = {}
+        states: list[GridState] = []
+        rows = np.empty(len(queries), dtype=np.int64)
+        for i, q in enumerate(queries):
+            row = row_of.setdefault(id(q.state), len(states))
+            if row == len(states):
+                states.append(q.state)
+            rows[i] = row
         seats = np.asarray([q.player for q in queries], dtype=np.int64)
         goals = np.asarray(
             [NO_GOAL if q.goal is None else int(q.goal) for q in queries], dtype=np.int64
         )
-        return self.batch_action_probs(batch, np.arange(len(queries)), seats, goals)
+        return self.batch_action_probs(BatchedState.stack(states), rows, seats, goals)
 
     def batch_action_probs(
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray

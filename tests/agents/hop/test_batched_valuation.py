@@ -209,6 +209,22 @@ def test_own_cell_cache_computes_a_whole_field_and_reuses_it_where_only_others_d
     assert counting.rows == 100
 
 
+@pytest.mark.parametrize("mode", ["none", "exact", "own-cell"])
+def test_queries_about_several_coplayers_of_one_state_answer_as_on_copies(mode: str) -> None:
+    # The planner asks about every co-player of a node with the node's one state object;
+    # the cache stacks that state once. The answers are those for separate copies.
+    rules = RULES[0]
+    inner = goal_model(rules)
+    states = random_states(rules, 3, 5, same_board=True)
+    goals = [STAG, HARE, IDLE]
+    shared = [PolicyQuery(s, j, goals[j - 1]) for s in states for j in (1, 2, 3)]
+    copies = [PolicyQuery(q.state.copy(), q.player, q.goal) for q in shared]
+    np.testing.assert_array_equal(
+        CachedCoplayerPolicy(inner, rules, mode).action_probs(shared),
+        CachedCoplayerPolicy(inner, rules, mode).action_probs(copies),
+    )
+
+
 def test_cache_starts_over_on_a_new_board_and_passes_mixed_boards_through() -> None:
     rules = RULES[1]
     inner = goal_model(rules)
