@@ -67,8 +67,9 @@ class PlanningAgent(BaseAgent):
         the search (:class:`~agents.hop.planner.PlannerConfig`), the leaf values
         (:class:`~agents.hop.leaf_values.LeafValueConfig`), the co-player model's training
         rounds, how the search caches co-player distributions within a decision
-        (:mod:`agents.hop.coplayer_cache`) and the torch thread count; the defaults are the
-        ``hop`` agent's (:mod:`agents.hop.agent`)."""
+        (:mod:`agents.hop.coplayer_cache`) and the torch thread count. These defaults are
+        the search ``hop-plus`` acts with; ``hop``, its ablations and ``direct-om`` act with
+        :data:`~agents.hop.agent.ACTING_DEFAULTS` over them."""
         super().__init__()
         name = type(self).__name__
         if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
