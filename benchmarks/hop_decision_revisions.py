@@ -6,9 +6,10 @@ temporary git worktree, starts one worker process on it and one on the ``--new``
 (the working tree by default), and has them decide from the same positions in turns, one
 decision each, the order alternating. The host's speed drifts by a quarter within minutes
 here; taking turns per decision puts the drift on both sides alike, and the per-position
-ratios pair each decision with its twin. Each worker runs on one thread with its own
-revision's package and shipped weights, from uniform beliefs over the game's goals, and
-warms up on two positions first.
+ratios pair each decision with its twin. Both workers are pinned to one core (where the
+OS allows it), so a core slower than another weighs on both. Each worker runs on one
+thread with its own revision's package and shipped weights, from uniform beliefs over the
+game's goals, and warms up on two positions first.
 
 Prints each side's median and total, the geometric mean of the per-position ratios
 new/base with a 95% bootstrap interval, on how many positions the new side was faster, and
@@ -135,13 +136,27 @@ def start_worker(tree: Path, args: argparse.Namespace) -> subprocess.Popen[str]:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--env", args.env]
     command += ["--decisions", str(args.decisions), "--seed", str(args.seed)]
     proc = subprocess.Popen(
-        command, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        command,
+        cwd=tree,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=same_core,
     )
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]
     if line != READY:
         proc.kill()
         refuse(f"the worker on {tree} did not start (it printed {line!r})")
     return proc
+
+
+def same_core() -> None:
+    """Run the worker on the lowest CPU this process may use: both workers share one
+    core, so a core that is slower than another (a busy neighbour on the host) slows both
+    sides alike."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 def ask(proc: subprocess.Popen[str], index: int) -> float:
