@@ -40,10 +40,10 @@ def test_states_of_other_boards_are_not_flagged_as_one_board() -> None:
     assert batch.walls[1].tolist() == b.layout.walls.tolist()
 
 
-def test_states_of_different_player_counts_are_refused_with_both_shapes() -> None:
+def test_states_of_different_player_counts_are_refused() -> None:
     four = random_positions(StagHuntRules(StagHuntConfig()), 1, 0)[0]
     three = random_positions(StagHuntRules(StagHuntConfig(num_players=3)), 1, 0)[0]
-    with pytest.raises(ValueError, match=r"shapes \(4,\) and \(3,\)"):
+    with pytest.raises(ValueError, match="same shape"):
         BatchedState.stack([four, three])
 
 
