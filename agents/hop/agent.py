@@ -106,6 +106,8 @@ ACTING_DEFAULTS: Mapping[str, Any] = MappingProxyType(
 class HopAgent(PlanningAgent):
     """HOP with untrained (seeded) or loaded weights; every argument has a default."""
 
+    acting_defaults = ACTING_DEFAULTS
+
     def __init__(
         self,
         weights: str | None = DEFAULT_WEIGHTS,
@@ -118,8 +120,7 @@ class HopAgent(PlanningAgent):
         """``options``: the search, leaf-value and training-round keywords of
         :class:`~agents.hop.planning_agent.PlanningAgent` (``num_trees``, ``num_simulations``,
         ``beta``, ``rollout_weight``, ``om_epochs``, ...), over :data:`ACTING_DEFAULTS`."""
-        self._check_options(options)
-        super().__init__(weights=weights, **{**ACTING_DEFAULTS, **options})
+        super().__init__(weights=weights, **self._options(options))
         self.belief_config = BeliefConfig(alpha=belief_alpha, intra=intra, inter=inter)
         self.train_opponent_model = bool(train_opponent_model)
         self._loaded: tuple[FocalNet, GoalOpponentModel] | None = None

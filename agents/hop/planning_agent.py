@@ -14,7 +14,8 @@ import difflib
 import inspect
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -40,6 +41,10 @@ DEFAULT_WEIGHTS = "default"
 
 class PlanningAgent(BaseAgent):
     """Base of the agents that plan with the multi-tree search on learned models."""
+
+    #: Options this agent acts with over the keyword defaults of :meth:`__init__` (explicit
+    #: keywords override them); subclasses pass their options through :meth:`_options`.
+    acting_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -68,8 +73,8 @@ class PlanningAgent(BaseAgent):
         (:class:`~agents.hop.leaf_values.LeafValueConfig`), the co-player model's training
         rounds, how the search caches co-player distributions within a decision
         (:mod:`agents.hop.coplayer_cache`) and the torch thread count. These defaults are
-        the search ``hop-plus`` acts with; ``hop``, its ablations and ``direct-om`` act with
-        :data:`~agents.hop.agent.ACTING_DEFAULTS` over them."""
+        the search ``hop-plus`` acts with; a subclass's :attr:`acting_defaults` go over them
+        (``hop``, its ablations and ``direct-om``: :data:`~agents.hop.agent.ACTING_DEFAULTS`)."""
         super().__init__()
         name = type(self).__name__
         if isinstance(om_train_every, bool) or not isinstance(om_train_every, int):
@@ -129,6 +134,12 @@ class PlanningAgent(BaseAgent):
         except (FileNotFoundError, ValueError):
             return []  # the agent itself reports the missing checkpoint when it is made
         return [] if path is None else [path]
+
+    def _options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """A subclass's ``**options`` for :meth:`__init__`: checked (:meth:`_check_options`),
+        over :attr:`acting_defaults`."""
+        self._check_options(options)
+        return {**self.acting_defaults, **options}
 
     def _check_options(self, options: Mapping[str, Any]) -> None:
         """Raise ``TypeError`` naming this agent, each unknown keyword, its close matches and

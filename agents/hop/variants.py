@@ -103,6 +103,8 @@ class HopNoIntraAgent(HopAgent):
 class DirectOMAgent(PlanningAgent):
     """direct-OM: HOP's planner with a goal-free co-player action model (module docstring)."""
 
+    acting_defaults = ACTING_DEFAULTS
+
     def __init__(
         self,
         weights: str | Path | None = DEFAULT_WEIGHTS,
@@ -122,8 +124,7 @@ class DirectOMAgent(PlanningAgent):
                 f"{name}: action_model_init must be one of {list(ACTION_MODEL_INITS)}, "
                 f"got {action_model_init!r}"
             )
-        self._check_options(options)
-        super().__init__(weights=weights, **{**ACTING_DEFAULTS, **options})
+        super().__init__(weights=weights, **self._options(options))
         self.pretrain_config = PretrainConfig(
             episodes=pretrain_episodes, epochs=pretrain_epochs, seed=pretrain_seed
         )

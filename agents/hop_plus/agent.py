@@ -99,8 +99,7 @@ class HopPlusAgent(PlanningAgent):
         (:mod:`agents.hop_plus.decision`). ``options``: the
         search, leaf-value and training-round keywords of
         :class:`~agents.hop.planning_agent.PlanningAgent`."""
-        self._check_options(options)
-        super().__init__(weights=weights, **options)
+        super().__init__(weights=weights, **self._options(options))
         name = type(self).__name__
         if isinstance(goal_dim, bool) or not isinstance(goal_dim, int) or goal_dim < 1:
             raise ValueError(f"{name}: goal_dim must be an integer >= 1, got {goal_dim!r}")
