@@ -206,6 +206,8 @@ def main() -> None:
 
 #: The earlier acting default's search: 50 simulations a tree, 10 leaves per round.
 EARLIER = {"num_simulations": 50, "leaves_per_round": 10}
+#: The previous acting default: 50 simulations a tree in rounds of 25 leaves.
+PREVIOUS = {"num_simulations": 50, "leaves_per_round": 25}
 #: The agent's acting configurations timed: the earlier acting default (no co-player cache:
 #: the configuration of the figure before batched valuation), the same with each cache mode,
 #: the previous acting default (50 simulations in rounds of 25 leaves, own-cell cache) and
@@ -214,7 +216,7 @@ AGENT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("earlier default, no cache", {**EARLIER, "om_cache": "none"}),
     ("earlier default, exact cache", {**EARLIER, "om_cache": "exact"}),
     ("earlier default, own-cell cache", {**EARLIER, "om_cache": "own-cell"}),
-    ("previous acting default", {"num_simulations": 50, "leaves_per_round": 25}),
+    ("previous acting default", PREVIOUS),
     ("acting default", {}),
 ]
 

@@ -26,6 +26,7 @@ import argparse
 from collections import defaultdict
 
 import numpy as np
+from hop_decision import EARLIER, PREVIOUS  # this script's folder, on sys.path when run
 
 from agents.hop.agent import ACTING_DEFAULTS
 from evaluation.evaluate import evaluate, stored_records
@@ -44,13 +45,10 @@ SCENARIOS = [
 ]
 #: The earlier acting configurations ``--baseline`` names, as keywords over today's defaults.
 BASELINES = {
-    "previous": (
-        "previous default (50 sims, 25 leaves/round)",
-        {"num_simulations": 50, "leaves_per_round": 25},
-    ),
+    "previous": ("previous default (50 sims, 25 leaves/round)", PREVIOUS),
     "earlier": (
         "earlier (50 sims, exact cache, 10 leaves/round)",
-        {"num_simulations": 50, "om_cache": "exact", "leaves_per_round": 10},
+        {**EARLIER, "om_cache": "exact"},
     ),
 }
 DEFAULT_LABEL = (
