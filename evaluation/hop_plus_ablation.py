@@ -10,7 +10,8 @@
 
 For every ``goal_dim`` and prior pre-training on/off it trains a HOP+ checkpoint on the
 **training population** (``hop-bench train --agent hop-plus`` with ``--iterations`` search
-iterations, into ``--runs``; a finished run is reused, an unfinished one resumed), then for
+iterations, into ``--runs``; a finished run is reused from its weights alone, an unfinished
+one resumed, and a run trained with other settings or further is refused), then for
 every tree count it evaluates ``hop-plus`` with that checkpoint on the env's **held-out**
 scenarios (``--trials`` x ``--episodes``, stored in ``--db``, resumable) next to the shipped
 ``hop`` on the same scenarios and budget. Each row reports:
@@ -174,23 +175,32 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(env_id: str, v: Variant, args: argparse.Namespace, say: Any) -> Path:
-    from agents.hop_plus.train import HopPlusTrainConfig, HopPlusTrainer, is_hop_plus_run
+    from agents.hop_plus.train import (
+        HopPlusTrainConfig,
+        HopPlusTrainer,
+        is_hop_plus_run,
+        read_run,
+    )
     from evaluation.report.summary import env_name
 
     directory = args.runs / env_name(env_id) / v.run_name
+    config = HopPlusTrainConfig(
+        env_id=env_id,
+        seed=args.seed,
+        goal_dim=v.goal_dim,
+        pretrain_prior=v.prior,
+        iterations=args.iterations,
+        prior_episodes=args.pretrain_episodes,
+        pretrain_subgoal_epochs=args.pretrain_subgoal_epochs,
+    )
     if is_hop_plus_run(directory):
+        stored = read_run(directory)
+        _check_stored_run(directory, stored, config)
+        if stored["iteration"] == args.iterations:
+            return directory  # finished: its weights are all the table needs (no optimizers)
         trainer = HopPlusTrainer.resume(directory, tensorboard=False)
         trainer.with_iterations(args.iterations)
     else:
-        config = HopPlusTrainConfig(
-            env_id=env_id,
-            seed=args.seed,
-            goal_dim=v.goal_dim,
-            pretrain_prior=v.prior,
-            iterations=args.iterations,
-            prior_episodes=args.pretrain_episodes,
-            pretrain_subgoal_epochs=args.pretrain_subgoal_epochs,
-        )
         trainer = HopPlusTrainer.new(config, directory, tensorboard=False)
     if trainer.iteration < trainer.config.iterations:
         start = time.perf_counter()
@@ -198,6 +208,29 @@ def _train(env_id: str, v: Variant, args: argparse.Namespace, say: Any) -> Path:
         trainer.run()
         say(f"  done ({time.perf_counter() - start:.0f} s)")
     return directory
+
+
+#: The training settings a stored run must share with the command to stand for its variant.
+_RUN_SETTINGS = ("env_id", "seed", "goal_dim", "pretrain_prior", "prior_episodes",
+                 "pretrain_subgoal_epochs")  # fmt: skip
+
+
+def _check_stored_run(directory: Path, stored: dict[str, Any], config: Any) -> None:
+    """Refuse a stored run that another command trained (other settings, or further than
+    ``--iterations``): reusing it would put its numbers under this command's name."""
+    for name in _RUN_SETTINGS:
+        want = getattr(config, name)
+        have = stored["config"].get(name)
+        if have != want:
+            raise UsageError(
+                f"{directory} was trained with {name}={have!r}, but this command asks for "
+                f"{name}={want!r}; pass another --runs folder or remove that run"
+            )
+    if stored["iteration"] > config.iterations:
+        raise UsageError(
+            f"{directory} was trained for {stored['iteration']} iterations, more than "
+            f"--iterations {config.iterations}; pass another --runs folder or remove that run"
+        )
 
 
 def _held_out_model_scores(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +199,7 @@ def _table_rows(text: str) -> list[list[str]]:
 
 
 def test_ablation_small_budget_trains_evaluates_writes_and_reuses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(README.format(start=START, end=END))
@@ -238,7 +240,11 @@ def test_ablation_small_budget_trains_evaluates_writes_and_reuses(
     stored = ResultStore(tmp_path / "db.sqlite").count()
     assert stored > 0
 
-    # A second call trains nothing and plays no episode: runs and episodes are reused.
+    # A second call trains nothing and plays no episode: runs and episodes are reused, a
+    # finished run from its weights alone (a stored run need not keep its optimizers).
+    for optimizers in runs.glob("*/optimizers"):
+        shutil.rmtree(optimizers)
+
     def no_training(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the ablation retrained a stored run")
 
@@ -262,6 +268,23 @@ def test_ablation_small_budget_trains_evaluates_writes_and_reuses(
     assert [r[:5] for r in again] == [r[:5] for r in rows]
     text2 = readme.read_text()
     assert text2.startswith(head + START) and text2.endswith(END + tail)
+
+    # A stored run that another command trained is refused before anything is played: other
+    # settings, or more iterations than asked (the table would misname it).
+    capsys.readouterr()
+    run_dir = runs / "d2-prior-on"
+    argv[argv.index("--pretrain-episodes") + 1] = "3"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{run_dir} was trained with prior_episodes=2" in err
+    assert "asks for prior_episodes=3" in err
+    argv[argv.index("--pretrain-episodes") + 1] = "2"
+    data = json.loads((run_dir / "training.json").read_text())
+    (run_dir / "training.json").write_text(json.dumps({**data, "iteration": 1}))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{run_dir} was trained for 1 iterations, more than --iterations 0" in err
+    assert played == [0, 0, 0]
 
 
 def test_ablation_bad_lists_are_usage_errors(
