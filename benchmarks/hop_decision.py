@@ -221,20 +221,21 @@ AGENT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def parse_options(text: str) -> dict[str, Any]:
-    """``"KEY=VALUE,KEY=VALUE"`` (VALUE in JSON) as keyword arguments; a clear error else."""
+def parse_options(text: str, flag: str = "--compare") -> dict[str, Any]:
+    """``"KEY=VALUE,KEY=VALUE"`` (VALUE in JSON) as keyword arguments; a clear error, naming
+    ``flag``, else."""
     import json
 
     options: dict[str, Any] = {}
     for item in text.split(","):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"--compare: expected KEY=VALUE[,KEY=VALUE], got {text!r}")
+            raise SystemExit(f"{flag}: expected KEY=VALUE[,KEY=VALUE], got {text!r}")
         try:
             options[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
             raise SystemExit(
-                f"--compare: the value of {key.strip()!r} in {text!r} is not JSON: {value!r}"
+                f"{flag}: the value of {key.strip()!r} in {text!r} is not JSON: {value!r}"
             ) from None
     return options
 

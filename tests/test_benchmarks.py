@@ -68,6 +68,31 @@ def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_
     numbers = re.findall(r"[-+]?\d+\.\d\d", row[1])
     assert len(numbers) == 9  # two means with intervals, and the paired difference's
     assert row[1].rstrip().endswith(("within noise", "differs"))
+    signs = re.search(
+        r"^paired trials, all scenarios: (\d+) higher, (\d+) lower, (\d+) tied", out, re.M
+    )
+    assert signs is not None and sum(int(n) for n in signs.groups()) == 2  # one per trial
+
+
+def test_hop_settings_quality_plays_a_candidate_against_the_acting_default(tmp_path) -> None:
+    out = run(
+        "hop_settings_quality.py",
+        "--candidate",
+        "rollout_depth=5",
+        "--trials",
+        "2",
+        "--episodes",
+        "1",
+        "--scenario",
+        "msh/adapt-1v3-nearest-hare",
+        "--db",
+        str(tmp_path / "q.sqlite"),
+    )
+    assert "baseline: acting default; candidate: candidate rollout_depth=5" in out
+    assert re.search(r"^msh/adapt-1v3-nearest-hare\s+.+(within noise|differs)$", out, re.M)
+    done = invoke("hop_settings_quality.py", "--candidate", "rollout_depth")
+    assert done.returncode != 0
+    assert "--candidate: expected KEY=VALUE[,KEY=VALUE], got 'rollout_depth'" in done.stderr
 
 
 def test_the_throughput_benchmarks_action_sampler_is_uniform_over_the_legal_actions() -> None:
