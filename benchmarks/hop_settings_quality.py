@@ -103,8 +103,6 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", help="scenario (repeatable)")
     args = parser.parse_args()
     scenarios = [load_scenario(name) for name in (args.scenario or SCENARIOS)]
-    store = ResultStore(args.db)
-    means: dict[str, dict[str, dict[int, float]]] = {}
     if args.candidate is None:
         tried = (DEFAULT_LABEL, {})
         baseline_name = args.baseline or "previous"
@@ -112,6 +110,8 @@ def main() -> None:
         tried = (f"candidate {args.candidate}", parse_options(args.candidate, "--candidate"))
         baseline_name = args.baseline or "current"
     configs = dict([BASELINES[baseline_name], tried])
+    store = ResultStore(args.db)  # after every check: a refused command writes nothing
+    means: dict[str, dict[str, dict[int, float]]] = {}
     for label, kwargs in configs.items():
         result = evaluate(
             AgentSpec("hop", kwargs),

@@ -90,9 +90,11 @@ def test_hop_settings_quality_plays_a_candidate_against_the_acting_default(tmp_p
     )
     assert "baseline: acting default; candidate: candidate rollout_depth=5" in out
     assert re.search(r"^msh/adapt-1v3-nearest-hare\s+.+(within noise|differs)$", out, re.M)
-    done = invoke("hop_settings_quality.py", "--candidate", "rollout_depth")
+    refused = tmp_path / "refused.sqlite"
+    done = invoke("hop_settings_quality.py", "--candidate", "rollout_depth", "--db", str(refused))
     assert done.returncode != 0
     assert "--candidate: expected KEY=VALUE[,KEY=VALUE], got 'rollout_depth'" in done.stderr
+    assert not refused.exists()
 
 
 def test_the_throughput_benchmarks_action_sampler_is_uniform_over_the_legal_actions() -> None:
