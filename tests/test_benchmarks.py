@@ -51,18 +51,14 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
     assert plus is not None and float(plus[1]) > 0.0
 
 
+def settings_quality(tmp_path: Path, *args: str) -> str:
+    """A budget run of ``hop_settings_quality.py``: 2 trials x 1 episode, one scenario."""
+    budget = ("--trials", "2", "--episodes", "1", "--scenario", "msh/adapt-1v3-nearest-hare")
+    return run("hop_settings_quality.py", *args, *budget, "--db", str(tmp_path / "q.sqlite"))
+
+
 def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_path) -> None:
-    out = run(
-        "hop_settings_quality.py",
-        "--trials",
-        "2",
-        "--episodes",
-        "1",
-        "--scenario",
-        "msh/adapt-1v3-nearest-hare",
-        "--db",
-        str(tmp_path / "q.sqlite"),
-    )
+    out = settings_quality(tmp_path)
     row = re.search(r"^msh/adapt-1v3-nearest-hare\s+(.+)$", out, re.MULTILINE)
     assert row is not None
     numbers = re.findall(r"[-+]?\d+\.\d\d", row[1])
@@ -75,19 +71,7 @@ def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_
 
 
 def test_hop_settings_quality_plays_a_candidate_against_the_acting_default(tmp_path) -> None:
-    out = run(
-        "hop_settings_quality.py",
-        "--candidate",
-        "rollout_depth=5",
-        "--trials",
-        "2",
-        "--episodes",
-        "1",
-        "--scenario",
-        "msh/adapt-1v3-nearest-hare",
-        "--db",
-        str(tmp_path / "q.sqlite"),
-    )
+    out = settings_quality(tmp_path, "--candidate", "rollout_depth=5")
     assert "baseline: acting default; candidate: candidate rollout_depth=5" in out
     assert re.search(r"^msh/adapt-1v3-nearest-hare\s+.+(within noise|differs)$", out, re.M)
     refused = tmp_path / "refused.sqlite"
