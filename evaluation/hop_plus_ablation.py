@@ -38,10 +38,13 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaluation.cli_common import UsageError, command_line, int_at_least
 from evaluation.readme_blocks import check_block, replace_block
+
+if TYPE_CHECKING:  # imported where used: the command's start-up stays light
+    from agents.hop_plus.train import HopPlusTrainConfig
 
 HELP = "HOP+ ablation: goal_dim x trees x prior pre-training on the held-out scenarios"
 DEFAULT_ENV = "hop/MarkovStagHunt-v0"
@@ -215,7 +218,7 @@ _RUN_SETTINGS = ("env_id", "seed", "goal_dim", "pretrain_prior", "prior_episodes
                  "pretrain_subgoal_epochs")  # fmt: skip
 
 
-def _check_stored_run(directory: Path, stored: dict[str, Any], config: Any) -> None:
+def _check_stored_run(directory: Path, stored: dict[str, Any], config: HopPlusTrainConfig) -> None:
     """Refuse a stored run that another command trained (other settings, or further than
     ``--iterations``): reusing it would put its numbers under this command's name."""
     for name in _RUN_SETTINGS:
