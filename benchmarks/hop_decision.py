@@ -42,7 +42,7 @@ import pstats
 import statistics
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -173,11 +173,19 @@ def main() -> None:
         )
     default = len(AGENT_CONFIGS) - 1  # the acting default
     agent, (agent_wall, agent_cpu) = agents[default], figures[default]
-    gaps = own_cell_gaps(agent, rules, states[: min(5, len(states))], args.seed)
+    gaps, usage = own_cell_gaps(agent, rules, states[: min(5, len(states))], args.seed)
     print(
         f"own-cell cache vs the model's exact answers on the search's queries: total variation "
         f"mean {np.mean(gaps):.3f}, 90th percentile {np.quantile(gaps, 0.9):.3f} "
         f"({len(gaps)} queries)"
+    )
+    share = statistics.median(r / max(n, 1) for r, n in zip(usage.read, usage.rows, strict=True))
+    print(
+        "own-cell fields per decision (median): "
+        f"{statistics.median(usage.rows):.0f} opponent-model rows in "
+        f"{statistics.median(usage.calls):.0f} calls, of which "
+        f"{statistics.median(usage.read):.0f} distinct (field, cell) answers are read "
+        f"({share:.0%} of the rows)"
     )
 
     if args.profile:
@@ -292,11 +300,33 @@ def time_hop_plus(agent: Any, states: list[GridState], seed: int) -> tuple[list,
     return wall, cpu
 
 
-def own_cell_gaps(agent: HopAgent, rules, states, seed: int) -> list[float]:
+class FieldUsage(NamedTuple):
+    """Per decision: the opponent model's rows and calls behind the own-cell cache, and how
+    many distinct (field, cell) answers the search read from it."""
+
+    rows: list[int]
+    calls: list[int]
+    read: list[int]
+
+
+def own_cell_gaps(agent: HopAgent, rules, states, seed: int) -> tuple[list[float], FieldUsage]:
     """Total-variation distance between the own-cell cache's answers and the model's own
-    answers for every co-player query the agent's search makes from ``states``."""
-    cache = CachedCoplayerPolicy(agent.policy, rules, "own-cell")
+    answers for every co-player query the agent's search makes from ``states``, and what
+    the cache's fields cost and served per decision (:class:`FieldUsage`)."""
     gaps: list[float] = []
+    usage = FieldUsage([], [], [])
+    network = {"rows": 0, "calls": 0}
+    read: set[tuple[bytes, int, int]] = set()
+
+    class Counted:
+        """The model's policy, counting the rows and calls the cache sends it."""
+
+        def batch_action_probs(self, batch, rows, seats, goals):
+            network["rows"] += len(rows)
+            network["calls"] += 1
+            return agent.policy.batch_action_probs(batch, rows, seats, goals)
+
+    cache = CachedCoplayerPolicy(Counted(), rules, "own-cell")
 
     class Compare:
         def action_probs(self, queries):
@@ -308,15 +338,25 @@ def own_cell_gaps(agent: HopAgent, rules, states, seed: int) -> list[float]:
             cached = cache.batch_action_probs(batch, rows, seats, goals)
             exact = agent.policy.batch_action_probs(batch, rows, seats, goals)
             gaps.extend(0.5 * np.abs(cached - exact).sum(1))
+            alive = np.packbits(batch.object_alive[rows], axis=1)
+            cells = batch.player_pos[rows, seats]
+            read.update(
+                zip(map(bytes, alive), np.asarray(goals).tolist(), cells.tolist(), strict=True)
+            )
             return cached
 
     evaluator = agent._leaf_evaluator(rules, agent.focal_net, Compare())
     rng = np.random.default_rng(seed)
     for state in states:
         cache.clear()
+        network["rows"] = network["calls"] = 0
+        read.clear()
         sampler = BeliefGoalSampler(rules, uniform_beliefs(rules, state))
         agent.planner.plan(state, 0, Compare(), evaluator, rng, goal_sampler=sampler)
-    return gaps
+        usage.rows.append(network["rows"])
+        usage.calls.append(network["calls"])
+        usage.read.append(len(read))
+    return gaps, usage
 
 
 if __name__ == "__main__":

@@ -44,6 +44,15 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
     )
     gap = re.search(r"total variation mean (\d\.\d+), 90th percentile (\d\.\d+)", out)
     assert gap is not None and 0.0 <= float(gap[1]) <= 1.0
+    fields = re.search(
+        r"own-cell fields per decision \(median\): (\d+) opponent-model rows in (\d+) calls, "
+        r"of which (\d+) distinct \(field, cell\) answers are read \((\d+)% of the rows\)",
+        out,
+    )
+    assert fields is not None
+    rows, calls, read, share = (int(x) for x in fields.groups())
+    # Every answer read comes from a computed row of a field, and a call computes >= 1 row.
+    assert 0 < read <= rows and 0 < calls <= rows and 0 < share <= 100
     figure = re.search(r"^hop_agent_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
     assert figure is not None and float(figure[1]) > 0.0
     assert "hop-plus acting default (shipped weights)" in out
