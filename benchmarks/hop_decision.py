@@ -16,7 +16,8 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
   leaves per round, own-cell cache), then its current acting default (5 x 40 simulations,
   20 leaves per round, own-cell cache). For the own-cell
   cache it also prints how far its answers are from the model's own on the search's
-  queries (total variation).
+  queries (total variation), and what its fields cost and serve per decision (the model's
+  rows and calls, and how many distinct (field, cell) answers the search reads).
 
 ``--compare KEY=VALUE[,KEY=VALUE]`` (repeatable) times further ``hop`` configurations in
 the same turns, over the acting defaults.
