@@ -174,7 +174,7 @@ def main() -> None:
         )
     default = len(AGENT_CONFIGS) - 1  # the acting default
     agent, (agent_wall, agent_cpu) = agents[default], figures[default]
-    gaps, usage = own_cell_gaps(agent, rules, states[: min(5, len(states))], args.seed)
+    gaps, usage = own_cell_diagnostics(agent, rules, states[: min(5, len(states))], args.seed)
     print(
         f"own-cell cache vs the model's exact answers on the search's queries: total variation "
         f"mean {np.mean(gaps):.3f}, 90th percentile {np.quantile(gaps, 0.9):.3f} "
@@ -310,7 +310,9 @@ class FieldUsage(NamedTuple):
     read: list[int]
 
 
-def own_cell_gaps(agent: HopAgent, rules, states, seed: int) -> tuple[list[float], FieldUsage]:
+def own_cell_diagnostics(
+    agent: HopAgent, rules, states, seed: int
+) -> tuple[list[float], FieldUsage]:
     """Total-variation distance between the own-cell cache's answers and the model's own
     answers for every co-player query the agent's search makes from ``states``, and what
     the cache's fields cost and served per decision (:class:`FieldUsage`)."""

@@ -103,11 +103,16 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", help="scenario (repeatable)")
     args = parser.parse_args()
     scenarios = [load_scenario(name) for name in (args.scenario or SCENARIOS)]
+    if args.candidate is None and args.baseline == "current":
+        parser.error(
+            "--baseline current would play the acting default against itself; "
+            "give --candidate KEY=VALUE[,KEY=VALUE] to compare with it"
+        )
     if args.candidate is None:
         tried = (DEFAULT_LABEL, {})
         baseline_name = args.baseline or "previous"
     else:
-        tried = (f"candidate {args.candidate}", parse_options(args.candidate, "--candidate"))
+        tried = (args.candidate, parse_options(args.candidate, "--candidate"))
         baseline_name = args.baseline or "current"
     configs = dict([BASELINES[baseline_name], tried])
     store = ResultStore(args.db)  # after every check: a refused command writes nothing

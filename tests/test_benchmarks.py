@@ -81,12 +81,16 @@ def test_hop_settings_quality_compares_both_configurations_on_paired_trials(tmp_
 
 def test_hop_settings_quality_plays_a_candidate_against_the_acting_default(tmp_path) -> None:
     out = settings_quality(tmp_path, "--candidate", "rollout_depth=5")
-    assert "baseline: acting default; candidate: candidate rollout_depth=5" in out
+    assert "baseline: acting default; candidate: rollout_depth=5" in out
     assert re.search(r"^msh/adapt-1v3-nearest-hare\s+.+(within noise|differs)$", out, re.M)
     refused = tmp_path / "refused.sqlite"
     done = invoke("hop_settings_quality.py", "--candidate", "rollout_depth", "--db", str(refused))
     assert done.returncode != 0
     assert "--candidate: expected KEY=VALUE[,KEY=VALUE], got 'rollout_depth'" in done.stderr
+    assert not refused.exists()
+    itself = invoke("hop_settings_quality.py", "--baseline", "current", "--db", str(refused))
+    assert itself.returncode == 2
+    assert "--baseline current would play the acting default against itself" in itself.stderr
     assert not refused.exists()
 
 
