@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 import hop_envs
 from agents.base import Agent, Transition
 from agents.prediction import check_predictions, predicts_coplayers
-from evaluation.jobs import TrialJob, scenario_hash
+from evaluation.jobs import TrialJob, config_hash, scenario_hash
 from evaluation.players import make_background, make_focal, seat_info, wants_privileged_info
 from evaluation.prediction_scores import PredictionScorer
 from evaluation.records import EpisodeRecord
@@ -42,6 +42,26 @@ class TrialError(RuntimeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.details))
+
+
+def check_unchanged(job: TrialJob) -> None:
+    """Refuse a job whose agent changed on disk since it was planned.
+
+    The store files an episode under the configuration hash of the job's plan (the agent's
+    code, arguments and weights as they were then). A worker that starts after the code or a
+    checkpoint was edited would play the new version and file it under the old hash, and a
+    resumed run would take those episodes for the old configuration's. Recomputing the hash
+    where the trial runs (it is read from disk again when a file's size or time changed)
+    turns that into a failed job that names the change; the episodes already stored stay.
+    """
+    now = config_hash(job.agent, job.scenario, job.package_version)
+    if now != job.config_hash:
+        raise RuntimeError(
+            f"the agent's code, arguments or weights changed on disk after this run was "
+            f"planned (configuration {job.config_hash} when planned, {now} now): its "
+            "episodes would be stored under a configuration that did not play them. Run the "
+            "command again when the edit is done; it resumes from the stored episodes"
+        )
 
 
 class TrialRunner:
@@ -189,6 +209,7 @@ def run_trial(job: TrialJob) -> Iterator[EpisodeRecord]:
     """
     episode: int | None = None
     try:
+        check_unchanged(job)
         trial = TrialRunner(job)
         trial.reset_players()
         for episode in range(job.episodes):

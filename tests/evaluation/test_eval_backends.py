@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from evaluation.backends import EpisodeDone, JobDone, run_jobs
@@ -82,3 +84,35 @@ def test_bad_backend_or_workers_are_refused():
         run_jobs(make_jobs(), backend="threads")
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         run_jobs(make_jobs(), backend="process", workers=0)
+
+
+@pytest.mark.parametrize("backend", ["serial", "process"])
+def test_an_agent_edited_after_planning_is_refused_not_filed_under_the_old_hash(
+    backend, tmp_path, monkeypatch
+):
+    # A worker that imports the agent after an edit would play the new code under the
+    # configuration hash of the old one; the job must fail and say why instead.
+    module = f"edited_after_planning_{backend}"
+    source = tmp_path / f"{module}.py"
+    source.write_text(
+        "from eval_test_agents import RecordingAgent\n\n\n"
+        "class Edited(RecordingAgent):\n    version = 1\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    jobs = make_jobs(agent=f"{module}:Edited", scenarios=SCENARIOS[:1], trials=2, episodes=1)
+    source.write_text(source.read_text().replace("version = 1", "version = 2"))
+    planned = source.stat().st_mtime_ns
+    os.utime(source, ns=(planned + 5 * 10**9, planned + 5 * 10**9))
+    records, done = collect(run_jobs(jobs, backend=backend, workers=2))
+    assert records == []
+    for index, job in enumerate(jobs):
+        message = str(done[index])
+        assert message.startswith(f"{job.label} failed in setting up: RuntimeError:")
+        assert f"configuration {job.config_hash} when planned" in message
+        assert "changed on disk after this run was planned" in message
+    # planned again after the edit, the same trials run
+    replanned = make_jobs(agent=f"{module}:Edited", scenarios=SCENARIOS[:1], trials=2, episodes=1)
+    assert {j.config_hash for j in replanned}.isdisjoint({j.config_hash for j in jobs})
+    records, done = collect(run_jobs(replanned, backend=backend, workers=2))
+    assert [(r.trial, r.episode) for r in records] == [(0, 0), (1, 0)]
+    assert done == dict.fromkeys(range(len(replanned)))
