@@ -49,6 +49,7 @@ from evaluation.cli_common import (
     non_negative_int,
     positive_int,
 )
+from evaluation.runner import failure_lines
 from evaluation.store import StoreError
 from hop_envs.registry import UnknownNameError
 
@@ -288,12 +289,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     print(f"{result.inserted} new episode(s) stored in {args.db}")
     if result.failures:
         print(f"{PROG}: {len(result.failures)} trial(s) failed:", file=sys.stderr)
-        for err in result.failures:
-            print(f"  - {err}", file=sys.stderr)
-            details = getattr(err, "details", "")
-            if args.debug and details:
-                print(textwrap.indent(details.rstrip(), "    "), file=sys.stderr)
-        if not args.debug:
+        if args.debug:  # every trial with its traceback
+            for err in result.failures:
+                print(f"  - {err}", file=sys.stderr)
+                details = getattr(err, "details", "")
+                if details:
+                    print(textwrap.indent(details.rstrip(), "    "), file=sys.stderr)
+        else:
+            for line in failure_lines(result.failures):
+                print(f"  - {line}", file=sys.stderr)
             print(f"{PROG}: run again with --debug for the tracebacks", file=sys.stderr)
         return 1
     return 0

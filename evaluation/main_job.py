@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from evaluation.records import EpisodeRecord
 from evaluation.report import ReportPaths
+from evaluation.runner import failure_lines
 
 if TYPE_CHECKING:
     from evaluation.scenarios import Scenario
@@ -426,8 +427,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"readme: results written into {args.readme}")
     if result.failures:
         print(f"main job: {len(result.failures)} trial(s) failed:", file=sys.stderr)
-        for failure in result.failures:
-            print(f"  - {failure}", file=sys.stderr)
+        for line in failure_lines(result.failures):
+            print(f"  - {line}", file=sys.stderr)
     return 1 if result.failures or report is None else 0
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.records import EpisodeRecord
+from evaluation.runner import failure_lines
 
 #: The shipped file (package data).
 REFERENCE_FILE = Path(__file__).with_name("reference_results.json")
@@ -368,8 +369,8 @@ def run(args: Any) -> int:
     )
     if failures:
         print(f"references: {len(failures)} trial(s) failed, {out} not written:", file=sys.stderr)
-        for failure in failures:
-            print(f"  - {failure}", file=sys.stderr)
+        for line in failure_lines(failures):
+            print(f"  - {line}", file=sys.stderr)
         return 1
     print(f"reference results written to {out}")
     return 0

@@ -20,8 +20,9 @@ fields of the record). Without such an agent none of this runs and the fields st
 
 from __future__ import annotations
 
+import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import hop_envs
 from agents.base import Agent, Transition
@@ -42,6 +43,48 @@ class TrialError(RuntimeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.details))
+
+
+#: A :class:`TrialError` message: who (agent, scenario, seed), the trial, then where and why.
+_TRIAL_MESSAGE = re.compile(
+    r"(?P<who>.*, seed \d+), trial (?P<trial>\d+) (?P<what>failed in .*)", re.S
+)
+
+
+def failure_lines(failures: Sequence[BaseException | str]) -> list[str]:
+    """The failures of a run, one line per distinct failure, in the order first seen.
+
+    Trials of one agent, scenario and seed that failed at the same point with the same
+    message share a line (``trials 9-19 (11) failed in setting up: ...``), so a cause that
+    stops hundreds of trials is read once; any other exception keeps its own line.
+    """
+    trials: dict[tuple[str, str], list[int]] = {}
+    for err in failures:
+        match = _TRIAL_MESSAGE.fullmatch(str(err))
+        key = (match["who"], match["what"]) if match else (str(err), "")
+        trials.setdefault(key, [])
+        if match:
+            trials[key].append(int(match["trial"]))
+    lines = []
+    for (who, what), numbers in trials.items():
+        if not numbers:
+            lines.append(who)
+        elif len(numbers) == 1:
+            lines.append(f"{who}, trial {numbers[0]} {what}")
+        else:
+            lines.append(f"{who}, trials {_ranges(numbers)} ({len(numbers)}) {what}")
+    return lines
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """``[9, 10, 11, 13]`` -> ``"9-11, 13"``."""
+    ordered = sorted(set(numbers))
+    parts, start = [], ordered[0]
+    for previous, current in zip(ordered, [*ordered[1:], None], strict=True):
+        if current is None or current != previous + 1:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = current
+    return ", ".join(parts)
 
 
 def check_unchanged(job: TrialJob) -> None:

@@ -272,12 +272,13 @@ def test_failing_trials_are_listed_and_exit_1_after_the_others_are_stored(capsys
     assert code == 1
     assert out.splitlines()[-1] == f"2 new episode(s) stored in {db}"
     lines = err.strip().splitlines()
-    assert lines[0] == "hop-bench: 2 trial(s) failed:"
-    assert lines[1].startswith(
+    # both trials failed the same way: one line names them both
+    assert lines == [
+        "hop-bench: 2 trial(s) failed:",
         "  - agent 'eval_test_agents:FailsInSnowdrift', scenario 'msg/adapt-1v3-random', "
-        "seed 9, trial 0 failed in episode 0: RuntimeError: deliberate failure"
-    )
-    assert "seed 9, trial 1 failed" in lines[2]
+        "seed 9, trials 0-1 (2) failed in episode 0: RuntimeError: deliberate failure for the test",
+        "hop-bench: run again with --debug for the tracebacks",
+    ]
 
 
 # -- report ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 import hop_envs
 from evaluation.jobs import AgentSpec, TrialJob
-from evaluation.runner import TrialError, run_trial
+from evaluation.runner import TrialError, failure_lines, run_trial
 from evaluation.scenarios import Scenario, load_scenario
 from evaluation.seeding import trial_seeds
 
@@ -232,3 +232,21 @@ def test_a_failing_agent_names_agent_scenario_seed_trial_and_episode():
         "seed 5, trial 1 failed in episode 0: RuntimeError: deliberate failure for the test"
     )
     assert "Traceback" in info.value.details
+
+
+def test_failures_with_one_cause_share_a_line_with_their_trials_as_ranges():
+    who = "agent 'a', scenario 's', seed 0"
+    changed = "failed in setting up: RuntimeError: code changed"
+    failures = [TrialError(f"{who}, trial {t} {changed}") for t in (9, 10, 11, 13, 2)] + [
+        TrialError(f"{who}, trial 4 failed in episode 3: ValueError: bad"),
+        TrialError(f"agent 'a', scenario 't', seed 0, trial 9 {changed}"),
+        TrialError(f"{who}, trial 5 failed in episode 2: ValueError: bad"),
+        "lost worker",
+    ]
+    assert failure_lines(failures) == [
+        f"{who}, trials 2, 9-11, 13 (5) {changed}",
+        f"{who}, trial 4 failed in episode 3: ValueError: bad",
+        f"agent 'a', scenario 't', seed 0, trial 9 {changed}",
+        f"{who}, trial 5 failed in episode 2: ValueError: bad",
+        "lost worker",
+    ]
