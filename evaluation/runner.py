@@ -88,22 +88,24 @@ def _ranges(numbers: Sequence[int]) -> str:
 
 
 def check_unchanged(job: TrialJob) -> None:
-    """Refuse a job whose agent changed on disk since it was planned.
+    """Refuse a job whose agent (or learned co-player) changed on disk since it was planned.
 
-    The store files an episode under the configuration hash of the job's plan (the agent's
-    code, arguments and weights as they were then). A worker that starts after the code or a
-    checkpoint was edited would play the new version and file it under the old hash, and a
-    resumed run would take those episodes for the old configuration's. Recomputing the hash
-    where the trial runs (it is read from disk again when a file's size or time changed)
-    turns that into a failed job that names the change; the episodes already stored stay.
+    The store files an episode under the configuration hash of the job's plan (the code and
+    weights of the agent and of any learned co-player as they were then). A worker that
+    starts after the code or a checkpoint was edited would play the new version and file it
+    under the old hash, and a resumed run would take those episodes for the old
+    configuration's. Recomputing the hash where the trial runs (files are read again when
+    their size or time changed) turns that into a failed job that names the change; the
+    episodes already stored stay.
     """
     now = config_hash(job.agent, job.scenario, job.package_version)
     if now != job.config_hash:
         raise RuntimeError(
-            f"the agent's code, arguments or weights changed on disk after this run was "
-            f"planned (configuration {job.config_hash} when planned, {now} now): its "
-            "episodes would be stored under a configuration that did not play them. Run the "
-            "command again when the edit is done; it resumes from the stored episodes"
+            "the code or weights of the agent or of a learned co-player changed on disk "
+            f"after this run was planned (configuration {job.config_hash} when planned, {now} "
+            "now): its episodes would be stored under a configuration that did not play "
+            "them. Run the command again when the edit is done; it resumes from the stored "
+            "episodes"
         )
 
 
