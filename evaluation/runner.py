@@ -47,7 +47,7 @@ class TrialError(RuntimeError):
 
 #: A :class:`TrialError` message: who (agent, scenario, seed), the trial, then where and why.
 _TRIAL_MESSAGE = re.compile(
-    r"(?P<who>.*, seed \d+), trial (?P<trial>\d+) (?P<what>failed in .*)", re.S
+    r"(?P<who>.*?, seed \d+), trial (?P<trial>\d+) (?P<what>failed in .*)", re.S
 )
 
 
