@@ -109,11 +109,50 @@ class CachedCoplayerPolicy:
         goals = np.asarray(goals, dtype=np.int64)
         if rows.size == 0 or self.mode == "none" or not self._same_board(batch, rows):
             return self.policy.batch_action_probs(batch, rows, seats, goals)
-        # "exact": one stored row per distinct key. "own-cell": per (live objects, goal), the
-        # distribution on every cell (a *field*), asked in one network call the first time
-        # any cell of it is needed.
-        fields = self.mode == "own-cell"
-        compute = self._compute_fields if fields else self.policy.batch_action_probs
+        pos = self._positions(batch, rows, seats, goals)
+        if self.mode == "own-cell":
+            return self._probs[pos, batch.player_pos[rows, seats]]
+        return self._probs[pos]
+
+    @property
+    def field_keys(self) -> np.ndarray:
+        """The sorted int64 keys of :attr:`fields` (see :meth:`_key`)."""
+        return self._keys
+
+    @property
+    def goal_radix(self) -> int:
+        """The radix of a key's goal digit (``goal - NO_GOAL``)."""
+        return self._goal_radix
+
+    @property
+    def fields(self) -> np.ndarray:
+        """``(K, cells, num_actions)``: the own-cell fields stored so far (mode
+        ``"own-cell"``), indexed by :meth:`field_positions`."""
+        return self._probs
+
+    def field_positions(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray | None:
+        """The index in :attr:`fields` of the field of each co-player ``seats[i]`` of entry
+        ``rows[i]`` pursuing ``goals[i]``, computing the fields not stored yet exactly as
+        :meth:`batch_action_probs` does (so the answers, and the order they are computed
+        in, are the same); None where that method would not answer from fields (another
+        mode, or rows on different boards). Positions are valid until the next call that
+        adds fields."""
+        if self.mode != "own-cell" or rows.size == 0 or not self._same_board(batch, rows):
+            return None
+        return self._positions(batch, rows, seats, goals)
+
+    def _positions(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
+    ) -> np.ndarray:
+        """Table positions of the queries' keys, adding the missing ones. "exact": one
+        stored row per distinct key. "own-cell": per (live objects, goal), the distribution
+        on every cell (a *field*), asked in one network call the first time any cell of it
+        is needed."""
+        compute = (
+            self._compute_fields if self.mode == "own-cell" else self.policy.batch_action_probs
+        )
         keys = self._key(batch, rows, seats, goals)
         pos, missing = _find(self._keys, keys)
         if missing.size:
@@ -122,9 +161,7 @@ class CachedCoplayerPolicy:
             probs = compute(batch, rows[pick], seats[pick], goals[pick])
             self._keys, self._probs = _insert(self._keys, self._probs, unique, probs)
             pos, _ = _find(self._keys, keys)
-        if fields:
-            return self._probs[pos, batch.player_pos[rows, seats]]
-        return self._probs[pos]
+        return pos
 
     def _compute_fields(
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray

@@ -32,6 +32,14 @@ co-player policy call (``batch_action_probs`` when the policy has it, see
 :class:`~agents.hop.interfaces.BatchedCoplayerPolicy`; otherwise scalar queries on rebuilt
 states) and one vectorised focal action per rollout step. Leaves on different layouts are
 rolled out in separate groups.
+
+When the co-players answer from the own-cell fields of a
+:class:`~agents.hop.coplayer_cache.CachedCoplayerPolicy` (the planning agents' default),
+the steps run instead as one compiled loop (:mod:`agents.hop.compiled_rollouts`), which
+returns to Python only for fields the cache has not computed yet and for redraws that are
+not plain belief draws. It draws the same random numbers and computes the same values as
+the numpy loop, so either gives the same decisions (``compiled=False`` keeps the numpy
+loop, for comparison).
 """
 
 from __future__ import annotations
@@ -41,6 +49,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from agents.hop.compiled_rollouts import (
+    DONE,
+    FOCAL_GREEDY,
+    FOCAL_RANDOM,
+    NEED_FIELDS,
+    REDRAW_BELIEFS,
+    REDRAW_PYTHON,
+    rollout_loop,
+)
+from agents.hop.coplayer_cache import CachedCoplayerPolicy
+from agents.hop.goal_sampling import BeliefGoalSampler, SamplerRedraw
 from agents.hop.interfaces import IDLE, NO_GOAL, CoplayerPolicy, Goal, PolicyQuery
 from agents.hop.search_tree import Goals, Redraw
 from hop_envs.core import (
@@ -51,8 +70,10 @@ from hop_envs.core import (
     GridLayout,
     GridRules,
     GridState,
+    ObjectGoalSpace,
     all_pairs_distances,
 )
+from hop_envs.core.compiled import CompiledStep, StepTables
 
 ROLLOUT_POLICIES = ("random", "greedy", "best-kind", "best-option")
 #: The rollout option of ``"best-option"`` in which the focal player waits.
@@ -75,6 +96,7 @@ class RolloutEvaluator:
         num_rollouts: int = 1,
         focal_policy: str = "random",
         seed: int | None = None,
+        compiled: bool = True,
     ) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValueError(f"RolloutEvaluator: depth must be an int >= 0, got {depth!r}")
@@ -113,6 +135,10 @@ class RolloutEvaluator:
             dtype=np.int64,
         )
         self._distances: tuple[GridLayout, np.ndarray, np.ndarray] | None = None
+        self._tables: StepTables | None = None
+        #: Whether rollouts whose co-players answer from own-cell fields run compiled
+        #: (:mod:`agents.hop.compiled_rollouts`; the same numbers as the numpy loop).
+        self.compiled = bool(compiled)
 
     def reset(self, seed: int | None = None) -> None:
         """Re-seed the rollout RNG."""
@@ -198,8 +224,29 @@ class RolloutEvaluator:
             (option[:, None] == ANY_KIND) | (kinds == option[:, None]),
             np.arange(origin.size),
         )
-        sims.keep(~batch.over & batch.active[:, player], compact=True)
         returns = np.zeros(origin.size)
+        if not self._compiled_rollouts(batch, player, sims, returns, redraw, layout):
+            self._numpy_rollouts(batch, player, sims, returns, redraw, layout)
+        returns = returns.reshape(len(states), k, len(options))
+        if self.focal_policy == "best-option":
+            return returns.mean(1).max(1)
+        if not double:
+            return returns.mean(axis=(1, 2))
+        half = k // 2
+        best = returns[:, :half].mean(1).argmax(1)
+        return returns[:, half:].mean(1)[np.arange(len(states)), best]
+
+    def _numpy_rollouts(
+        self,
+        batch: BatchedState,
+        player: int,
+        sims: _Sims,
+        returns: np.ndarray,
+        redraw: Redraw,
+        layout: GridLayout,
+    ) -> None:
+        """The rollouts stepped with numpy: every call sees the whole batch."""
+        sims.keep(~batch.over & batch.active[:, player], compact=True)
         weight = 1.0
         n = self.rules.num_players
         others = np.arange(n) != player
@@ -223,14 +270,71 @@ class RolloutEvaluator:
             if changed.size:
                 self._redraw_removed(sims, changed, redraw, layout)
             sims.keep(on)
-        returns = returns.reshape(len(states), k, len(options))
-        if self.focal_policy == "best-option":
-            return returns.mean(1).max(1)
-        if not double:
-            return returns.mean(axis=(1, 2))
-        half = k // 2
-        best = returns[:, :half].mean(1).argmax(1)
-        return returns[:, half:].mean(1)[np.arange(len(states)), best]
+
+    def _compiled_rollouts(
+        self,
+        batch: BatchedState,
+        player: int,
+        sims: _Sims,
+        returns: np.ndarray,
+        redraw: Redraw,
+        layout: GridLayout,
+    ) -> bool:
+        """The rollouts run by :func:`~agents.hop.compiled_rollouts.rollout_loop`, with the
+        same numbers as :meth:`_numpy_rollouts`; False (nothing done) unless the co-players
+        answer from own-cell fields (:class:`CachedCoplayerPolicy`)."""
+        cache = self.coplayer_policy
+        if not self.compiled or not isinstance(cache, CachedCoplayerPolicy):
+            return False
+        if cache.mode != "own-cell":
+            return False
+        n = self.rules.num_players
+        others = np.arange(n) != player
+        running = ~batch.over & batch.active[:, player]
+        rows, seats = np.nonzero(running[:, None] & batch.active & others)
+        goals = sims.goals
+        if rows.size and cache.field_positions(batch, rows, seats, goals[rows, seats]) is None:
+            return False  # rows on different boards: no fields
+        batch.over |= ~running
+        in_batch = running.copy()
+        greedy = self.focal_policy != "random"
+        walker = self._walker(layout, batch.object_kind) if greedy else None
+        empty = np.zeros((1, 1), dtype=np.int64)
+        beliefs = _CompiledBeliefs.of(redraw, self.rules, batch, n)
+        progress = np.zeros(1, dtype=np.int64)
+        weight = np.ones(1)
+        field_pos = np.zeros((batch.batch_size, n), dtype=np.int64)
+        changed = np.zeros(batch.batch_size, dtype=bool)
+        actions = np.zeros((batch.batch_size, n), dtype=np.int64)
+        tables = self._compiled_tables(batch.object_kind)
+        while True:
+            status = rollout_loop(
+                tables, player, self.depth, self.discount, batch.player_pos, batch.active,
+                batch.object_pos, batch.object_alive, batch.cell_object, batch.cell_code,
+                batch.move_bits, batch.t, batch.first_capture_t, batch.over, goals,
+                sims.targets, running, in_batch, progress, weight, cache.field_keys,
+                cache.fields, field_pos, cache.goal_radix, self.rng,
+                FOCAL_GREEDY if greedy else FOCAL_RANDOM, walker.dist if walker else empty,
+                walker.neighbors if walker else empty,
+                walker.object_action if walker else empty[0], beliefs.mode, beliefs.rng,
+                beliefs.object_goal, beliefs.goals, beliefs.weights, beliefs.count, returns,
+                changed, actions,
+            )  # fmt: skip
+            if status == DONE:
+                return True
+            if status == NEED_FIELDS:
+                rows, seats = np.nonzero(running[:, None] & batch.active & others)
+                if cache.field_positions(batch, rows, seats, goals[rows, seats]) is None:
+                    raise RuntimeError("the co-player cache stopped answering from fields")
+            else:  # NEED_REDRAW
+                self._redraw_removed_rows(batch, goals, changed.nonzero()[0], redraw, layout)
+
+    def _compiled_tables(self, object_kind: np.ndarray) -> StepTables:
+        """The compiled step's tables for this evaluator's game (object kinds fixed)."""
+        cached = self._tables
+        if cached is None or not np.array_equal(cached.object_kind, object_kind):
+            cached = self._tables = CompiledStep(self._game, object_kind).tables
+        return cached
 
     def _sample(
         self,
@@ -265,8 +369,19 @@ class RolloutEvaluator:
         self, sims: _Sims, changed: np.ndarray, redraw: Redraw, layout: GridLayout
     ) -> None:
         """Replace the goals whose object was just captured or removed (rows ``changed``)."""
-        batch = sims.batch
-        goals = sims.goals[changed]
+        self._redraw_removed_rows(sims.batch, sims.goals, changed, redraw, layout)
+
+    def _redraw_removed_rows(
+        self,
+        batch: BatchedState,
+        all_goals: np.ndarray,
+        changed: np.ndarray,
+        redraw: Redraw,
+        layout: GridLayout,
+    ) -> None:
+        """Replace in ``all_goals`` the goals of the rows ``changed`` of ``batch`` whose
+        object was just captured or removed (in row, then seat order)."""
+        goals = all_goals[changed]
         pursued = (goals != NO_GOAL) & (goals != IDLE) & batch.active[changed]
         rows, seats = np.nonzero(pursued)
         if rows.size == 0:
@@ -279,7 +394,7 @@ class RolloutEvaluator:
             goals[rows, seats],
         )
         for entry, seat in zip(entries[~exists].tolist(), seats[~exists].tolist(), strict=True):
-            sims.goals[entry, seat] = int(redraw(batch.state_at(entry, layout), seat))
+            all_goals[entry, seat] = int(redraw(batch.state_at(entry, layout), seat))
 
     def _focal_actions(
         self, batch: BatchedState, player: int, kinds: np.ndarray, walker: _Walker | None
@@ -382,3 +497,51 @@ class _Sims:
 def _keep_goal(state: GridState, player: int) -> Goal:
     """Redraw for goal-free queries: never called, since ``None`` goals are never removed."""
     raise AssertionError("goal-free rollouts never redraw a goal")
+
+
+class _CompiledBeliefs(NamedTuple):
+    """What :func:`~agents.hop.compiled_rollouts.rollout_loop` reads to redraw goals itself:
+    the redraw mode, the search's Generator, each object's goal and each seat's belief
+    (goals and weights padded to one width; count -1: no belief)."""
+
+    mode: int
+    rng: np.random.Generator
+    object_goal: np.ndarray
+    goals: np.ndarray
+    weights: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def of(cls, redraw: Redraw, rules: GridRules, batch: BatchedState, n: int) -> _CompiledBeliefs:
+        """Compiled redraws for a :class:`SamplerRedraw` of a :class:`BeliefGoalSampler`
+        over object goals (their goals never change within a batch of one board); Python
+        redraws (``REDRAW_PYTHON``) for anything else."""
+        space = rules.goals
+        sampler = getattr(redraw, "sampler", None)
+        if (
+            not isinstance(redraw, SamplerRedraw)
+            or not isinstance(sampler, BeliefGoalSampler)
+            or not isinstance(space, ObjectGoalSpace)
+            or not batch.shared_board
+        ):
+            return cls(
+                REDRAW_PYTHON,
+                np.random.default_rng(0),  # never drawn from
+                np.zeros(1, dtype=np.int64),
+                np.zeros((n, 1), dtype=np.int64),
+                np.zeros((n, 1)),
+                np.full(n, -1, dtype=np.int64),
+            )
+        width = max([1, *(len(goals) for goals, _ in sampler.beliefs.values())])
+        goals = np.zeros((n, width), dtype=np.int64)
+        weights = np.zeros((n, width))
+        count = np.full(n, -1, dtype=np.int64)
+        for seat, (seat_goals, seat_weights) in sampler.beliefs.items():
+            if 0 <= seat < n:
+                count[seat] = len(seat_goals)
+                goals[seat, : len(seat_goals)] = seat_goals
+                weights[seat, : len(seat_goals)] = seat_weights
+        object_goal = np.asarray(
+            space.object_goals(batch.object_pos[0], batch.object_kind), dtype=np.int64
+        )
+        return cls(REDRAW_BELIEFS, redraw.rng, object_goal, goals, weights, count)

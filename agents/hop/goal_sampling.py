@@ -83,3 +83,18 @@ class BeliefGoalSampler:
         if cdf.size == 0 or cdf[-1] <= 0.0:
             return self._uniform(state, player, rng)
         return goals[int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))]
+
+
+class SamplerRedraw:
+    """A search's redraw (``(state, seat) -> goal``): ``sampler`` with the search's ``rng``.
+    An object rather than a closure so that compiled rollouts can read which sampler and
+    Generator it uses (:mod:`agents.hop.compiled_rollouts`)."""
+
+    __slots__ = ("rng", "sampler")
+
+    def __init__(self, sampler: GoalSampler, rng: np.random.Generator) -> None:
+        self.sampler = sampler
+        self.rng = rng
+
+    def __call__(self, state: GridState, player: int) -> Goal:
+        return self.sampler(state, player, self.rng)

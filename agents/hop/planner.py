@@ -65,7 +65,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from agents.hop.goal_sampling import GoalSampler, UniformGoalSampler, goal_exists
+from agents.hop.goal_sampling import (
+    GoalSampler,
+    SamplerRedraw,
+    UniformGoalSampler,
+    goal_exists,
+)
 from agents.hop.interfaces import CoplayerPolicy, Goal, LeafEvaluator, PolicyQuery
 from agents.hop.search_tree import (
     DEPTH_LIMIT,
@@ -245,9 +250,7 @@ class MultiTreePlanner:
         co_seats = [j for j in range(n) if j != player and bool(state.active[j])]
         sampler = goal_sampler if goal_sampler is not None else UniformGoalSampler(self.rules)
 
-        def redraw(s: GridState, seat: int) -> Goal:
-            return sampler(s, seat, rng)
-
+        redraw = SamplerRedraw(sampler, rng)
         tree_goals, orderings = self._root_goals(state, co_seats, rng, goal_sampler, goals, redraw)
         uniforms = UniformStream(rng)
         goal_aware = isinstance(evaluator, GoalAwareEvaluator)
