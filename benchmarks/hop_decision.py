@@ -13,8 +13,10 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
   (5 x 50 simulations, 10 leaves per round, 25-step best-kind rollouts with the opponent
   model) without a co-player cache, with the exact cache and with the own-cell cache
   (:mod:`agents.hop.coplayer_cache`), its previous acting default (5 x 50 simulations, 25
-  leaves per round, own-cell cache), then its current acting default (5 x 40 simulations,
-  20 leaves per round, own-cell cache). For the own-cell
+  leaves per round, own-cell cache), its current acting default with the rollouts in the
+  numpy loop (the configuration of the figure before the compiled rollouts; the same
+  decisions), then its current acting default (5 x 40 simulations, 20 leaves per round,
+  own-cell cache, compiled rollouts, :mod:`agents.hop.compiled_rollouts`). For the own-cell
   cache it also prints how far its answers are from the model's own on the search's
   queries (total variation), and what its fields cost and serve per decision (the model's
   rows and calls, and how many distinct (field, cell) answers the search reads).
@@ -215,17 +217,21 @@ def main() -> None:
 
 #: The earlier acting default's search: 50 simulations a tree, 10 leaves per round.
 EARLIER = {"num_simulations": 50, "leaves_per_round": 10}
+#: A benchmark option (not an agent argument): run the rollouts in the numpy loop.
+NUMPY_ROLLOUTS = "numpy_rollouts"
 #: The previous acting default: 50 simulations a tree in rounds of 25 leaves.
 PREVIOUS = {"num_simulations": 50, "leaves_per_round": 25}
 #: The agent's acting configurations timed: the earlier acting default (no co-player cache:
 #: the configuration of the figure before batched valuation), the same with each cache mode,
-#: the previous acting default (50 simulations in rounds of 25 leaves, own-cell cache) and
-#: the current default (last; ``hop_agent_ms_per_decision``).
+#: the previous acting default (50 simulations in rounds of 25 leaves, own-cell cache), the
+#: current default with its rollouts in the numpy loop instead of the compiled one (the same
+#: decisions) and the current default (last; ``hop_agent_ms_per_decision``).
 AGENT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("earlier default, no cache", {**EARLIER, "om_cache": "none"}),
     ("earlier default, exact cache", {**EARLIER, "om_cache": "exact"}),
     ("earlier default, own-cell cache", {**EARLIER, "om_cache": "own-cell"}),
     ("previous acting default", PREVIOUS),
+    ("acting default, numpy rollouts", {NUMPY_ROLLOUTS: True}),
     ("acting default", {}),
 ]
 
@@ -251,10 +257,12 @@ def parse_options(text: str, flag: str = "--compare") -> dict[str, Any]:
 
 def hop_agent(seed: int, **options: Any) -> HopAgent:
     """A ``hop`` agent (shipped weights, ``options`` over its defaults) on the default stag
-    hunt, seat 0."""
+    hunt, seat 0; ``numpy_rollouts=True`` runs its rollouts in the numpy loop (the same
+    numbers as the compiled loop, see :mod:`agents.hop.compiled_rollouts`)."""
     import hop_envs  # imported here: the env stack is not needed by the timings above
     from agents.base import SeatInfo
 
+    numpy_rollouts = bool(options.pop(NUMPY_ROLLOUTS, False))
     env = hop_envs.make("MarkovStagHunt-v0")
     agent = HopAgent(**options)
     agent.reset(
@@ -268,6 +276,7 @@ def hop_agent(seed: int, **options: Any) -> HopAgent:
             action_space=env.action_space("player_0"),
         ),
     )
+    agent.evaluator.rollouts.compiled = not numpy_rollouts
     return agent
 
 
