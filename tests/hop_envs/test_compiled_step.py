@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_env_properties import (
     PROPERTY_SETTINGS,
@@ -73,34 +73,25 @@ def step_side_by_side(
     return captures
 
 
-@PROPERTY_SETTINGS
+def build_rules(game: str, args: dict[str, Any]) -> GridRules:
+    if game == "stag":
+        return StagHuntRules(StagHuntConfig(**args))
+    return SnowdriftRules(SnowdriftConfig(**args))
+
+
+@settings(PROPERTY_SETTINGS, max_examples=100)  # both games: 50 each on average
 @given(
-    args=stag_hunt_args(),
+    game_args=st.tuples(st.just("stag"), stag_hunt_args())
+    | st.tuples(st.just("snowdrift"), snowdrift_args()),
     batch_size=st.integers(1, 6),
     seed=st.integers(0, 2**32 - 1),
     p_object=st.floats(0.0, 1.0),
     crowd=st.booleans(),
 )
-def test_compiled_stag_hunt_step_equals_batched(
-    args: dict[str, Any], batch_size: int, seed: int, p_object: float, crowd: bool
+def test_compiled_step_equals_batched(
+    game_args: tuple[str, dict[str, Any]], batch_size: int, seed: int, p_object: float, crowd: bool
 ) -> None:
-    rules = StagHuntRules(StagHuntConfig(**args))
-    step_side_by_side(rules, batch_size, seed, p_object, crowd)
-
-
-@PROPERTY_SETTINGS
-@given(
-    args=snowdrift_args(),
-    batch_size=st.integers(1, 6),
-    seed=st.integers(0, 2**32 - 1),
-    p_object=st.floats(0.0, 1.0),
-    crowd=st.booleans(),
-)
-def test_compiled_snowdrift_step_equals_batched(
-    args: dict[str, Any], batch_size: int, seed: int, p_object: float, crowd: bool
-) -> None:
-    rules = SnowdriftRules(SnowdriftConfig(**args))
-    step_side_by_side(rules, batch_size, seed, p_object, crowd)
+    step_side_by_side(build_rules(*game_args), batch_size, seed, p_object, crowd)
 
 
 @pytest.mark.parametrize(

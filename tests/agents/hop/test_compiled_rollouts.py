@@ -12,8 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
-from test_batched_valuation import RULES, goal_model, goals_for, random_states
+from test_batched_valuation import (  # noqa: F401 (one_torch_thread: an autouse fixture)
+    RULES,
+    goal_model,
+    goals_for,
+    one_torch_thread,
+    random_states,
+)
 
 from agents.base import SeatInfo
 from agents.hop.agent import HopAgent
@@ -23,14 +28,6 @@ from agents.hop.goal_sampling import BeliefGoalSampler, SamplerRedraw
 from agents.hop.interfaces import IDLE, NO_GOAL
 from hop_envs.core import GridRules, StagHuntConfig, StagHuntRules
 from hop_envs.core.positions import random_positions
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def leaves(rules: GridRules, count: int, seed: int) -> tuple[list, list[tuple]]:
