@@ -34,6 +34,7 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
         "earlier default, exact cache",
         "earlier default, own-cell cache",
         "previous acting default",
+        "acting default, numpy rollouts",
         "acting default",
     ):
         assert f"hop {label}:" in out
@@ -58,6 +59,18 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
     assert "hop-plus acting default (shipped weights)" in out
     plus = re.search(r"^hop_plus_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
     assert plus is not None and float(plus[1]) > 0.0
+
+
+def test_hop_om_size_times_each_size_against_the_default_sizes() -> None:
+    out = run("hop_om_size.py", "--decisions", "2", "--size", "8,8:64")
+    for label in ("16,16:128", "8,8:64"):
+        assert re.search(rf"^opponent model {label}\s+wall median", out, re.MULTILINE), label
+    ratios = re.findall(r"time / default sizes per position: geometric mean (\d+\.\d+)", out)
+    assert len(ratios) == 2 and float(ratios[0]) == 1.0 and float(ratios[1]) > 0.0
+    bad = invoke("hop_om_size.py", "--size", "8x8")
+    assert bad.returncode != 0
+    assert "--size: expected CONV,CONV:HIDDEN with positive integers" in bad.stderr
+    assert "'8x8'" in bad.stderr
 
 
 def settings_quality(tmp_path: Path, *args: str) -> str:
