@@ -6,6 +6,7 @@ on ``sys.path``; subprocesses get it through ``PYTHONPATH``.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, ClassVar
 
@@ -92,9 +93,10 @@ class FailsInSnowdrift(BaseAgent):
 
 class SlowRandomAgent(BaseAgent):
     """Random legal actions, sleeping ``delay`` seconds per act so a run can be killed midway
-    (the delay does not change any number, only the wall time)."""
+    (the delay does not change any number, only the wall time). A test that starts a run in
+    a subprocess sets the delay there with ``HOP_BENCH_TEST_AGENT_DELAY``."""
 
-    delay: ClassVar[float] = 0.002
+    delay: ClassVar[float] = float(os.environ.get("HOP_BENCH_TEST_AGENT_DELAY", "0.002"))
 
     def act(self, observation: Any) -> int:
         if self.delay:

@@ -190,8 +190,11 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, monkeypatc
         "--no-progress",
     ]
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(HERE), os.getcwd()])}
+    # Slow enough that the run is still going when the signal comes, even when this test
+    # process waits for a busy machine's cores (at 2 ms an act it could finish first).
+    slow = env | {"HOP_BENCH_TEST_AGENT_DELAY": "0.02"}
     proc = subprocess.Popen(
-        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command, env=slow, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         stored, deadline = 0, time.monotonic() + 60
