@@ -25,7 +25,10 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
 the same turns, over the acting defaults.
 
 Prints one line per configuration with the wall-clock and CPU (this process) medians, a
-cProfile breakdown of the acting default (``--profile``), and ends with
+cProfile breakdown of the acting default (``--profile``), its CPU time per decision split
+into the search's phases (``--phases``: leaf valuation and within it the co-player fields,
+the opponent model's forward passes and the compiled rollout loop; expansion and within it
+the focal priors; node creation; the rest is selection, backup and bookkeeping), and ends with
 ``ms_per_decision=<wall median>`` for DESIGN's search with ``leaves_per_round=8``,
 ``hop_agent_ms_per_decision=<CPU median>`` for the agent's acting default (the CPU time of
 this one-threaded process is what a decision costs on a core of its own; it equals the wall
@@ -33,7 +36,8 @@ time on an idle machine), ``hop_agent_wall_ms_per_decision=<wall median>``, and 
 for ``hop-plus`` (``hop_plus_ms_per_decision``, ``hop_plus_wall_ms_per_decision``: the same
 search with learned subgoals, shipped weights when they exist, from the same positions).
 
-    python benchmarks/hop_decision.py [--decisions 20] [--profile] [--compare KEY=VALUE ...]
+    python benchmarks/hop_decision.py [--decisions 20] [--profile] [--phases]
+                                      [--compare KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -113,6 +117,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=20, help="decisions to time")
     parser.add_argument("--profile", action="store_true", help="print a cProfile breakdown")
+    parser.add_argument(
+        "--phases", action="store_true", help="print the acting default's time per phase"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--compare",
@@ -191,6 +198,8 @@ def main() -> None:
         f"({share:.0%} of the rows)"
     )
 
+    if args.phases:
+        print_phases(agent, rules, states, args.seed)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -213,6 +222,62 @@ def main() -> None:
     print(f"hop_agent_wall_ms_per_decision={agent_wall:.1f}")
     print(f"hop_plus_ms_per_decision={plus_cpu:.1f}")
     print(f"hop_plus_wall_ms_per_decision={plus_wall:.1f}")
+
+
+class _Timed:
+    """A callable that adds the CPU time of every call of ``inner`` to ``seconds``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return self.inner(*args, **kwargs)
+        finally:
+            self.seconds += time.process_time() - start
+
+
+def print_phases(agent: HopAgent, rules, states: list[GridState], seed: int) -> None:
+    """CPU milliseconds per decision of the acting default's phases, from timers wrapped
+    around the agent's own objects. The three search phases do not overlap; the parts
+    below them are inside them (the fields are computed in valuation and expansion alike)."""
+    import agents.hop.evaluators as evaluators
+    import agents.hop.planner as planner_module
+
+    planner, cache = agent.planner, agent.search_policy
+    rollouts = getattr(agent.evaluator, "rollouts", None)
+    wrapped: list[tuple[str, Any, str]] = [
+        ("leaf valuation (planner._evaluate)", planner, "_evaluate"),
+        ("expansion (planner._expand)", planner, "_expand"),
+        ("  of which focal priors", agent.evaluator, "priors"),
+        ("co-player fields computed (both)", cache, "_compute_fields"),
+        ("  of which opponent-model forward", cache.policy.model, "run"),
+    ]
+    timers = []
+    for label, owner, name in wrapped:
+        timer = _Timed(getattr(owner, name))
+        setattr(owner, name, timer)
+        timers.append((label, owner, name, timer))
+    loop = _Timed(evaluators.rollout_loop)
+    create = _Timed(planner_module.create_children)
+    evaluators.rollout_loop, planner_module.create_children = loop, create
+    try:
+        _, cpu = time_decisions(planner, rules, states, cache, agent.evaluator, seed)
+    finally:
+        for _, owner, name, timer in timers:
+            setattr(owner, name, timer.inner)
+        evaluators.rollout_loop, planner_module.create_children = loop.inner, create.inner
+    n = len(states)
+    lines = [(label, timer.seconds) for label, _, _, timer in timers]
+    lines.insert(1, ("  of which the compiled rollout loop", loop.seconds))
+    lines.insert(4, ("node creation (create_children)", create.seconds))
+    print(f"acting default, CPU per decision by phase ({n} decisions, mean {sum(cpu) / n:.1f} ms):")
+    for label, seconds in lines:
+        print(f"  {label:<38} {seconds / n * 1000.0:6.1f} ms")
+    if rollouts is None or not rollouts.compiled:
+        print("  (the rollouts ran in the numpy loop)")
 
 
 #: The earlier acting default's search: 50 simulations a tree, 10 leaves per round.

@@ -28,7 +28,14 @@ def run(script: str, *args: str) -> str:
 
 
 def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
-    out = run("hop_decision.py", "--decisions", "2", "--compare", "rollout_depth=15,num_trees=4")
+    out = run(
+        "hop_decision.py",
+        "--decisions",
+        "2",
+        "--phases",
+        "--compare",
+        "rollout_depth=15,num_trees=4",
+    )
     for label in (
         "earlier default, no cache",
         "earlier default, exact cache",
@@ -54,6 +61,14 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
     rows, calls, read, share = (int(x) for x in fields.groups())
     # Every answer read comes from a computed row of a field, and a call computes >= 1 row.
     assert 0 < read <= rows and 0 < calls <= rows and 0 < share <= 100
+    phases = dict(re.findall(r"^ +(\S.*?\S) +(\d+\.\d) ms$", out, re.MULTILINE))
+    for part, whole in (
+        ("  of which the compiled rollout loop", "leaf valuation (planner._evaluate)"),
+        ("  of which focal priors", "expansion (planner._expand)"),
+        ("  of which opponent-model forward", "co-player fields computed (both)"),
+    ):
+        assert 0.0 < float(phases[part.strip()]) <= float(phases[whole]), (part, phases)
+    assert float(phases["node creation (create_children)"]) > 0.0
     figure = re.search(r"^hop_agent_ms_per_decision=(\d+\.\d)$", out, re.MULTILINE)
     assert figure is not None and float(figure[1]) > 0.0
     assert "hop-plus acting default (shipped weights)" in out
