@@ -184,59 +184,63 @@ def _exists(b, goal, object_alive, object_goal):
 
 
 @numba.njit(cache=True)
+def _gone(b, j, goals, active, object_alive, object_goal):
+    """Whether co-player ``j`` of entry ``b`` is still in the game and pursued a goal that
+    no longer exists (so it must be redrawn)."""
+    g = goals[b, j]
+    if g in (NO_GOAL, IDLE) or not active[b, j]:
+        return False
+    return not _exists(b, g, object_alive, object_goal)
+
+
+@numba.njit(cache=True)
 def _belief_redraws(
     player, active, object_alive, goals, changed, object_goal, belief_goals, belief_weights,
     belief_count, rng,
 ):  # fmt: skip
     """Redraw, as :class:`~agents.hop.goal_sampling.BeliefGoalSampler` does, every goal of
     the ``changed`` rows that no longer exists; False (nothing drawn) when one of them would
-    need the sampler's uniform fallback, which Python then does for the whole step."""
+    need the sampler's uniform fallback (no belief, or no weight on any goal that exists),
+    which Python then does for the whole step."""
     size, n = goals.shape
-    for b in range(size):
-        if not changed[b]:
-            continue
-        for j in range(n):
-            g = goals[b, j]
-            if g in (NO_GOAL, IDLE) or not active[b, j]:
+    for drawing in (False, True):  # first check that no fallback is needed, then draw
+        for b in range(size):
+            if not changed[b]:
                 continue
-            if _exists(b, g, object_alive, object_goal):
-                continue
-            count = belief_count[j]
-            if count <= 0:
-                return False
-            total = 0.0
-            for i in range(count):
-                if _exists(b, belief_goals[j, i], object_alive, object_goal):
-                    total += belief_weights[j, i]
-            if total <= 0.0:
-                return False
-    for b in range(size):
-        if not changed[b]:
-            continue
-        for j in range(n):
-            g = goals[b, j]
-            if g in (NO_GOAL, IDLE) or not active[b, j]:
-                continue
-            if _exists(b, g, object_alive, object_goal):
-                continue
-            count = belief_count[j]
-            cdf = np.zeros(count)
-            running_total = 0.0
-            for i in range(count):
-                w = 0.0
-                if _exists(b, belief_goals[j, i], object_alive, object_goal):
-                    w = belief_weights[j, i]
-                running_total = w if i == 0 else running_total + w
-                cdf[i] = running_total
-            x = rng.random() * cdf[count - 1]
-            index = 0
-            for i in range(count):
-                if cdf[i] <= x:
-                    index += 1
-            if index >= count:
-                raise IndexError("belief redraw: the draw fell past the last goal")
-            goals[b, j] = belief_goals[j, index]
+            for j in range(n):
+                if not _gone(b, j, goals, active, object_alive, object_goal):
+                    continue
+                count = belief_count[j]
+                if count <= 0:
+                    return False
+                cdf = _belief_cdf(b, j, count, object_alive, object_goal, belief_goals,
+                                  belief_weights)  # fmt: skip
+                if cdf[count - 1] <= 0.0:
+                    return False
+                if not drawing:
+                    continue
+                x = rng.random() * cdf[count - 1]
+                index = 0
+                for i in range(count):
+                    if cdf[i] <= x:
+                        index += 1
+                if index >= count:
+                    raise IndexError("belief redraw: the draw fell past the last goal")
+                goals[b, j] = belief_goals[j, index]
     return True
+
+
+@numba.njit(cache=True)
+def _belief_cdf(b, j, count, object_alive, object_goal, belief_goals, belief_weights):
+    """The cumulative weights of co-player ``j``'s belief over the goals that exist in entry
+    ``b`` (others weigh 0), summed as ``np.cumsum`` does."""
+    cdf = np.zeros(count)
+    for i in range(count):
+        w = 0.0
+        if _exists(b, belief_goals[j, i], object_alive, object_goal):
+            w = belief_weights[j, i]
+        cdf[i] = w if i == 0 else cdf[i - 1] + w
+    return cdf
 
 
 @numba.njit(cache=True)

@@ -268,7 +268,7 @@ class RolloutEvaluator:
             on = ~current.over & current.active[:, player]
             changed = (on & (outcome.target >= 0).any(1)).nonzero()[0]
             if changed.size:
-                self._redraw_removed(sims, changed, redraw, layout)
+                self._redraw_removed(sims.batch, sims.goals, changed, redraw, layout)
             sims.keep(on)
 
     def _compiled_rollouts(
@@ -327,7 +327,7 @@ class RolloutEvaluator:
                 if cache.field_positions(batch, rows, seats, goals[rows, seats]) is None:
                     raise RuntimeError("the co-player cache stopped answering from fields")
             else:  # NEED_REDRAW
-                self._redraw_removed_rows(batch, goals, changed.nonzero()[0], redraw, layout)
+                self._redraw_removed(batch, goals, changed.nonzero()[0], redraw, layout)
 
     def _compiled_tables(self, object_kind: np.ndarray) -> StepTables:
         """The compiled step's tables for this evaluator's game (object kinds fixed)."""
@@ -366,12 +366,6 @@ class RolloutEvaluator:
         return np.minimum((cdf <= x[:, None]).sum(1), self.rules.num_actions - 1)
 
     def _redraw_removed(
-        self, sims: _Sims, changed: np.ndarray, redraw: Redraw, layout: GridLayout
-    ) -> None:
-        """Replace the goals whose object was just captured or removed (rows ``changed``)."""
-        self._redraw_removed_rows(sims.batch, sims.goals, changed, redraw, layout)
-
-    def _redraw_removed_rows(
         self,
         batch: BatchedState,
         all_goals: np.ndarray,

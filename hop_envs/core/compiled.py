@@ -205,6 +205,15 @@ def _numpy_sum(values, n):
     return 0.0 + total
 
 
+@numba.njit(cache=True)
+def _none_alive(b, object_alive):
+    """Whether entry ``b`` has no live object left."""
+    for k in range(object_alive.shape[1]):  # noqa: SIM110 (a plain loop compiles in numba)
+        if object_alive[b, k]:
+            return False
+    return True
+
+
 @numba.njit(cache=True, inline="always")
 def _remove(b, obj, object_pos, object_alive, cell_object, cell_code, move_bits):
     object_alive[b, obj] = False
@@ -260,11 +269,7 @@ def _hunts(
     t[b] += 1
     if captured and first_capture_t[b] < 0:
         first_capture_t[b] = t[b]
-    no_prey = True
-    for k in range(object_alive.shape[1]):
-        if object_alive[b, k]:
-            no_prey = False
-            break
+    no_prey = _none_alive(b, object_alive)
     if no_prey:
         for j in range(n):
             active[b, j] = False
@@ -326,10 +331,6 @@ def _removals(
     t[b] += 1
     if removed and first_capture_t[b] < 0:
         first_capture_t[b] = t[b]
-    cleared = True
-    for k in range(object_alive.shape[1]):
-        if object_alive[b, k]:
-            cleared = False
-            break
+    cleared = _none_alive(b, object_alive)
     if cleared or t[b] >= ints[4]:
         over[b] = True
