@@ -3,7 +3,8 @@
     hop-bench train --agent hop --env ID [--env-arg KEY=VALUE ...] [--out DIR]
                     [--iterations N] [--trials-per-iteration N] [--episodes-per-trial N]
                     [--trees N] [--simulations N] [--coplayer NAME ...] [--seed S]
-                    [--pretrain-episodes N] [--workers W] [--plot PNG]
+                    [--pretrain-episodes N] [--conv-channels C,C] [--hidden H]
+                    [--workers W] [--plot PNG]
     hop-bench train --resume DIR [--iterations N] [--workers W]
     hop-bench train --agent hop-plus ...      (see evaluation.train_hop_plus)
 
@@ -61,7 +62,11 @@ CONFIG_OPTIONS: dict[str, str] = {
     "om_epochs": "om_epochs",
     "checkpoint_every": "checkpoint_every",
     "holdout_episodes": "holdout_episodes",
+    "conv_channels": "conv_channels",
+    "hidden": "hidden",
 }
+#: The network-size options, which only ``--agent hop`` takes.
+SIZE_OPTIONS = ("conv_channels", "hidden")
 HELP = "train HOP (focal network and opponent model) or a learning baseline; save a checkpoint"
 
 
@@ -96,6 +101,16 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         type=int_at_least(0),
         help="held-out rule-based episodes scoring the opponent model (0: off)",
     )
+    p.add_argument(
+        "--conv-channels",
+        type=channel_list,
+        metavar="C,C",
+        help="hop: output channels of the networks' 3x3 convolutions, one per layer "
+        "(default 16,16)",
+    )
+    p.add_argument(
+        "--hidden", type=int_at_least(1), help="hop: the networks' hidden units (default 128)"
+    )
     p.add_argument("--workers", type=int_at_least(1), help="collection processes (default: CPUs)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="plot the training curve here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -110,6 +125,19 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_train_arguments(p)
     p.set_defaults(handler=run_train)
     return p
+
+
+def channel_list(text: str) -> tuple[int, ...]:
+    """An argparse ``type``: comma-separated integers >= 1 (``8,8``)."""
+    try:
+        channels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        channels = ()
+    if not channels or min(channels) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers >= 1 such as 8,8, got {text!r}"
+        )
+    return channels
 
 
 def _usage(message: str) -> Exception:
@@ -142,6 +170,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``hop-bench train``; returns the exit code."""
+    sizes = [o for o in SIZE_OPTIONS if getattr(args, o, None) is not None]
+    if sizes and (args.agent != "hop" or args.resume is not None):
+        flags = ", ".join(f"--{o.replace('_', '-')}" for o in sizes)
+        raise _usage(
+            f"{flags}: options of a new --agent hop run (got --agent {args.agent!r}"
+            + (f", --resume {args.resume}" if args.resume is not None else "")
+            + ")"
+        )
     if is_hop_plus_train(args):
         return run_hop_plus_train(args)
     hop_plus_only = (

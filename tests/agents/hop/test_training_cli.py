@@ -71,6 +71,17 @@ def test_train_resume_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str
         (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--coplayer", "cleaner"],
          "unknown co-player 'cleaner'"),
         (["train", "--resume", "/nonexistent/run"], "not a checkpoint folder"),
+        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--conv-channels", "8,x"],
+         "argument --conv-channels: expected comma-separated integers >= 1 such as 8,8, "
+         "got '8,x'"),
+        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--conv-channels", "8,0"],
+         "got '8,0'"),
+        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--hidden", "0"],
+         "argument --hidden: expected an integer >= 1, got 0"),
+        (["train", "--agent", "ppo", "--env", "MarkovStagHunt-v0", "--hidden", "8"],
+         "--hidden: options of a new --agent hop run (got --agent 'ppo')"),
+        (["train", "--agent", "hop-plus", "--env", "MarkovStagHunt-v0", "--conv-channels", "8"],
+         "--conv-channels: options of a new --agent hop run (got --agent 'hop-plus')"),
     ],
 )  # fmt: skip
 def test_bad_arguments_exit_with_code_2(
@@ -95,3 +106,19 @@ def test_resume_refuses_changed_options_and_existing_output(
     assert "--env cannot be combined with --resume" in capsys.readouterr().err
     assert main(["train", *TINY_ARGS, "--out", str(out)]) == 2
     assert "already holds a checkpoint" in capsys.readouterr().err
+
+
+def test_network_sizes(tmp_path: Path) -> None:
+    """``--conv-channels`` and ``--hidden`` size every network of the run, and a resumed run
+    refuses them (it keeps its own)."""
+    out = tmp_path / "run"
+    argv = ["train", *TINY_ARGS, "--iterations", "0", "--out", str(out)]
+    assert main([*argv, "--conv-channels", "4,6", "--hidden", "8"]) == 0
+    checkpoint = load_checkpoint(out)
+    assert (checkpoint.config.conv_channels, checkpoint.config.hidden) == ((4, 6), 8)
+    focal = checkpoint.focal
+    assert focal.config.conv_channels == (4, 6) and focal.config.hidden == 8
+    assert focal.trunk.hidden.out_features == 8
+    assert [c.out_channels for c in focal.trunk.convs if hasattr(c, "out_channels")] == [4, 6]
+    assert checkpoint.opponent_model.config.conv_channels == (4, 6)
+    assert main(["train", "--resume", str(out), "--hidden", "8", "--no-progress"]) == 2
