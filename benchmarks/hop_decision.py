@@ -22,7 +22,8 @@ Plans from positions of real episodes of ``MarkovStagHunt-v0`` (4 players, 8x8),
   rows and calls, and how many distinct (field, cell) answers the search reads).
 
 ``--compare KEY=VALUE[,KEY=VALUE]`` (repeatable) times further ``hop`` configurations in
-the same turns, over the acting defaults.
+the same turns, over the acting defaults (e.g. ``weights="DIR"`` for another checkpoint),
+and prints each one's CPU time relative to the acting default's, position by position.
 
 Prints one line per configuration with the wall-clock and CPU (this process) medians, a
 cProfile breakdown of the acting default (``--profile``), its CPU time per decision split
@@ -101,6 +102,18 @@ def time_interleaved(
     return times
 
 
+def paired_ratio(cpu: list[float], baseline_cpu: list[float]) -> str:
+    """Position by position (the same positions, in turns), the CPU time of one search over
+    another's: the median and geometric mean of the ratios and how often it was faster. A
+    paired figure: far less noisy than two medians side by side."""
+    ratios = np.asarray(cpu) / np.asarray(baseline_cpu)
+    return (
+        f"CPU time per position: median ratio {np.median(ratios):.3f}, geometric mean "
+        f"{np.exp(np.log(ratios).mean()):.3f}, faster on {int((ratios < 1.0).sum())} of "
+        f"{ratios.size} positions"
+    )
+
+
 def report(name: str, times: tuple[list[float], list[float]], sims: int) -> tuple[float, float]:
     """Print wall and CPU medians; returns both (wall, CPU)."""
     wall, cpu = times
@@ -163,14 +176,10 @@ def main() -> None:
 
     agents = [hop_agent(args.seed, **options) for _, options in configs]
     figures = []
-    for (label, _), agent, times in zip(
-        configs,
-        agents,
-        time_interleaved(
-            [(a.planner, a.search_policy, a.evaluator) for a in agents], rules, states, args.seed
-        ),
-        strict=True,
-    ):
+    all_times = time_interleaved(
+        [(a.planner, a.search_policy, a.evaluator) for a in agents], rules, states, args.seed
+    )
+    for (label, _), agent, times in zip(configs, agents, all_times, strict=True):
         acting, leaf = agent.planner_config, agent.leaf_values
         figures.append(
             report(
@@ -183,6 +192,8 @@ def main() -> None:
         )
     default = len(AGENT_CONFIGS) - 1  # the acting default
     agent, (agent_wall, agent_cpu) = agents[default], figures[default]
+    for (label, _), (_, cpu) in zip(configs[default + 1 :], all_times[default + 1 :], strict=True):
+        print(f"hop {label} against the acting default, {paired_ratio(cpu, all_times[default][1])}")
     gaps, usage = own_cell_diagnostics(agent, rules, states[: min(5, len(states))], args.seed)
     print(
         f"own-cell cache vs the model's exact answers on the search's queries: total variation "

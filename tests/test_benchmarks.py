@@ -50,6 +50,14 @@ def test_hop_decision_prints_every_configuration_and_the_figures() -> None:
         out,
         re.MULTILINE,
     )
+    paired = re.search(
+        r"^hop with rollout_depth=15,num_trees=4 against the acting default, CPU time per "
+        r"position: median ratio (\d+\.\d+), geometric mean (\d+\.\d+), faster on (\d) of 2 "
+        r"positions$",
+        out,
+        re.MULTILINE,
+    )
+    assert paired is not None and float(paired[1]) > 0.0 and float(paired[2]) > 0.0
     gap = re.search(r"total variation mean (\d\.\d+), 90th percentile (\d\.\d+)", out)
     assert gap is not None and 0.0 <= float(gap[1]) <= 1.0
     fields = re.search(
