@@ -10,7 +10,12 @@ median time of:
 * ``adapter``: the full planner-facing call (``LearnedCoplayerPolicy.action_probs`` or
   ``NetworkEvaluator.evaluate``): features + forward + softmax + numpy.
 
-Target: batch 20 well under 1 ms per forward pass. Run: ``python benchmarks/hop_networks.py``.
+``--conv-channels C,C`` and ``--hidden H`` time networks of other sizes (untrained; the
+time does not depend on the weights), e.g. those of a checkpoint trained with the same
+options of ``hop-bench train``.
+
+Target: batch 20 well under 1 ms per forward pass. Run: ``python benchmarks/hop_networks.py
+[--conv-channels 16,16] [--hidden 128]``.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ def states_and_goals(rules: GridRules, count: int, rng: np.random.Generator):
     return states, goals
 
 
-def bench_game(name: str, rules: GridRules, repeats: int) -> None:
+def bench_game(name: str, rules: GridRules, repeats: int, sizes: dict[str, object]) -> None:
     fb = FeatureBuilder(rules)
     rng = np.random.default_rng(0)
     print(f"\n{name}: {rules.num_players} players, {rules.height}x{rules.width} grid")
@@ -69,7 +74,7 @@ def bench_game(name: str, rules: GridRules, repeats: int) -> None:
         f"{'features us':>11} {'adapter us':>10}"
     )
     for kind in KINDS:
-        net = build_network(NetworkConfig.for_rules(rules, kind), seed=0).eval()
+        net = build_network(NetworkConfig.for_rules(rules, kind, **sizes), seed=0).eval()
         params = sum(p.numel() for p in net.parameters())
         for batch in BATCHES:
             states, goals = states_and_goals(rules, batch, rng)
@@ -102,11 +107,22 @@ def bench_game(name: str, rules: GridRules, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="timed blocks per figure")
+    parser.add_argument(
+        "--conv-channels",
+        type=lambda text: tuple(int(c) for c in text.split(",")),
+        default=(16, 16),
+        help="the convolutions' output channels (default 16,16)",
+    )
+    parser.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     args = parser.parse_args()
+    sizes = {"conv_channels": args.conv_channels, "hidden": args.hidden}
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    bench_game("MarkovStagHunt-v0", StagHuntRules(StagHuntConfig()), args.repeats)
-    bench_game("MarkovSnowdrift-v0", SnowdriftRules(SnowdriftConfig()), args.repeats)
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}; conv channels "
+        f"{','.join(map(str, args.conv_channels))}, hidden {args.hidden}"
+    )
+    bench_game("MarkovStagHunt-v0", StagHuntRules(StagHuntConfig()), args.repeats, sizes)
+    bench_game("MarkovSnowdrift-v0", SnowdriftRules(SnowdriftConfig()), args.repeats, sizes)
 
 
 if __name__ == "__main__":

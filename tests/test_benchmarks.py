@@ -188,3 +188,21 @@ def test_hop_decision_revisions_refuses_an_unknown_revision() -> None:
     done = invoke("hop_decision_revisions.py", "--base", "no-such-revision")
     assert done.returncode == 2
     assert "'no-such-revision' is not a commit of the repository" in done.stderr
+
+
+def test_hop_networks_times_every_network_at_the_sizes_given() -> None:
+    out = run("hop_networks.py", "--repeats", "1", "--conv-channels", "8,8", "--hidden", "64")
+    assert "conv channels 8,8, hidden 64" in out
+    for kind in ("focal", "goal_om", "action_model"):
+        rows = re.findall(
+            rf"^\s+{kind}\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+\d+\s+\d+$", out, re.MULTILINE
+        )
+        assert [int(batch) for _, batch in rows] == [1, 5, 20, 64] * 2  # both games
+    # The focal net's parameters at these sizes, counted by hand for the stag hunt (7 input
+    # channels, 8 x 8, 7 actions): convs 7*8*9+8 and 8*8*9+8, hidden (8*64+1)*64+64,
+    # policy 64*7+7, value 64+1.
+    focal = re.search(r"^\s+focal\s+(\d+)\s+1\s", out, re.MULTILINE)
+    assert focal is not None
+    assert int(focal[1]) == (7 * 8 * 9 + 8) + (8 * 8 * 9 + 8) + (8 * 64 + 1) * 64 + 64 + (
+        64 * 7 + 7
+    ) + (64 + 1)
