@@ -65,13 +65,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from agents.hop.coplayer_cache import CachedCoplayerPolicy
 from agents.hop.goal_sampling import (
     GoalSampler,
     SamplerRedraw,
     UniformGoalSampler,
     goal_exists,
 )
-from agents.hop.interfaces import CoplayerPolicy, Goal, LeafEvaluator, PolicyQuery
+from agents.hop.interfaces import NO_GOAL, CoplayerPolicy, Goal, LeafEvaluator, PolicyQuery
 from agents.hop.search_tree import (
     DEPTH_LIMIT,
     EVALUATE,
@@ -84,6 +85,7 @@ from agents.hop.search_tree import (
     SearchTree,
     UniformStream,
     create_children,
+    node_batch,
 )
 from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
@@ -255,6 +257,9 @@ class MultiTreePlanner:
         uniforms = UniformStream(rng)
         goal_aware = isinstance(evaluator, GoalAwareEvaluator)
         roots = [Node(state.copy(), 0.0, False, 0, g) for g in tree_goals]
+        root_batch = BatchedState.stack([root.state for root in roots])
+        for i, root in enumerate(roots):
+            root.source = (root_batch, i)
         # The roots share a state: one evaluation; their goals differ: one query each. The
         # search never reads a root's value (its edges hold the backed-up returns), so an
         # evaluator that can give priors alone (no rollouts) is asked only for those.
@@ -473,8 +478,7 @@ class MultiTreePlanner:
     def _set_priors(self, nodes: list[Node], priors: np.ndarray, player: int) -> None:
         """Mask ``priors`` to each node's legal actions and renormalise (uniform over the
         legal actions when nothing legal has mass)."""
-        states = [node.state for node in nodes]
-        masks = self._game.action_masks(BatchedState.stack(states))[:, player] > 0
+        masks = self._game.action_masks(node_batch(nodes))[:, player] > 0
         prior = np.where(masks, np.maximum(priors, 0.0), 0.0)
         total = prior.sum(1, keepdims=True)
         uniform = masks / masks.sum(1, keepdims=True)
@@ -501,23 +505,39 @@ class MultiTreePlanner:
                     f"{(len(states), self.num_actions)}, got {priors.shape}"
                 )
             self._set_priors(lacking, priors, player)
-        queries: list[PolicyQuery] = []
-        seats_of: list[list[int]] = []
-        for node in nodes:
-            seats = _coplayer_seats(node.state, player)
-            seats_of.append(seats)
-            goals = node.goals
-            queries.extend([PolicyQuery(node.state, j, goals[j]) for j in seats])
-        dists = self._coplayer_dists(policy, queries) if queries else []
+        seats_of = [_coplayer_seats(node.state, player) for node in nodes]
+        dists = self._coplayer_dists(policy, nodes, seats_of)
         k = 0
         for node, seats in zip(nodes, seats_of, strict=True):
             node.set_coplayers(seats, dists[k : k + len(seats)])
             k += len(seats)
 
     def _coplayer_dists(
-        self, policy: CoplayerPolicy, queries: list[PolicyQuery]
+        self, policy: CoplayerPolicy, nodes: list[Node], seats_of: list[list[int]]
     ) -> list[int | list[float]]:
-        probs = np.asarray(policy.action_probs(queries), dtype=np.float64)
+        """The distributions of the co-players ``seats_of[i]`` at ``nodes[i]`` (each an int
+        for a certain action, else the cumulative distribution), in one policy call: on the
+        nodes' batch when the policy takes one (the answers are the same as
+        ``action_probs``', without turning states into queries and back)."""
+        queries = [
+            PolicyQuery(node.state, j, node.goals[j])
+            for node, seats in zip(nodes, seats_of, strict=True)
+            for j in seats
+        ]
+        if not queries:
+            return []
+        if isinstance(policy, CachedCoplayerPolicy):
+            rows = np.repeat(np.arange(len(nodes)), [len(seats) for seats in seats_of])
+            seats = np.fromiter((q.player for q in queries), np.int64, len(queries))
+            goals = np.fromiter(
+                (NO_GOAL if q.goal is None else int(q.goal) for q in queries),
+                np.int64,
+                len(queries),
+            )
+            probs = policy.batch_action_probs(node_batch(nodes), rows, seats, goals)
+        else:
+            probs = policy.action_probs(queries)
+        probs = np.asarray(probs, dtype=np.float64)
         expected = (len(queries), self.num_actions)
         if probs.shape != expected:
             raise ValueError(
