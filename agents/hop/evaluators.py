@@ -60,7 +60,7 @@ from agents.hop.compiled_rollouts import (
 )
 from agents.hop.coplayer_cache import CachedCoplayerPolicy
 from agents.hop.goal_sampling import BeliefGoalSampler, SamplerRedraw
-from agents.hop.interfaces import IDLE, NO_GOAL, CoplayerPolicy, Goal, PolicyQuery
+from agents.hop.interfaces import IDLE, NO_GOAL, CoplayerPolicy, Goal, PolicyQuery, StackedStates
 from agents.hop.search_tree import Goals, Redraw
 from hop_envs.core import (
     NUM_MOVES,
@@ -190,6 +190,8 @@ class RolloutEvaluator:
         groups: dict[int, list[int]] = {}
         for i, s in enumerate(states):
             groups.setdefault(id(s.layout), []).append(i)
+        if len(groups) == 1 and isinstance(states, StackedStates):  # already stacked
+            return self._rollout_group(states, player, goals, redraw, states.batch)
         for members in groups.values():
             values[members] = self._rollout_group(
                 [states[i] for i in members], player, [goals[i] for i in members], redraw
@@ -197,9 +199,15 @@ class RolloutEvaluator:
         return values
 
     def _rollout_group(
-        self, states: Sequence[GridState], player: int, goals: Sequence[Goals], redraw: Redraw
+        self,
+        states: Sequence[GridState],
+        player: int,
+        goals: Sequence[Goals],
+        redraw: Redraw,
+        stacked: BatchedState | None = None,
     ) -> np.ndarray:
-        """Rollouts of states that share one layout, stepped together on the batched core."""
+        """Rollouts of states that share one layout, stepped together on the batched core
+        (``stacked``: the states as one batch, if the caller has it)."""
         k = self.num_rollouts
         options: list[int] = [ANY_KIND]
         num_kinds = len(self.rules.object_kinds)
@@ -212,7 +220,7 @@ class RolloutEvaluator:
         per_state = k * len(options)
         layout = states[0].layout
         origin = np.repeat(np.arange(len(states)), per_state)
-        batch = BatchedState.stack(states).take(origin)
+        batch = (BatchedState.stack(states) if stacked is None else stacked).take(origin)
         goal_rows = np.asarray(
             [[NO_GOAL if g is None else int(g) for g in row] for row in goals], dtype=np.int64
         ).reshape(len(states), self.rules.num_players)

@@ -20,7 +20,7 @@ import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
 from agents.hop.features import FeatureBuilder, Features
-from agents.hop.interfaces import NO_GOAL, PolicyQuery
+from agents.hop.interfaces import NO_GOAL, PolicyQuery, StackedStates
 from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
 from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
@@ -107,12 +107,21 @@ class NetworkEvaluator:
         self.net = focal_net
         self.rules = rules
         self.features = FeatureBuilder(rules)
+        self._batched: BatchedFeatureBuilder | None = None
 
     def evaluate(self, states: Sequence[GridState], player: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(priors (k, num_actions), values (k,))`` for ``player`` in each state."""
+        """``(priors (k, num_actions), values (k,))`` for ``player`` in each state (the
+        inputs read from the batch of :class:`~agents.hop.interfaces.StackedStates`: the
+        same arrays, built without a pass over the states)."""
         if len(states) == 0:
             return np.zeros((0, self.rules.num_actions)), np.zeros(0)
-        features = self.features.build(states, np.full(len(states), player, dtype=np.int64))
+        seats = np.full(len(states), player, dtype=np.int64)
+        if isinstance(states, StackedStates):
+            if self._batched is None:
+                self._batched = BatchedFeatureBuilder(self.features, BatchedGame(self.rules))
+            features = self._batched.build(states.batch, np.arange(len(states)), seats)
+        else:
+            features = self.features.build(states, seats)
         with torch.inference_mode():
             logits, values = self.net.run(features)
             priors = torch.softmax(logits, dim=1).numpy().astype(np.float64)

@@ -72,7 +72,14 @@ from agents.hop.goal_sampling import (
     UniformGoalSampler,
     goal_exists,
 )
-from agents.hop.interfaces import NO_GOAL, CoplayerPolicy, Goal, LeafEvaluator, PolicyQuery
+from agents.hop.interfaces import (
+    NO_GOAL,
+    CoplayerPolicy,
+    Goal,
+    LeafEvaluator,
+    PolicyQuery,
+    StackedStates,
+)
 from agents.hop.search_tree import (
     DEPTH_LIMIT,
     EVALUATE,
@@ -437,7 +444,7 @@ class MultiTreePlanner:
         evaluator call (``priors_only``: value 0 from an evaluator with a ``priors`` method,
         see :class:`PriorEvaluator`)."""
         a_n = self.num_actions
-        states = [leaf.state for leaf in leaves]
+        states = StackedStates([leaf.state for leaf in leaves], lambda: node_batch(leaves))
         if not priors_only and isinstance(evaluator, SplitEvaluator):
             # Values now, priors when (if ever) the leaf is expanded: most leaves of a wide
             # chance tree are visited once, so most priors are never needed.
@@ -497,7 +504,7 @@ class MultiTreePlanner:
         focal priors of those that have none yet, in one evaluator call."""
         lacking = [node for node in nodes if not node.has_priors]
         if lacking:
-            states = [node.state for node in lacking]
+            states = StackedStates([node.state for node in lacking], lambda: node_batch(lacking))
             priors = np.asarray(evaluator.priors(states, player), dtype=np.float64)  # type: ignore[union-attr]
             if priors.shape != (len(states), self.num_actions) or not np.isfinite(priors).all():
                 raise ValueError(

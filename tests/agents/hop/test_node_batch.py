@@ -16,7 +16,8 @@ from test_compiled_rollouts import hop_agent
 
 from agents.hop import planner as planner_module
 from agents.hop import search_tree
-from agents.hop.goal_sampling import BeliefGoalSampler
+from agents.hop.goal_sampling import BeliefGoalSampler, SamplerRedraw, UniformGoalSampler
+from agents.hop.interfaces import StackedStates
 from agents.hop.search_tree import Node, node_batch
 from hop_envs.core import BatchedState
 from hop_envs.core.positions import random_positions
@@ -97,3 +98,23 @@ def test_a_search_decides_the_same_as_with_stacked_states(
     for a, b in zip(fast, slow, strict=True):
         for name in RESULT_FIELDS:
             assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+
+
+def test_evaluators_answer_the_same_on_stacked_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The focal net's priors and values and the rollout values, asked with
+    :class:`StackedStates` (read from its batch) and with a plain list of the same states."""
+    nodes = searched_nodes(monkeypatch, "hop/MarkovStagHunt-v0")
+    rng = np.random.default_rng(1)
+    chosen = [nodes[i] for i in rng.permutation(len(nodes))[:30]]
+    states = [node.state for node in chosen]
+    goals = [node.goals for node in chosen]
+    answers = []
+    for given in (states, StackedStates(states, lambda: node_batch(chosen))):
+        agent = hop_agent("hop/MarkovStagHunt-v0", True)  # the rollouts' generator anew
+        network = agent.evaluator.network
+        priors, values = network.evaluate(given, 0)
+        redraw = SamplerRedraw(UniformGoalSampler(agent.rules), np.random.default_rng(2))
+        rollouts = agent.evaluator.rollouts.values_with_goals(given, 0, goals, redraw)
+        answers.append((priors, values, rollouts))
+    for a, b in zip(*answers, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
