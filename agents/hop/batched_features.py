@@ -44,8 +44,10 @@ class BatchedFeatureBuilder:
                 "BatchedFeatureBuilder.build: rows and seats must be equal, non-empty 1-D "
                 f"arrays, got shapes {rows.shape} and {seats.shape}"
             )
-        sub = batch.take(rows)
         index = np.arange(rows.size)
+        # Every entry in order (the co-player fields ask so): the batch itself, uncopied.
+        whole = rows.size == batch.batch_size and np.array_equal(rows, index)
+        sub = batch if whole else batch.take(rows)
         layers = self.game.layers(sub)
         grids = layers[index[:, None], self._orders[seats]].astype(np.float32)
         masks = self.game.action_masks(sub)[index, seats].astype(bool)

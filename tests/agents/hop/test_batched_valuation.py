@@ -3,6 +3,8 @@ and rollouts on the batched core, checked against the scalar paths and by hand."
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -113,6 +115,30 @@ def test_batched_features_equal_the_scalar_features(rules) -> None:
     np.testing.assert_array_equal(batched.masks, expected.masks)
     np.testing.assert_array_equal(batched.times, expected.times)
     np.testing.assert_array_equal(batched.goals, expected.goals)
+
+
+@pytest.mark.parametrize("rules", RULES, ids=["msh", "msg", "msh-3p-walls"])
+def test_batched_features_of_every_entry_in_order_leave_the_batch_as_it_was(rules) -> None:
+    """Rows ``0..B-1`` read the batch itself (no copy): the same features, the batch intact."""
+    rng = np.random.default_rng(2)
+    states = random_states(rules, 9, 2)
+    seats = rng.integers(0, rules.num_players, size=len(states))
+    goals = goals_for(rules, states, seats, rng)
+    builder = FeatureBuilder(rules)
+    batch = BatchedState.stack(states)
+    before = {
+        f.name: getattr(batch, f.name).copy()
+        for f in dataclasses.fields(batch)
+        if isinstance(getattr(batch, f.name), np.ndarray)
+    }
+    batched = BatchedFeatureBuilder(builder, BatchedGame(rules)).build(
+        batch, np.arange(len(states)), seats, goals
+    )
+    expected = builder.build(states, seats, goals)
+    for name in ("grids", "masks", "times", "goals"):
+        np.testing.assert_array_equal(getattr(batched, name), getattr(expected, name))
+    for name, array in before.items():
+        np.testing.assert_array_equal(getattr(batch, name), array)
 
 
 def test_batched_model_answers_equal_the_scalar_answers() -> None:
