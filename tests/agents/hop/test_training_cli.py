@@ -55,28 +55,31 @@ def test_train_resume_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert png.read_bytes().startswith(b"\x89PNG")
 
 
+HOP_STAG = ["train", "--agent", "hop", "--env", "MarkovStagHunt-v0"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["train", "--agent", "hpo", "--env", "MarkovStagHunt-v0"], "did you mean 'ppo', 'hop'"),
         (["train", "--agent", "hop"], "--env is required"),
         (["train", "--env", "MarkovStagHunt-v0"], "--agent is required"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--iterations", "-1"],
+        ([*HOP_STAG, "--iterations", "-1"],
          "expected an integer >= 0, got -1"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--episodes-per-trial", "0"],
+        ([*HOP_STAG, "--episodes-per-trial", "0"],
          "argument --episodes-per-trial: expected an integer >= 1, got 0"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--workers", "many"],
+        ([*HOP_STAG, "--workers", "many"],
          "argument --workers: expected an integer >= 1, got 'many'"),
         (["train", "--agent", "hop", "--env", "MarkovStagHnt-v0"], "unknown environment id"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--coplayer", "cleaner"],
+        ([*HOP_STAG, "--coplayer", "cleaner"],
          "unknown co-player 'cleaner'"),
         (["train", "--resume", "/nonexistent/run"], "not a checkpoint folder"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--conv-channels", "8,x"],
+        ([*HOP_STAG, "--conv-channels", "8,x"],
          "argument --conv-channels: expected comma-separated integers >= 1 such as 8,8, "
          "got '8,x'"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--conv-channels", "8,0"],
+        ([*HOP_STAG, "--conv-channels", "8,0"],
          "got '8,0'"),
-        (["train", "--agent", "hop", "--env", "MarkovStagHunt-v0", "--hidden", "0"],
+        ([*HOP_STAG, "--hidden", "0"],
          "argument --hidden: expected an integer >= 1, got 0"),
         (["train", "--agent", "ppo", "--env", "MarkovStagHunt-v0", "--hidden", "8"],
          "--hidden: options of a new --agent hop run (got --agent 'ppo')"),
