@@ -60,8 +60,9 @@ from agents.hop.compiled_rollouts import (
 )
 from agents.hop.coplayer_cache import CachedCoplayerPolicy
 from agents.hop.goal_sampling import BeliefGoalSampler, SamplerRedraw
-from agents.hop.interfaces import IDLE, NO_GOAL, CoplayerPolicy, Goal, PolicyQuery, StackedStates
+from agents.hop.interfaces import IDLE, NO_GOAL, CoplayerPolicy, Goal, PolicyQuery
 from agents.hop.search_tree import Goals, Redraw
+from agents.hop.stacked_states import StackedStates
 from hop_envs.core import (
     NUM_MOVES,
     STAY,

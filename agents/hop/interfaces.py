@@ -15,7 +15,7 @@ re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +31,6 @@ __all__ = [
     "Goal",
     "LeafEvaluator",
     "PolicyQuery",
-    "StackedStates",
 ]
 
 Goal = int
@@ -47,25 +46,6 @@ class PolicyQuery:
     state: GridState
     player: int
     goal: Goal | None = None
-
-
-class StackedStates(list[GridState]):
-    """A list of states that can also give them as one :class:`BatchedState` (entry ``i``
-    is state ``i``), built on first use by ``make_batch``. The planner hands its leaves to
-    evaluators this way: an evaluator that works on batches reads :attr:`batch` instead of
-    stacking the states again, any other one sees a plain list."""
-
-    def __init__(self, states: Sequence[GridState], make_batch: Callable[[], BatchedState]):
-        super().__init__(states)
-        self._make_batch = make_batch
-        self._batch: BatchedState | None = None
-
-    @property
-    def batch(self) -> BatchedState:
-        """The states stacked (read it, do not change it)."""
-        if self._batch is None:
-            self._batch = self._make_batch()
-        return self._batch
 
 
 class CoplayerPolicy(Protocol):

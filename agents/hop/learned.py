@@ -20,8 +20,9 @@ import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
 from agents.hop.features import FeatureBuilder, Features
-from agents.hop.interfaces import NO_GOAL, PolicyQuery, StackedStates
+from agents.hop.interfaces import NO_GOAL, PolicyQuery
 from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
+from agents.hop.stacked_states import StackedStates
 from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
 __all__ = ["LearnedCoplayerPolicy", "NetworkEvaluator"]
@@ -111,7 +112,7 @@ class NetworkEvaluator:
 
     def evaluate(self, states: Sequence[GridState], player: int) -> tuple[np.ndarray, np.ndarray]:
         """``(priors (k, num_actions), values (k,))`` for ``player`` in each state (the
-        inputs read from the batch of :class:`~agents.hop.interfaces.StackedStates`: the
+        inputs read from the batch of :class:`~agents.hop.stacked_states.StackedStates`: the
         same arrays, built without a pass over the states)."""
         if len(states) == 0:
             return np.zeros((0, self.rules.num_actions)), np.zeros(0)

@@ -78,7 +78,6 @@ from agents.hop.interfaces import (
     Goal,
     LeafEvaluator,
     PolicyQuery,
-    StackedStates,
 )
 from agents.hop.search_tree import (
     DEPTH_LIMIT,
@@ -94,6 +93,7 @@ from agents.hop.search_tree import (
     create_children,
     node_batch,
 )
+from agents.hop.stacked_states import StackedStates
 from hop_envs.core import BatchedGame, BatchedState, GridRules, GridState
 
 ROOT_SELECTIONS = ("q_boltzmann", "visits")

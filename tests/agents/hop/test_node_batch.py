@@ -17,8 +17,8 @@ from test_compiled_rollouts import hop_agent
 from agents.hop import planner as planner_module
 from agents.hop import search_tree
 from agents.hop.goal_sampling import BeliefGoalSampler, SamplerRedraw, UniformGoalSampler
-from agents.hop.interfaces import StackedStates
 from agents.hop.search_tree import Node, node_batch
+from agents.hop.stacked_states import StackedStates
 from hop_envs.core import BatchedState
 from hop_envs.core.positions import random_positions
 
