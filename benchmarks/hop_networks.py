@@ -35,6 +35,7 @@ from agents.hop.features import FeatureBuilder
 from agents.hop.interfaces import IDLE, PolicyQuery
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import KINDS, NetworkConfig, build_network
+from evaluation.train_cli import channel_list
 from hop_envs.core import GridRules, SnowdriftConfig, SnowdriftRules, StagHuntConfig, StagHuntRules
 
 BATCHES = (1, 5, 20, 64)
@@ -109,7 +110,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timed blocks per figure")
     parser.add_argument(
         "--conv-channels",
-        type=lambda text: tuple(int(c) for c in text.split(",")),
+        type=channel_list,
         default=(16, 16),
         help="the convolutions' output channels (default 16,16)",
     )

@@ -108,7 +108,7 @@ class NetworkEvaluator:
         self.net = focal_net
         self.rules = rules
         self.features = FeatureBuilder(rules)
-        self._batched: BatchedFeatureBuilder | None = None
+        self._batched = BatchedFeatureBuilder(self.features, BatchedGame(rules))
 
     def evaluate(self, states: Sequence[GridState], player: int) -> tuple[np.ndarray, np.ndarray]:
         """``(priors (k, num_actions), values (k,))`` for ``player`` in each state (the
@@ -118,8 +118,6 @@ class NetworkEvaluator:
             return np.zeros((0, self.rules.num_actions)), np.zeros(0)
         seats = np.full(len(states), player, dtype=np.int64)
         if isinstance(states, StackedStates):
-            if self._batched is None:
-                self._batched = BatchedFeatureBuilder(self.features, BatchedGame(self.rules))
             features = self._batched.build(states.batch, np.arange(len(states)), seats)
         else:
             features = self.features.build(states, seats)

@@ -523,29 +523,26 @@ class MultiTreePlanner:
         self, policy: CoplayerPolicy, nodes: list[Node], seats_of: list[list[int]]
     ) -> list[int | list[float]]:
         """The distributions of the co-players ``seats_of[i]`` at ``nodes[i]`` (each an int
-        for a certain action, else the cumulative distribution), in one policy call: on the
-        nodes' batch when the policy takes one (the answers are the same as
-        ``action_probs``', without turning states into queries and back)."""
-        queries = [
-            PolicyQuery(node.state, j, node.goals[j])
-            for node, seats in zip(nodes, seats_of, strict=True)
-            for j in seats
-        ]
-        if not queries:
+        for a certain action, else the cumulative distribution), in one policy call. The
+        search's cache is asked on the nodes' batch: its ``action_probs`` stacks the states
+        and makes that very call, so the answers are the same."""
+        pairs = [(node, j) for node, ss in zip(nodes, seats_of, strict=True) for j in ss]
+        if not pairs:
             return []
+        seats = [j for _, j in pairs]
+        goals = [node.goals[j] for node, j in pairs]
         if isinstance(policy, CachedCoplayerPolicy):
-            rows = np.repeat(np.arange(len(nodes)), [len(seats) for seats in seats_of])
-            seats = np.fromiter((q.player for q in queries), np.int64, len(queries))
-            goals = np.fromiter(
-                (NO_GOAL if q.goal is None else int(q.goal) for q in queries),
-                np.int64,
-                len(queries),
+            rows = np.repeat(np.arange(len(nodes)), [len(s) for s in seats_of])
+            codes = np.asarray([NO_GOAL if g is None else int(g) for g in goals], dtype=np.int64)
+            probs = policy.batch_action_probs(
+                node_batch(nodes), rows, np.asarray(seats, dtype=np.int64), codes
             )
-            probs = policy.batch_action_probs(node_batch(nodes), rows, seats, goals)
         else:
-            probs = policy.action_probs(queries)
+            probs = policy.action_probs(
+                [PolicyQuery(node.state, j, g) for (node, j), g in zip(pairs, goals, strict=True)]
+            )
         probs = np.asarray(probs, dtype=np.float64)
-        expected = (len(queries), self.num_actions)
+        expected = (len(seats), self.num_actions)
         if probs.shape != expected:
             raise ValueError(
                 f"{type(policy).__name__}.action_probs must return shape {expected}, "
@@ -556,7 +553,7 @@ class MultiTreePlanner:
             bad = int(np.argmax(np.abs(sums - 1.0)))
             raise ValueError(
                 f"{type(policy).__name__}.action_probs must return non-negative rows summing "
-                f"to 1; row {bad} (player {queries[bad].player}) is {probs[bad].tolist()}"
+                f"to 1; row {bad} (player {seats[bad]}) is {probs[bad].tolist()}"
             )
         cdf = np.cumsum(probs, axis=1).tolist()
         certain = (probs.max(1) >= 1.0 - 1e-9).tolist()

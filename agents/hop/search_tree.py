@@ -435,25 +435,23 @@ def node_batch(nodes: Sequence[Node]) -> BatchedState:
         for b in batches.values()
     ):
         return BatchedState.stack([node.state for node in nodes])
-    order = list(batches)
-    group = np.fromiter((order.index(id(b)) for b, _ in sources), np.int64, len(nodes))  # type: ignore[misc]
+    group = {key: g for g, key in enumerate(batches)}
+    groups = np.fromiter((group[id(b)] for b, _ in sources), np.int64, len(nodes))  # type: ignore[misc]
     rows = np.fromiter((r for _, r in sources), np.int64, len(nodes))  # type: ignore[misc]
-    parts = [batches[key].take(rows[group == g]) for g, key in enumerate(order)]
-    # Entries back in the nodes' order: stable sort by group puts them group by group.
-    where = np.empty(len(nodes), dtype=np.int64)
-    where[np.argsort(group, kind="stable")] = np.arange(len(nodes))
-    return _concatenate(parts).take(where)
+    return _gather(list(batches.values()), groups, rows)
 
 
-def _concatenate(parts: Sequence[BatchedState]) -> BatchedState:
-    """The entries of ``parts`` (one board, one set of object kinds) in one batch."""
-    per_entry = [
-        f.name
-        for f in dataclasses.fields(BatchedState)
-        if f.name not in ("object_kind", "shared_board")
-    ]
-    return BatchedState(
-        **{name: np.concatenate([getattr(p, name) for p in parts]) for name in per_entry},
-        object_kind=parts[0].object_kind,
-        shared_board=True,
-    )
+def _gather(batches: Sequence[BatchedState], groups: np.ndarray, rows: np.ndarray) -> BatchedState:
+    """One batch (one board, one set of object kinds) whose entry ``i`` is entry
+    ``rows[i]`` of ``batches[groups[i]]``."""
+    masks = [groups == g for g in range(len(batches))]
+    fields: dict[str, np.ndarray] = {}
+    for f in dataclasses.fields(BatchedState):
+        if f.name in ("object_kind", "shared_board"):
+            continue
+        first = getattr(batches[0], f.name)
+        out = np.empty((rows.size, *first.shape[1:]), dtype=first.dtype)
+        for batch, mask in zip(batches, masks, strict=True):
+            out[mask] = getattr(batch, f.name)[rows[mask]]
+        fields[f.name] = out
+    return BatchedState(**fields, object_kind=batches[0].object_kind, shared_board=True)
