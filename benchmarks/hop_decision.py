@@ -28,7 +28,8 @@ and prints each one's CPU time relative to the acting default's, position by pos
 Prints one line per configuration with the wall-clock and CPU (this process) medians, a
 cProfile breakdown of the acting default (``--profile``), its CPU time per decision split
 into the search's phases (``--phases``: leaf valuation and within it the co-player fields,
-the opponent model's forward passes and the compiled rollout loop; expansion and within it
+the opponent model's incremental field passes, any full forward passes and the compiled
+rollout loop; expansion and within it
 the focal priors; node creation; the rest is selection, backup and bookkeeping), and ends with
 ``ms_per_decision=<wall median>`` for DESIGN's search with ``leaves_per_round=8``,
 ``hop_agent_ms_per_decision=<CPU median>`` for the agent's acting default (the CPU time of
@@ -264,7 +265,8 @@ def print_phases(agent: HopAgent, rules, states: list[GridState], seed: int) -> 
         ("expansion (planner._expand)", planner, "_expand"),
         ("  of which focal priors", agent.evaluator, "priors"),
         ("co-player fields computed (both)", cache, "_compute_fields"),
-        ("  of which opponent-model forward", cache.policy.model, "run"),
+        ("  of which opponent-model forward", cache.policy.field_model, "probs"),
+        ("  of which full forward passes", cache.policy.model, "run"),
     ]
     timers = []
     for label, owner, name in wrapped:

@@ -17,7 +17,8 @@ key; only keys it has not seen go to the network. ``mode`` says what the key hol
   relative to its goal, so this trades a small approximation for far fewer network rows
   (``benchmarks/hop_decision.py`` prints both, with the total-variation gap). The first
   time a (live objects, goal) pair is needed, its whole *field* is computed in one call:
-  the co-player on every free cell, the others where they stand in that first state.
+  the co-player on every free cell, the others where they stand in that first state (the
+  learned models compute it incrementally, :mod:`agents.hop.incremental_fields`).
 * ``"none"``: no cache.
 
 The agent calls :meth:`clear` before every decision (the model learns between episodes, and
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from agents.hop.incremental_fields import spread_over_cells
 from agents.hop.interfaces import NO_GOAL, BatchedCoplayerPolicy, PolicyQuery
 from hop_envs.core import BatchedState, GridRules, GridState
 
@@ -167,16 +169,18 @@ class CachedCoplayerPolicy:
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray
     ) -> np.ndarray:
         """``(len(rows), cells, num_actions)``: co-player ``seats[i]`` of entry ``rows[i]``
-        moved onto every free cell (the others where they are), in one network call."""
+        moved onto every free cell (the others where they are), in one call: the policy's
+        ``field_action_probs`` where it has one (the learned models compute a field
+        incrementally), else ``batch_action_probs`` on the spread-out states."""
         free = np.flatnonzero(~batch.walls[rows[0]].reshape(-1))
-        count = rows.size * free.size
-        spread = batch.take(np.repeat(rows, free.size))
-        seat_rows = np.repeat(seats, free.size)
-        spread.player_pos[np.arange(count), seat_rows] = np.tile(free, rows.size)
-        probs = self.policy.batch_action_probs(
-            spread, np.arange(count), seat_rows, np.repeat(goals, free.size)
-        )
         fields = np.zeros((rows.size, self._cells, self.num_actions), dtype=np.float64)
+        if hasattr(self.policy, "field_action_probs"):
+            fields[:, free] = self.policy.field_action_probs(batch, rows, seats, goals, free)
+            return fields
+        spread, seat_rows = spread_over_cells(batch, rows, seats, free)
+        probs = self.policy.batch_action_probs(
+            spread, np.arange(seat_rows.size), seat_rows, np.repeat(goals, free.size)
+        )
         fields[:, free] = probs.reshape(rows.size, free.size, self.num_actions)
         return fields
 

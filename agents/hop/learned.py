@@ -3,7 +3,9 @@
 :class:`LearnedCoplayerPolicy` answers :class:`~agents.hop.interfaces.CoplayerPolicy` with an
 opponent model, :class:`NetworkEvaluator` answers
 :class:`~agents.hop.interfaces.LeafEvaluator` with the focal net. Each call is one batched
-forward pass under ``torch.inference_mode()`` with numpy-built features.
+forward pass under ``torch.inference_mode()`` with numpy-built features, except the own-cell
+cache's fields (:meth:`LearnedCoplayerPolicy.field_action_probs`), which are computed
+incrementally by :mod:`agents.hop.incremental_fields`.
 
 ``IDLE`` (a co-player that pursues no goal any more) is a trained goal in both games: the
 hindsight labels give it to every step after a co-player's last capture or removal, and to
@@ -20,6 +22,7 @@ import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
 from agents.hop.features import FeatureBuilder, Features
+from agents.hop.incremental_fields import IncrementalFieldModel, spread_over_cells
 from agents.hop.interfaces import NO_GOAL, PolicyQuery
 from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
 from agents.hop.stacked_states import StackedStates
@@ -44,6 +47,8 @@ class LearnedCoplayerPolicy:
         self.features = FeatureBuilder(rules)
         self.goal_conditioned = model.config.kind == GOAL_OM
         self._batched: BatchedFeatureBuilder | None = None
+        #: Computes :meth:`field_action_probs` (:mod:`agents.hop.incremental_fields`).
+        self.field_model = IncrementalFieldModel(model)
 
     def action_probs(self, queries: Sequence[PolicyQuery]) -> np.ndarray:
         """``(len(queries), num_actions)`` float64 rows summing to 1, exactly 0 where masked."""
@@ -71,29 +76,90 @@ class LearnedCoplayerPolicy:
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return np.zeros((0, self.rules.num_actions), dtype=np.float64)
-        goal_array = None
-        if self.goal_conditioned:
-            goal_array = np.asarray(goals, dtype=np.int64)
-            if (goal_array == NO_GOAL).any():
-                k = int(np.flatnonzero(goal_array == NO_GOAL)[0])
-                raise ValueError(
-                    f"LearnedCoplayerPolicy: row {k} (player {int(seats[k])}) has no goal, but "
-                    "the goal-conditioned model needs a goal for every query"
-                )
+        goal_array = self._goal_array(goals, seats)
         features = self._batched_features().build(batch, rows, seats, goal_array)
-        return self._run(features)
+        with torch.inference_mode():
+            return _probabilities(self.model.run(features))
+
+    def field_action_probs(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray,
+        cells: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        """``(len(rows), len(cells), num_actions)``: :meth:`batch_action_probs` of player
+        ``seats[i]`` of entry ``rows[i]`` moved onto each of ``cells`` (flat; the others where
+        they are), pursuing ``goals[i]``. Computed incrementally from each entry's view
+        (:mod:`agents.hop.incremental_fields`): the same answers up to float32 rounding."""
+        rows = np.asarray(rows, dtype=np.int64)
+        seats = np.asarray(seats, dtype=np.int64)
+        goals = np.asarray(goals, dtype=np.int64)
+        cells = np.asarray(cells, dtype=np.int64)
+        out = np.empty((rows.size, cells.size, self.rules.num_actions), dtype=np.float64)
+        if out.size == 0:
+            return out
+        # A player who left has no own channel to move: those rows take the full pass.
+        left = ~batch.active[rows, seats]
+        for part, incremental in ((left, False), (~left, True)):
+            if part.any():
+                out[part] = self._spread_probs(
+                    batch, rows[part], seats[part], goals[part], cells, incremental
+                )
+        return out
+
+    def _spread_probs(
+        self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray,
+        cells: np.ndarray, incremental: bool,
+    ) -> np.ndarray:  # fmt: skip
+        """:meth:`field_action_probs` of some rows, by the full forward pass on the
+        spread-out states or incrementally."""
+        count = rows.size * cells.size
+        shape = (rows.size, cells.size, self.rules.num_actions)
+        spread, seat_rows = spread_over_cells(batch, rows, seats, cells)
+        if not incremental:
+            probs = self.batch_action_probs(
+                spread, np.arange(count), seat_rows, np.repeat(goals, cells.size)
+            )
+            return probs.reshape(shape)
+        builder = self._batched_features()
+        features = builder.build(batch, rows, seats, self._goal_array(goals, seats))
+        base = features.grids
+        if features.goals is not None:
+            base = np.concatenate([base, features.goals], axis=1)
+        base[:, 0] = 0.0  # the co-player's own cell, added per row
+        masks = builder.game.action_masks(spread)[np.arange(count), seat_rows].astype(bool)
+        return self.field_model.probs(
+            base, features.times, np.repeat(np.arange(rows.size), cells.size),
+            np.tile(cells, rows.size), masks,
+        ).reshape(shape)  # fmt: skip
+
+    def _goal_array(self, goals: np.ndarray, seats: np.ndarray) -> np.ndarray | None:
+        """The goals as int64 for a goal-conditioned model (None for a goal-free one),
+        checked: every query needs one."""
+        if not self.goal_conditioned:
+            return None
+        goal_array = np.asarray(goals, dtype=np.int64)
+        if (goal_array == NO_GOAL).any():
+            k = int(np.flatnonzero(goal_array == NO_GOAL)[0])
+            raise ValueError(
+                f"LearnedCoplayerPolicy: row {k} (player {int(seats[k])}) has no goal, but "
+                "the goal-conditioned model needs a goal for every query"
+            )
+        return goal_array
 
     def _run(self, features: Features) -> np.ndarray:
         with torch.inference_mode():
-            logits = self.model.run(features)
-            probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return probs
+            return _probabilities(self.model.run(features))
 
     def _batched_features(self) -> BatchedFeatureBuilder:
         if self._batched is None:
             self._batched = BatchedFeatureBuilder(self.features, BatchedGame(self.rules))
         return self._batched
+
+
+def _probabilities(logits: torch.Tensor) -> np.ndarray:
+    """Float64 rows of the softmax of masked ``logits``, renormalised to sum to 1."""
+    probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
 
 
 class NetworkEvaluator:
