@@ -3,9 +3,12 @@
 :class:`LearnedCoplayerPolicy` answers :class:`~agents.hop.interfaces.CoplayerPolicy` with an
 opponent model, :class:`NetworkEvaluator` answers
 :class:`~agents.hop.interfaces.LeafEvaluator` with the focal net. Each call is one batched
-forward pass under ``torch.inference_mode()`` with numpy-built features, except the own-cell
-cache's fields (:meth:`LearnedCoplayerPolicy.field_action_probs`), which are computed
-incrementally by :mod:`agents.hop.incremental_fields`.
+forward pass with numpy-built features: the opponent model's under
+``torch.inference_mode()``, except the own-cell cache's fields
+(:meth:`LearnedCoplayerPolicy.field_action_probs`), which are computed incrementally by
+:mod:`agents.hop.incremental_fields`; the focal net's compiled
+(:mod:`agents.hop.compiled_networks`). Both equal the network's own forward pass up to
+float32 rounding.
 
 ``IDLE`` (a co-player that pursues no goal any more) is a trained goal in both games: the
 hindsight labels give it to every step after a co-player's last capture or removal, and to
@@ -21,6 +24,7 @@ import numpy as np
 import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
+from agents.hop.compiled_networks import CompiledFocalNet
 from agents.hop.features import FeatureBuilder, Features
 from agents.hop.incremental_fields import IncrementalFieldModel, spread_over_cells
 from agents.hop.interfaces import NO_GOAL, PolicyQuery
@@ -172,6 +176,8 @@ class NetworkEvaluator:
             )
         focal_net.config.check_rules(rules)
         self.net = focal_net
+        #: Runs the net's forward pass (:mod:`agents.hop.compiled_networks`).
+        self.compiled = CompiledFocalNet(focal_net)
         self.rules = rules
         self.features = FeatureBuilder(rules)
         self._batched = BatchedFeatureBuilder(self.features, BatchedGame(rules))
@@ -187,8 +193,4 @@ class NetworkEvaluator:
             features = self._batched.build(states.batch, np.arange(len(states)), seats)
         else:
             features = self.features.build(states, seats)
-        with torch.inference_mode():
-            logits, values = self.net.run(features)
-            priors = torch.softmax(logits, dim=1).numpy().astype(np.float64)
-        priors /= priors.sum(axis=1, keepdims=True)
-        return priors, values.numpy().astype(np.float64)
+        return self.compiled.evaluate(features.grids, features.times, features.masks)
