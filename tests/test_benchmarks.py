@@ -195,9 +195,19 @@ def test_hop_networks_times_every_network_at_the_sizes_given() -> None:
     assert "conv channels 8,8, hidden 64" in out
     for kind in ("focal", "goal_om", "action_model"):
         rows = re.findall(
-            rf"^\s+{kind}\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+\d+\s+\d+$", out, re.MULTILINE
+            rf"^\s+{kind}\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+(\d+|-)\s+\d+\s+\d+$", out, re.MULTILINE
         )
-        assert [int(batch) for _, batch in rows] == [1, 5, 20, 64] * 2  # both games
+        assert [int(batch) for _, batch, _ in rows] == [1, 5, 20, 64] * 2  # both games
+        # Only the focal net has a compiled pass of its own (the models' is per field).
+        assert all((compiled == "-") == (kind != "focal") for _, _, compiled in rows)
+    fields = re.findall(
+        r"^goal_om fields: ([13]) x (\d+) cells: incremental (\d+) us, forward pass on the "
+        r"spread states (\d+) us$",
+        out,
+        re.MULTILINE,
+    )
+    assert [count for count, *_ in fields] == ["1", "3"] * 2  # both games
+    assert all(int(cells) > 0 and int(a) > 0 and int(b) > 0 for _, cells, a, b in fields)
     # The focal net's parameters at these sizes, counted by hand for the stag hunt (7 input
     # channels, 8 x 8, 7 actions): convs 7*8*9+8 and 8*8*9+8, hidden (8*64+1)*64+64,
     # policy 64*7+7, value 64+1.
