@@ -7,9 +7,10 @@ median time of:
 * ``net``: the forward pass alone on ready-made features (``torch.inference_mode``), as the
   median and the fastest block (the fastest is the better guide on a shared, loaded machine);
 * ``features``: building the numpy features from ``GridState``s;
-* ``compiled`` (focal net): the compiled pass the planner uses
+* ``compiled`` (focal net): the compiled pass
   (:class:`agents.hop.compiled_networks.CompiledFocalNet`) on the same features, with the
-  masked softmax;
+  masked softmax, at every batch size (the planner's evaluator uses it up to
+  ``COMPILED_MAX_ROWS`` views and torch's pass above: where the two columns cross);
 * ``adapter``: the full planner-facing call (``LearnedCoplayerPolicy.action_probs`` or
   ``NetworkEvaluator.evaluate``): features + forward + softmax + numpy.
 
@@ -108,7 +109,7 @@ def bench_game(name: str, rules: GridRules, repeats: int, sizes: dict[str, objec
             feat_us, _ = timings_us(lambda s=states, p=players, g=g: fb.build(s, p, g), repeats)
             compiled = "-"
             if kind == "focal":
-                fast = CompiledFocalNet(net)
+                fast = CompiledFocalNet(net, max_rows=batch)
                 compiled_us, _ = timings_us(
                     lambda f=features, c=fast: c.evaluate(f.grids, f.times, f.masks), repeats
                 )

@@ -23,7 +23,7 @@ from torch import nn
 
 from agents.hop.networks import FocalNet, HopNetwork
 
-__all__ = ["CompiledFocalNet", "TrunkWeights", "trunk_forward"]
+__all__ = ["COMPILED_MAX_ROWS", "CompiledFocalNet", "TrunkWeights", "trunk_forward"]
 
 _JIT = {"cache": True, "fastmath": True, "error_model": "numpy"}
 
@@ -85,13 +85,25 @@ def _versions(network: nn.Module) -> tuple[int, ...]:
     return tuple(p._version for p in network.parameters())
 
 
-class CompiledFocalNet:
-    """The focal net's masked priors and values (:meth:`evaluate`), compiled."""
+#: Batches of up to this many views run compiled; larger ones through torch, whose matrix
+#: kernels win once a batch pays for its fixed cost per layer (``benchmarks/hop_networks.py``
+#: prints both; the planner's focal batches are mostly smaller).
+COMPILED_MAX_ROWS = 16
 
-    def __init__(self, net: FocalNet) -> None:
+
+class CompiledFocalNet:
+    """The focal net's masked priors and values (:meth:`evaluate`): compiled for small
+    batches, torch's forward pass for larger ones (:data:`COMPILED_MAX_ROWS`)."""
+
+    def __init__(self, net: FocalNet, max_rows: int = COMPILED_MAX_ROWS) -> None:
         if not isinstance(net, FocalNet):
             raise TypeError(f"CompiledFocalNet: net must be a FocalNet, got {type(net).__name__}")
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 0:
+            raise ValueError(
+                f"CompiledFocalNet: max_rows must be an integer >= 0, got {max_rows!r}"
+            )
         self.net = net
+        self.max_rows = max_rows
         self._weights = TrunkWeights(net)
 
     def evaluate(
@@ -99,6 +111,8 @@ class CompiledFocalNet:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(priors (B, A) float64, values (B,) float64)``: the softmax of the masked policy
         logits (exactly 0 where ``masks`` is False) and the value of each view."""
+        if len(grids) > self.max_rows:
+            return self._torch_evaluate(grids, times, masks)
         self._weights = w = TrunkWeights.current(self.net, self._weights)
         _, _, hidden = w.forward(grids, times)
         priors = np.empty((hidden.shape[0], w.heads["policy"][0].shape[0]), dtype=np.float64)
@@ -112,6 +126,17 @@ class CompiledFocalNet:
             values,
         )
         return priors, values
+
+    def _torch_evaluate(
+        self, grids: np.ndarray, times: np.ndarray, masks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            logits, values = self.net(
+                torch.from_numpy(grids), torch.from_numpy(times), torch.from_numpy(masks)
+            )
+            priors = torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        priors /= priors.sum(axis=1, keepdims=True)
+        return priors, values.numpy().astype(np.float64)
 
 
 def conv_layers(convs: nn.Sequential) -> list[nn.Conv2d]:
