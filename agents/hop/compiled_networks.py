@@ -55,12 +55,13 @@ class TrunkWeights:
             for name in ("policy", "value")
             if isinstance(head := getattr(network, name, None), nn.Linear)
         }
-        self._versions = _versions(network)
+        self._read = _parameter_versions(network)
 
     @classmethod
     def current(cls, network: HopNetwork, cached: TrunkWeights | None) -> TrunkWeights:
-        """``cached`` if no parameter of ``network`` changed since it was read, else anew."""
-        if cached is not None and cached._versions == _versions(network):
+        """``cached`` if ``network`` has the same parameter objects, none changed in place
+        since it was read, else the weights read anew."""
+        if cached is not None and _same_parameters(cached._read, network):
             return cached
         return cls(network)
 
@@ -80,9 +81,18 @@ class TrunkWeights:
         return pre, post, hidden
 
 
-def _versions(network: nn.Module) -> tuple[int, ...]:
-    """The in-place version counters of ``network``'s parameters."""
-    return tuple(p._version for p in network.parameters())
+def _parameter_versions(network: nn.Module) -> tuple[tuple[torch.Tensor, int], ...]:
+    """``network``'s parameters with their in-place version counters (kept alive, so a
+    replaced parameter is told apart from the one read)."""
+    return tuple((p, p._version) for p in network.parameters())
+
+
+def _same_parameters(read: tuple[tuple[torch.Tensor, int], ...], network: nn.Module) -> bool:
+    """Whether ``network``'s parameters are the objects of ``read``, none changed since."""
+    now = tuple(network.parameters())
+    return len(now) == len(read) and all(
+        p is q and p._version == version for p, (q, version) in zip(now, read, strict=True)
+    )
 
 
 #: Batches of up to this many views run compiled; larger ones through torch, whose matrix

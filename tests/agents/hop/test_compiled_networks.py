@@ -134,6 +134,8 @@ def test_any_depth_agrees_and_in_place_training_is_followed(conv_channels):
     net.value.bias.sum().backward()
     optimizer.step()  # changes the value bias in place: the compiled net must see it
     np.testing.assert_allclose(check(), before - 0.5, atol=1e-5)
+    net.value.bias = nn.Parameter(net.value.bias.detach() + 2.0)  # a new parameter object
+    np.testing.assert_allclose(check(), before + 1.5, atol=1e-5)
 
 
 def test_what_it_cannot_compile_is_refused():
