@@ -7,7 +7,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
 from agents.hop.coplayer_cache import CachedCoplayerPolicy
@@ -28,14 +27,6 @@ from hop_envs.core import (
     StagHuntConfig,
     StagHuntRules,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def random_states(rules, count: int, seed: int, *, same_board: bool = False):

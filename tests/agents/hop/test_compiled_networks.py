@@ -20,14 +20,6 @@ STAG_RULES = StagHuntRules(StagHuntConfig())
 DRIFT_RULES = SnowdriftRules(SnowdriftConfig())
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def hand_worked_focal_net():
     """A 2x2 grid, two input channels, two conv layers of one channel, two hidden units,
     two actions:

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_batched_valuation import (  # noqa: F401 (one_torch_thread: an autouse fixture)
+from test_batched_valuation import (
     RULES,
     goal_model,
     goals_for,
-    one_torch_thread,
     random_states,
 )
 

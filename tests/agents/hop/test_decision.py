@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import hop_envs
 from agents.base import SeatInfo, Transition
@@ -18,14 +17,6 @@ from hop_envs.coplayers import make_coplayer
 
 SH = "hop/MarkovStagHunt-v0"
 TINY_SH = {"num_players": 2, "grid_size": 5, "num_hares": 2, "num_wall_pieces": 0, "max_cycles": 10}
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def seat_info(env, env_id: str, seat: int, env_kwargs: dict) -> SeatInfo:

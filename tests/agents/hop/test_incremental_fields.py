@@ -27,14 +27,6 @@ DRIFT_RULES = SnowdriftRules(SnowdriftConfig())
 CHECKPOINTS = "agents/hop/checkpoints"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def hand_worked_model() -> IncrementalFieldModel:
     """A 3x3 grid, two input channels (0: the co-player, 1: an object), one conv channel,
     one hidden unit, two actions:

@@ -43,16 +43,6 @@ DRIFT_RULES = SnowdriftRules(SnowdriftConfig(num_wall_pieces=2))
 SMALL = {"conv_channels": (8, 8), "hidden": 32}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the suite runs beside other work on few cores, where torch's
-    default thread pool oversubscribes them and runs several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def random_states(rules, seed: int, count: int):
     """``count`` states reached by random legal play from random resets, and a seat each."""
     rng = np.random.default_rng(seed)

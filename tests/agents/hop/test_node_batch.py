@@ -11,7 +11,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from test_batched_valuation import one_torch_thread  # noqa: F401 (an autouse fixture)
 from test_compiled_rollouts import hop_agent
 
 from agents.hop import planner as planner_module

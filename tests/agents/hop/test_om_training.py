@@ -34,16 +34,6 @@ RULES = StagHuntRules(
 SIZES = {"conv_channels": (16, 16), "hidden": 64}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the suite runs beside other work on few cores, where torch's
-    default thread pool oversubscribes them and runs several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def nearest_prey_action(state, seat: int, goal: int) -> int:
     """A deterministic nearest-prey co-player: hunt when on prey of the goal kind, else the
     first move (up, down, left, right) along a shortest path to the nearest such prey."""
