@@ -55,13 +55,14 @@ class TrunkWeights:
             for name in ("policy", "value")
             if isinstance(head := getattr(network, name, None), nn.Linear)
         }
+        self._network = network
         self._read = _parameter_versions(network)
 
     @classmethod
     def current(cls, network: HopNetwork, cached: TrunkWeights | None) -> TrunkWeights:
-        """``cached`` if ``network`` has the same parameter objects, none changed in place
-        since it was read, else the weights read anew."""
-        if cached is not None and _same_parameters(cached._read, network):
+        """``cached`` if ``network``'s modules hold the parameters it read, none changed in
+        place since, else the weights read anew."""
+        if cached is not None and cached._network is network and _same_parameters(cached._read):
             return cached
         return cls(network)
 
@@ -81,18 +82,21 @@ class TrunkWeights:
         return pre, post, hidden
 
 
-def _parameter_versions(network: nn.Module) -> tuple[tuple[torch.Tensor, int], ...]:
-    """``network``'s parameters with their in-place version counters (kept alive, so a
-    replaced parameter is told apart from the one read)."""
-    return tuple((p, p._version) for p in network.parameters())
-
-
-def _same_parameters(read: tuple[tuple[torch.Tensor, int], ...], network: nn.Module) -> bool:
-    """Whether ``network``'s parameters are the objects of ``read``, none changed since."""
-    now = tuple(network.parameters())
-    return len(now) == len(read) and all(
-        p is q and p._version == version for p, (q, version) in zip(now, read, strict=True)
+def _parameter_versions(network: nn.Module) -> tuple[tuple[dict, str, torch.Tensor, int], ...]:
+    """Where each of ``network``'s parameters is held (its module's parameter dict and
+    name), the parameter, and its in-place version counter (the parameter is kept alive, so
+    a replacement is told apart from it)."""
+    return tuple(
+        (module._parameters, name, p, p._version)
+        for module in network.modules()
+        for name, p in module._parameters.items()
+        if p is not None
     )
+
+
+def _same_parameters(read: tuple[tuple[dict, str, torch.Tensor, int], ...]) -> bool:
+    """Whether every parameter read is still the one its module holds, unchanged since."""
+    return all(held.get(name) is p and p._version == version for held, name, p, version in read)
 
 
 #: Batches of up to this many views run compiled; larger ones through torch, whose matrix
