@@ -82,8 +82,7 @@ class LearnedCoplayerPolicy:
             return np.zeros((0, self.rules.num_actions), dtype=np.float64)
         goal_array = self._goal_array(goals, seats)
         features = self._batched_features().build(batch, rows, seats, goal_array)
-        with torch.inference_mode():
-            return _probabilities(self.model.run(features))
+        return self._run(features)
 
     def field_action_probs(
         self, batch: BatchedState, rows: np.ndarray, seats: np.ndarray, goals: np.ndarray,
