@@ -10,8 +10,8 @@ results equal the network's own forward pass up to float32 rounding (the sums ar
 another order); ``tests/agents/hop/test_compiled_networks.py`` checks that.
 
 Weights are read from the network's parameters, again whenever one of them was changed in
-place (:class:`TrunkWeights.current`: the opponent model is trained between episodes, the
-focal net during training).
+place or replaced (:meth:`TrunkWeights.current`: the opponent model is trained between
+episodes, the focal net during training).
 """
 
 from __future__ import annotations
