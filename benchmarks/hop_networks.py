@@ -41,8 +41,8 @@ import numpy as np
 import torch
 
 from agents.hop.compiled_networks import CompiledFocalNet
+from agents.hop.coplayer_cache import spread_over_cells
 from agents.hop.features import FeatureBuilder
-from agents.hop.incremental_fields import spread_over_cells
 from agents.hop.interfaces import IDLE, PolicyQuery
 from agents.hop.learned import LearnedCoplayerPolicy, NetworkEvaluator
 from agents.hop.networks import KINDS, NetworkConfig, build_network

@@ -23,13 +23,29 @@ from torch import nn
 
 from agents.hop.networks import FocalNet, HopNetwork
 
-__all__ = ["COMPILED_MAX_ROWS", "CompiledFocalNet", "TrunkWeights", "trunk_forward"]
+__all__ = [
+    "COMPILED_MAX_ROWS",
+    "JIT_OPTIONS",
+    "CompiledFocalNet",
+    "TrunkWeights",
+    "softmax_probabilities",
+    "trunk_forward",
+]
 
-_JIT = {"cache": True, "fastmath": True, "error_model": "numpy"}
+#: The numba options of every compiled network loop (cached on disk; float sums may be
+#: reordered, so results equal torch's up to float32 rounding).
+JIT_OPTIONS = {"cache": True, "fastmath": True, "error_model": "numpy"}
 
 
 def _array(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().to(torch.float32).numpy())
+
+
+def softmax_probabilities(logits: torch.Tensor) -> np.ndarray:
+    """Float64 rows of the softmax of masked ``logits``, renormalised to sum to 1."""
+    probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
 
 
 class TrunkWeights:
@@ -148,9 +164,7 @@ class CompiledFocalNet:
             logits, values = self.net(
                 torch.from_numpy(grids), torch.from_numpy(times), torch.from_numpy(masks)
             )
-            priors = torch.softmax(logits, dim=1).numpy().astype(np.float64)
-        priors /= priors.sum(axis=1, keepdims=True)
-        return priors, values.numpy().astype(np.float64)
+            return softmax_probabilities(logits), values.numpy().astype(np.float64)
 
 
 def conv_layers(convs: nn.Sequential) -> list[nn.Conv2d]:
@@ -180,7 +194,7 @@ def conv_layers(convs: nn.Sequential) -> list[nn.Conv2d]:
     return layers
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT_OPTIONS)
 def _scatter_conv(value, r, c, kernel, out):
     """Add ``value`` at input cell ``(r, c)`` times ``kernel[kr, kc, :]`` to each output cell
     ``(r - kr + 1, c - kc + 1)`` on the grid of ``out`` (``(H, W, C_out)``)."""
@@ -198,7 +212,7 @@ def _scatter_conv(value, r, c, kernel, out):
                 target[co] += source[co] * value
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT_OPTIONS)
 def trunk_forward(base, times, conv_w, conv_b, hidden_t, hidden_time, hidden_b, pre, post, hidden):
     """Each row of ``base`` (``(B, C, H, W)``) through the trunk: every conv layer's output
     before (``pre[k]``) and after (``post[k]``) its ReLU as ``(B, H, W, C_k)``, and the
@@ -246,7 +260,7 @@ def trunk_forward(base, times, conv_w, conv_b, hidden_t, hidden_time, hidden_b, 
                             h[j] += column[j] * v
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT_OPTIONS)
 def masked_softmax(logits, mask, out):
     """``out`` = softmax of ``logits`` (float64) over the entries ``mask`` allows, 0 elsewhere."""
     top = -np.inf
@@ -262,7 +276,7 @@ def masked_softmax(logits, mask, out):
         out[a] /= norm
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT_OPTIONS)
 def policy_logits(hidden, policy_w, policy_b, mask, logits):
     """The policy head on ``relu(hidden)`` into ``logits`` (float64), for allowed actions."""
     for a in range(logits.size):
@@ -275,7 +289,7 @@ def policy_logits(hidden, policy_w, policy_b, mask, logits):
         logits[a] = total
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT_OPTIONS)
 def focal_heads(hidden, masks, policy_w, policy_b, value_w, value_b, priors, values):
     """Per row of ``hidden`` (pre-activations): masked priors and the value."""
     logits = np.empty(policy_w.shape[0], dtype=np.float64)

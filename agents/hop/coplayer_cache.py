@@ -35,11 +35,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from agents.hop.incremental_fields import spread_over_cells
 from agents.hop.interfaces import NO_GOAL, BatchedCoplayerPolicy, PolicyQuery
 from hop_envs.core import BatchedState, GridRules, GridState
 
-__all__ = ["CACHE_MODES", "CachedCoplayerPolicy"]
+__all__ = ["CACHE_MODES", "CachedCoplayerPolicy", "spread_over_cells"]
 
 CACHE_MODES = ("none", "exact", "own-cell")
 _KEY_LIMIT = 2**62
@@ -236,6 +235,19 @@ class CachedCoplayerPolicy:
                 key = key * (self._cells + 1) + cells[:, j]
             key = key * (self._max_t + 1) + np.minimum(batch.t[rows], self._max_t)
         return key
+
+
+def spread_over_cells(
+    batch: BatchedState, rows: np.ndarray, seats: np.ndarray, cells: np.ndarray
+) -> tuple[BatchedState, np.ndarray]:
+    """Entry ``rows[i]`` repeated once per cell of ``cells``, co-player ``seats[i]`` moved
+    onto that cell (the others where they are), and the seat of every new row: the rows of
+    field ``i`` are ``i * len(cells) + arange(len(cells))``."""
+    count = rows.size * cells.size
+    spread = batch.take(np.repeat(rows, cells.size))
+    seat_rows = np.repeat(seats, cells.size)
+    spread.player_pos[np.arange(count), seat_rows] = np.tile(cells, rows.size)
+    return spread, seat_rows
 
 
 @functools.cache

@@ -27,28 +27,14 @@ import numba
 import numpy as np
 
 from agents.hop.compiled_networks import (
-    _JIT,
+    JIT_OPTIONS,
     TrunkWeights,
     masked_softmax,
     policy_logits,
 )
 from agents.hop.networks import ActionModel, GoalOpponentModel
-from hop_envs.core import BatchedState
 
-__all__ = ["IncrementalFieldModel", "spread_over_cells"]
-
-
-def spread_over_cells(
-    batch: BatchedState, rows: np.ndarray, seats: np.ndarray, cells: np.ndarray
-) -> tuple[BatchedState, np.ndarray]:
-    """Entry ``rows[i]`` repeated once per cell of ``cells``, co-player ``seats[i]`` moved
-    onto that cell (the others where they are), and the seat of every new row: the rows of
-    field ``i`` are ``i * len(cells) + arange(len(cells))``."""
-    count = rows.size * cells.size
-    spread = batch.take(np.repeat(rows, cells.size))
-    seat_rows = np.repeat(seats, cells.size)
-    spread.player_pos[np.arange(count), seat_rows] = np.tile(cells, rows.size)
-    return spread, seat_rows
+__all__ = ["IncrementalFieldModel"]
 
 
 class IncrementalFieldModel:
@@ -89,7 +75,7 @@ class IncrementalFieldModel:
         return out
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT_OPTIONS)
 def _field_probs(
     cells, field_of_row, masks, conv_w, hidden_t, policy_w, policy_b, pre, post, hidden_base,
     out,

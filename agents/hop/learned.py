@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from agents.hop.batched_features import BatchedFeatureBuilder
-from agents.hop.compiled_networks import CompiledFocalNet
+from agents.hop.compiled_networks import CompiledFocalNet, softmax_probabilities
+from agents.hop.coplayer_cache import spread_over_cells
 from agents.hop.features import FeatureBuilder, Features
-from agents.hop.incremental_fields import IncrementalFieldModel, spread_over_cells
+from agents.hop.incremental_fields import IncrementalFieldModel
 from agents.hop.interfaces import NO_GOAL, PolicyQuery
 from agents.hop.networks import GOAL_OM, ActionModel, FocalNet, GoalOpponentModel
 from agents.hop.stacked_states import StackedStates
@@ -150,19 +151,12 @@ class LearnedCoplayerPolicy:
 
     def _run(self, features: Features) -> np.ndarray:
         with torch.inference_mode():
-            return _probabilities(self.model.run(features))
+            return softmax_probabilities(self.model.run(features))
 
     def _batched_features(self) -> BatchedFeatureBuilder:
         if self._batched is None:
             self._batched = BatchedFeatureBuilder(self.features, BatchedGame(self.rules))
         return self._batched
-
-
-def _probabilities(logits: torch.Tensor) -> np.ndarray:
-    """Float64 rows of the softmax of masked ``logits``, renormalised to sum to 1."""
-    probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
-    probs /= probs.sum(axis=1, keepdims=True)
-    return probs
 
 
 class NetworkEvaluator:

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from agents.hop.incremental_fields import IncrementalFieldModel, spread_over_cells
+from agents.hop.coplayer_cache import spread_over_cells
+from agents.hop.incremental_fields import IncrementalFieldModel
 from agents.hop.learned import LearnedCoplayerPolicy
 from agents.hop.networks import ACTION_MODEL, GOAL_OM, NetworkConfig, build_network, load_network
 from hop_envs.core import (
